@@ -1,0 +1,106 @@
+"""Compiling a validated spec into a torch module (torch is imported here, on call)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .errors import BudgetError
+from .graph import Graph
+from .layers.base import Context
+from .loader import from_data, graph_of, load
+from .spec import SpecBase
+
+DTYPE_BYTES = 4  # weights are float32
+DEFAULT_BUDGET_SHARE = 0.5  # of physical memory
+
+
+def memory_budget() -> int:
+    """Default budget for a model's parameters: half of this machine's physical memory."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
+        total = 8 * 2**30
+    return int(total * DEFAULT_BUDGET_SHARE)
+
+
+def param_counts(graph: Graph) -> dict[str, tuple[int, int]]:
+    """Per layer (trainable, non-trainable) parameter counts, as Keras counts them."""
+    counts = {}
+    for node in graph.nodes:
+        trainable = frozen = 0
+        if node.layer is not None and node.input_shapes is not None:
+            ctx = Context(graph.data_format)
+            for w in node.layer.weights(node.input_shapes, ctx):
+                if w.trainable and node.layer.trainable:
+                    trainable += w.size
+                else:
+                    frozen += w.size
+        counts[node.name] = (trainable, frozen)
+    return counts
+
+
+def human_bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
+        n /= 1024
+    return f"{n:.1f} TiB"
+
+
+def check_budget(graph: Graph, max_bytes: int | None = None) -> int:
+    """Raise BudgetError when the parameters would not fit `max_bytes` (default: the budget)."""
+    total = sum(t + f for t, f in param_counts(graph).values())
+    need = total * DTYPE_BYTES
+    budget = memory_budget() if max_bytes is None else max_bytes
+    if need > budget:
+        raise BudgetError(f"model '{graph.name}' needs {human_bytes(need)} for {total:,} "
+                          f"parameters, over the memory budget of {human_bytes(budget)}; "
+                          "raise it with --max-memory (build(max_memory=...))")
+    return need
+
+
+def _as_spec(spec_or_path) -> SpecBase:
+    if isinstance(spec_or_path, SpecBase):
+        return spec_or_path
+    if isinstance(spec_or_path, dict):
+        return from_data(spec_or_path)
+    return load(Path(spec_or_path))
+
+
+def build(spec_or_path, device=None, seed: int | None = None, max_memory: int | None = None):
+    """Build the torch module of a spec (a Spec, a path, or a dict).
+
+    The same `seed` gives the same initial weights; `device` is a torch device or 'auto'
+    (CUDA when available). The parameter memory is checked against a budget before anything
+    is allocated.
+    """
+    import torch
+
+    from .torch.model import NetspecModel
+
+    spec = _as_spec(spec_or_path)
+    graph = graph_of(spec)
+    check_budget(graph, max_memory)
+    generator = torch.Generator()
+    generator.manual_seed(seed if seed is not None else int(torch.randint(0, 2**62, ()).item()))
+    modules, activity = {}, {}
+    for node in graph.nodes:
+        ctx = Context(graph.data_format, generator=generator)
+        module = node.layer.build(list(node.input_shapes), ctx)
+        if not node.layer.trainable:
+            module.requires_grad_(False)
+        modules[node.name] = module
+        if node.layer.activity_regularizer_spec() is not None:
+            activity[node.name] = node.layer.activity_regularizer_spec()
+    model = NetspecModel(graph, modules, activity)
+    return model.to(resolve_device(device)) if device is not None else model
+
+
+def resolve_device(device):
+    """'auto' -> cuda when available else cpu; anything else as torch.device."""
+    import torch
+
+    if device is None or device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)

@@ -1,0 +1,94 @@
+"""Turning pydantic's validation errors into located problems with "did you mean" hints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import Path, Problem
+from .layers import LAYERS
+from .registry import did_you_mean
+from .vocab import ACTIVATIONS, CONSTRAINTS, INITIALIZERS, REGULARIZERS
+
+_TAGGED = (LAYERS, INITIALIZERS, REGULARIZERS, CONSTRAINTS, ACTIVATIONS)
+
+
+def data_path(loc: tuple, data: Any) -> tuple[Path, type | None]:
+    """Map a pydantic `loc` onto the data, dropping union tags and validator labels.
+
+    Also returns the model class that owns the last key, when a tag in `loc` names it.
+    """
+    path: list = []
+    node = data
+    tag = owner = None  # the last tag seen, and the class that owns the last key
+    for part in loc:
+        if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            path.append(part)
+            node, tag, owner = node[part], None, None
+        elif isinstance(node, dict) and part in node:
+            path.append(part)
+            node, owner, tag = node[part], tag, None
+        elif isinstance(part, str):
+            tag = _tag_class(part) or tag
+            owner = tag  # a missing key belongs to the tagged class
+        else:
+            path.append(part)
+            node = None
+    return tuple(path), owner
+
+
+def _tag_class(tag: str) -> type | None:
+    for registry in _TAGGED:
+        if tag in registry.names():
+            return registry.get(tag)
+    return None
+
+
+def _fields_for(path: Path, owner: type | None, spec_cls: type) -> list[str]:
+    if owner is not None:
+        return list(owner.model_fields)
+    if len(path) == 1:
+        return list(spec_cls.model_fields)
+    if len(path) == 3 and path[0] == "inputs":
+        from .spec import InputSpec
+
+        return list(InputSpec.model_fields)
+    return []
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def problem_from(err: dict, data: Any, spec_cls: type) -> Problem:
+    """One pydantic error dict as a Problem located in the YAML."""
+    path, owner = data_path(err["loc"], data)
+    kind = err["type"]
+    ctx = err.get("ctx") or {}
+    if owner is None and len(path) == 3 and path[0] == "layers":
+        kind_name = data["layers"][path[1]].get("type")
+        owner = LAYERS.get(kind_name) if isinstance(kind_name, str) and kind_name in LAYERS else None
+    if kind == "extra_forbidden":
+        key = path[-1]
+        hint = did_you_mean(str(key), _fields_for(path, owner, spec_cls))
+        return Problem(path, f"unknown key '{key}'{hint}", at_key=True)
+    if kind == "missing":
+        return Problem(path, f"missing required key '{err['loc'][-1]}'")
+    if kind == "union_tag_invalid":
+        tag = ctx.get("tag")
+        if path and path[0] == "layers":
+            return Problem((*path, "type"), f"unknown layer type '{tag}'"
+                           + did_you_mean(str(tag), LAYERS.all_names()))
+        return Problem((*path, "type"), f"unknown type '{tag}'")
+    if kind == "union_tag_not_found":
+        what = "a layer" if len(path) == 2 and path[0] == "layers" else "this object"
+        return Problem(path, f"{what} needs a 'type' key")
+    if kind == "value_error":
+        return Problem(path, err["msg"].removeprefix("Value error, "))
+    message = err["msg"].replace("Input should be", "should be")
+    if kind == "literal_error" and isinstance(err.get("input"), str):
+        options = [o.strip(" '") for o in ctx.get("expected", "").replace(" or ", ",").split(",")]
+        message += did_you_mean(err["input"], [o for o in options if o])
+    if not isinstance(err.get("input"), (dict, list)):
+        message += f" (got {_shown(err.get('input'))})"
+    return Problem(path, message)

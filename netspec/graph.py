@@ -1,0 +1,303 @@
+"""Resolving a spec into a graph: names, connections, execution order and static shapes.
+
+Runs during validation without torch. Every problem is collected as a located `Problem` on the
+consuming layer; a layer whose inputs are unknown (because of an earlier problem) is skipped
+rather than reported twice.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+
+from .errors import Path, Problem
+from .layers.base import Context, Layer, Shape, ShapeError, snake_case
+from .registry import did_you_mean
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A reference to a value: output `index` (None: the only one) of layer or input `node`."""
+
+    node: str
+    index: int | None = None
+
+    def __str__(self) -> str:
+        return self.node if self.index is None else f"{self.node}:{self.index}"
+
+
+@dataclass
+class InputNode:
+    name: str
+    shape: Shape
+    dtype: str
+
+
+@dataclass
+class Node:
+    """One layer of the spec, resolved."""
+
+    index: int
+    name: str
+    type: str
+    layer: Layer | None  # None when the layer entry itself is invalid
+    inputs: list[Ref] = field(default_factory=list)
+    input_shapes: list[Shape] | None = None
+    output: Shape | list[Shape] | None = None  # None while unknown
+    dtype: str = "float32"
+
+
+@dataclass
+class Graph:
+    name: str
+    data_format: str
+    inputs: list[InputNode]
+    nodes: list[Node]
+    order: list[int]  # execution order, as indices into nodes
+    outputs: list[Ref]
+    problems: list[Problem]
+    by_name: dict[str, Node] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.by_name = {n.name: n for n in self.nodes}
+
+    def node(self, name: str) -> Node | None:
+        return self.by_name.get(name)
+
+    def output_shapes(self) -> list[Shape | None]:
+        return [_value_shape(self, ref)[0] for ref in self.outputs]
+
+
+def parse_ref(text: str) -> Ref:
+    name, sep, index = text.partition(":")
+    if sep and index.isdigit():
+        return Ref(name, int(index))
+    return Ref(text)
+
+
+def _value_shape(graph: Graph, ref: Ref) -> tuple[Shape | None, str]:
+    node = graph.node(ref.node)
+    if node is None:
+        inp = next((i for i in graph.inputs if i.name == ref.node), None)
+        return (inp.shape, inp.dtype) if inp else (None, "float32")
+    if node is None or node.output is None:
+        return None, "float32"
+    if isinstance(node.output, list):
+        if ref.index is None or ref.index >= len(node.output):
+            return None, node.dtype
+        return node.output[ref.index], node.dtype
+    return node.output, node.dtype
+
+
+def _model_inputs(spec, problems: list[Problem]) -> list[InputNode]:
+    first = spec.layers[0] if spec.layers else None
+    first_shape = getattr(first, "input_shape", None)
+    for i, layer in enumerate(spec.layers):
+        if i > 0 and layer is not None and layer.input_shape is not None:
+            problems.append(Problem(("layers", i, "input_shape"), "input_shape is only allowed "
+                                    "on the first layer (the model's input)", True))
+    if first_shape is not None and (spec.input_shape is not None or spec.inputs is not None):
+        other = "input_shape" if spec.input_shape is not None else "inputs"
+        problems.append(Problem(("layers", 0, "input_shape"), f"the model's input is given twice "
+                                f"(here and in the top-level '{other}')", True))
+    if spec.inputs is not None:
+        if spec.input_shape is not None:
+            problems.append(Problem(("input_shape",), "give either input_shape or inputs, "
+                                    "not both", True))
+        return [InputNode(n, tuple(i.shape), i.dtype) for n, i in spec.inputs.items()]
+    shape = spec.input_shape if spec.input_shape is not None else first_shape
+    if shape is None:
+        problems.append(Problem((), "the model has no input: set input_shape (top level or on "
+                                "the first layer) or inputs"))
+        return []
+    return [InputNode("input", tuple(shape), spec.input_dtype)]
+
+
+def _names(spec, raw_layers: list, taken: set[str], problems: list[Problem]) -> list[str]:
+    """Explicit names first, then Keras-style automatic names that skip names already taken."""
+    explicit = [getattr(layer, "name", None) for layer in spec.layers]
+    for i, name in enumerate(explicit):
+        if name is None:
+            continue
+        if name in taken:
+            problems.append(Problem(("layers", i, "name"), f"name '{name}' is already used"))
+        taken.add(name)
+    counters: dict[str, int] = {}
+    names = []
+    for i, name in enumerate(explicit):
+        if name is None:
+            prefix = snake_case(_type_of(spec.layers[i], raw_layers, i))
+            n = counters.get(prefix, 0)
+            name = prefix if n == 0 else f"{prefix}_{n}"
+            while name in taken:
+                n += 1
+                name = f"{prefix}_{n}"
+            counters[prefix] = n + 1
+            taken.add(name)
+        names.append(name)
+    return names
+
+
+def _type_of(layer: Layer | None, raw_layers: list, i: int) -> str:
+    if layer is not None:
+        return layer.type
+    raw = raw_layers[i] if i < len(raw_layers) else None
+    kind = raw.get("type") if isinstance(raw, dict) else None
+    return kind if isinstance(kind, str) and kind.isidentifier() else "layer"
+
+
+def _connect(spec, nodes: list[Node], inputs: list[InputNode], problems: list[Problem]) -> None:
+    known = {inp.name for inp in inputs} | {n.name for n in nodes}
+    for i, node in enumerate(nodes):
+        given = node.layer.inputs if node.layer is not None else None
+        if given is None:
+            if i > 0:
+                node.inputs = [Ref(nodes[i - 1].name)]
+            elif len(inputs) == 1:
+                node.inputs = [Ref(inputs[0].name)]
+            elif inputs:
+                names = ", ".join(inp.name for inp in inputs)
+                problems.append(Problem(("layers", 0), "the first layer needs 'inputs': the "
+                                        f"model has several inputs ({names})"))
+            continue
+        texts = [given] if isinstance(given, str) else given
+        for j, text in enumerate(texts):
+            ref = parse_ref(text)
+            path: Path = ("layers", i, "inputs") + ((j,) if isinstance(given, list) else ())
+            if ref.node not in known:
+                hint = did_you_mean(ref.node, sorted(known))
+                problems.append(Problem(path, f"unknown input '{ref.node}'{hint}"))
+            elif ref.node == node.name:
+                problems.append(Problem(path, f"layer '{node.name}' takes its own output"))
+            else:
+                node.inputs.append(ref)
+
+
+def _order(nodes: list[Node], problems: list[Problem]) -> list[int]:
+    """Topological order, stable in spec order; layers on a cycle are reported and left out."""
+    index = {n.name: n.index for n in nodes}
+    deps = {n.index: {index[r.node] for r in n.inputs if r.node in index} for n in nodes}
+    users: dict[int, list[int]] = {n.index: [] for n in nodes}
+    for i, ds in deps.items():
+        for d in ds:
+            users[d].append(i)
+    waiting = {i: len(ds) for i, ds in deps.items()}
+    ready = [i for i, count in waiting.items() if count == 0]
+    heapq.heapify(ready)
+    order: list[int] = []
+    while ready:
+        i = heapq.heappop(ready)
+        order.append(i)
+        for user in users[i]:
+            waiting[user] -= 1
+            if waiting[user] == 0:
+                heapq.heappush(ready, user)
+    done = set(order)
+    for n in nodes:
+        if n.index not in done:
+            waits = ", ".join(sorted(nodes[d].name for d in deps[n.index] - done))
+            problems.append(Problem(("layers", n.index, "inputs"),
+                                    f"'{n.name}' is on a cycle (it waits for {waits})"))
+    return order
+
+
+def _infer(graph: Graph, ctx_format: str) -> None:
+    for i in graph.order:
+        node = graph.nodes[i]
+        if node.layer is None or not node.inputs:
+            continue
+        shapes, dtypes = [], []
+        for ref in node.inputs:
+            problem = _ref_problem(graph, node, ref)
+            if problem:
+                graph.problems.append(problem)
+                break
+            shape, dtype = _value_shape(graph, ref)
+            if shape is None:
+                break
+            shapes.append(shape)
+            dtypes.append(dtype)
+        else:
+            _apply_rule(graph, node, shapes, Context(ctx_format, dtypes))
+
+
+def _ref_problem(graph: Graph, node: Node, ref: Ref) -> Problem | None:
+    producer = graph.node(ref.node)
+    path = ("layers", node.index, "inputs")
+    out = producer.output if producer is not None else None
+    if isinstance(out, list) and ref.index is None:
+        return Problem(path, f"'{ref.node}' has {len(out)} outputs: pick one as "
+                       f"'{ref.node}:0' ... '{ref.node}:{len(out) - 1}'")
+    if ref.index is not None and out is not None:
+        count = len(out) if isinstance(out, list) else 1
+        if not isinstance(out, list) or ref.index >= count:
+            return Problem(path, f"'{ref.node}' has {count} output(s); '{ref}' does not exist")
+    if ref.index is not None and producer is None:
+        return Problem(path, f"model input '{ref.node}' has a single value; drop ':{ref.index}'")
+    return None
+
+
+def _apply_rule(graph: Graph, node: Node, shapes: list[Shape], ctx: Context) -> None:
+    layer = node.layer
+    low, high = layer.arity
+    if len(shapes) < low or (high is not None and len(shapes) > high):
+        want = str(low) if low == high else f"{low} or more" if high is None else f"{low}-{high}"
+        graph.problems.append(Problem(("layers", node.index, "inputs"),
+                                      f"{layer.type} takes {want} input(s), got {len(shapes)}"))
+        return
+    try:
+        node.output = layer.output_shape(shapes, ctx)
+        layer.weights(shapes, ctx)  # weight rules may refuse shapes too
+    except ShapeError as exc:
+        where = exc.field or ("inputs" if layer.inputs is not None else "type")
+        graph.problems.append(Problem(("layers", node.index, where), str(exc)))
+        return
+    node.input_shapes = shapes
+    node.dtype = ctx.dtypes[0] if getattr(layer, "keeps_dtype", False) else "float32"
+
+
+def _outputs(spec, graph: Graph) -> list[Ref]:
+    given = spec.outputs
+    if given is None:
+        return [Ref(graph.nodes[-1].name)] if graph.nodes else []
+    texts = [given] if isinstance(given, str) else given
+    names = [n.name for n in graph.nodes]
+    refs = []
+    for j, text in enumerate(texts):
+        ref = parse_ref(text)
+        if ref.node not in names:
+            path = ("outputs", j) if isinstance(given, list) else ("outputs",)
+            graph.problems.append(Problem(path, f"unknown layer '{ref.node}'"
+                                          + did_you_mean(ref.node, names)))
+        else:
+            refs.append(ref)
+    return refs
+
+
+def _check_used(graph: Graph) -> None:
+    used = {r.node for n in graph.nodes for r in n.inputs} | {r.node for r in graph.outputs}
+    for n in graph.nodes:
+        if n.name not in used:
+            graph.problems.append(Problem(("layers", n.index), f"the output of '{n.name}' is "
+                                          "never used (no layer takes it and it is not in outputs)"))
+    for inp in graph.inputs:
+        if inp.name not in used:
+            graph.problems.append(Problem(("inputs", inp.name), f"input '{inp.name}' is never used",
+                                          True))
+
+
+def resolve(spec, raw_layers: list | None = None) -> Graph:
+    """Resolve a validated spec (some layers may be None: invalid) into a Graph."""
+    problems: list[Problem] = []
+    inputs = _model_inputs(spec, problems)
+    names = _names(spec, raw_layers or [], {i.name for i in inputs}, problems)
+    nodes = [Node(i, name, _type_of(layer, raw_layers or [], i), layer)
+             for i, (layer, name) in enumerate(zip(spec.layers, names, strict=True))]
+    _connect(spec, nodes, inputs, problems)
+    order = _order(nodes, problems)
+    graph = Graph(spec.name, spec.data_format, inputs, nodes, order, [], problems)
+    _infer(graph, spec.data_format)
+    graph.outputs = _outputs(spec, graph)
+    if not problems:
+        _check_used(graph)
+    return graph

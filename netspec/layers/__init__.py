@@ -1,0 +1,43 @@
+"""The layer catalogue. Adding a layer: one small file, plus one import line below."""
+
+from __future__ import annotations
+
+import warnings
+from importlib import metadata
+
+from .base import LAYERS, Context, Layer, Shape, ShapeError, Weight, register_layer
+
+# Registration: importing a layer module registers its classes.
+from . import dense  # noqa: E402,F401  isort: skip
+
+PLUGIN_GROUP = "netspec.layers"
+_plugins_loaded = False
+
+
+def load_plugins() -> list[str]:
+    """Load the layer plugins installed in the environment (once); return their names.
+
+    An entry point may name a Layer subclass (registered here) or a module or function that
+    registers its layers itself with `register_layer`.
+    """
+    global _plugins_loaded
+    if _plugins_loaded:
+        return []
+    _plugins_loaded = True
+    loaded = []
+    for ep in metadata.entry_points(group=PLUGIN_GROUP):
+        try:
+            obj = ep.load()
+            if isinstance(obj, type) and issubclass(obj, Layer):
+                if obj.model_fields["type"].annotation.__args__[0] not in LAYERS:
+                    register_layer(obj)
+            elif callable(obj):
+                obj()
+            loaded.append(ep.name)
+        except Exception as exc:  # a broken plugin must not break validation of other specs
+            warnings.warn(f"netspec plugin '{ep.name}' failed to load: {exc}", stacklevel=2)
+    return loaded
+
+
+__all__ = ["LAYERS", "Context", "Layer", "Shape", "ShapeError", "Weight", "load_plugins",
+           "register_layer"]

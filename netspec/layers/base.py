@@ -1,0 +1,134 @@
+"""The base of every layer spec: common fields, the shape rule, weights and the builder.
+
+A layer is one pydantic model (its arguments, with Keras's names and defaults), a static shape
+rule (`output_shape`, no torch), its weights (`weights`, Keras-layout shapes, which give Keras's
+parameter counts) and `build`, which imports torch when called and returns an `nn.Module`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..registry import Registry
+
+if TYPE_CHECKING:
+    import torch
+
+    from ..vocab import Constraint, Initializer, Regularizer
+
+Shape = tuple[int | None, ...]  # without the batch axis; None is a variable dimension
+NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+DataFormat = Literal["channels_last", "channels_first"]
+
+
+class ShapeError(ValueError):
+    """A shape rule's refusal; `field` names the argument at fault (else the layer's inputs)."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass
+class Context:
+    """What shape rules and builders know besides the layer's own arguments."""
+
+    data_format: str = "channels_last"
+    dtypes: list[str] = field(default_factory=list)  # dtypes of the inputs, when known
+    generator: Any = None  # torch.Generator of the build (builders only)
+
+
+@dataclass
+class Weight:
+    """A weight as Keras declares it: Keras-layout shape, and its initializer and friends."""
+
+    name: str
+    shape: tuple[int, ...]
+    initializer: Initializer
+    regularizer: Regularizer | None = None
+    constraint: Constraint | None = None
+    trainable: bool = True
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+
+class Layer(BaseModel):
+    """Fields every layer takes."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=False)
+
+    type: str
+    name: str | None = Field(
+        None, pattern=NAME_PATTERN,
+        description="Unique layer name (identifier characters). Default: Keras-style automatic "
+        "names from the type (dense, dense_1, ...), skipping names already taken.")
+    inputs: str | list[str] | None = Field(
+        None, description="Input(s): names of layers or model inputs; `name:k` picks output k of a "
+        "multi-output layer. Default: the previous layer (the model's input for the first).")
+    trainable: bool = Field(True, description="False freezes the layer's weights (Keras's "
+                            "`trainable`); they count as non-trainable params.")
+    input_shape: list[int | None] | None = Field(
+        None, description="Shape of the model's input without the batch axis (first layer only, "
+        "as in Keras's `Dense(32, input_shape=(16,))`).")
+
+    # (min, max) number of inputs; max None means unbounded.
+    arity: ClassVar[tuple[int, int | None]] = (1, 1)
+
+    def output_shape(self, shapes: list[Shape], ctx: Context) -> Shape | list[Shape]:
+        """Static shape rule: output shape(s) for input shapes, raising ShapeError."""
+        return shapes[0]
+
+    def weights(self, shapes: list[Shape], ctx: Context) -> list[Weight]:
+        """Keras weights for these input shapes (parameter counts come from here)."""
+        return []
+
+    def build(self, shapes: list[Shape], ctx: Context) -> torch.nn.Module:
+        """The torch module (imports torch). Input shapes are Keras shapes without the batch."""
+        raise NotImplementedError
+
+    def activity_regularizer_spec(self):
+        """The activity regularizer applied to this layer's output, if any."""
+        return getattr(self, "activity_regularizer", None)
+
+
+LAYERS: Registry[type[Layer]] = Registry("layer type")
+
+
+def register_layer(cls: type[Layer]) -> type[Layer]:
+    """Register a layer class under every value of its `type` Literal (first: canonical)."""
+    names = cls.model_fields["type"].annotation.__args__
+    LAYERS.register(names[0], cls, names[1:])
+    return cls
+
+
+def snake_case(name: str) -> str:
+    """Keras's `to_snake_case`: Dense -> dense, Conv2D -> conv2d, ActivityRegularization ->
+    activity_regularization."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def known(shape: Shape) -> bool:
+    return all(d is not None for d in shape)
+
+
+def need_rank(shape: Shape, rank: int | tuple[int, ...], what: str = "input") -> None:
+    """ShapeError unless `shape` (without batch) has the rank(s) given (with batch, as Keras says)."""
+    ranks = (rank,) if isinstance(rank, int) else rank
+    if len(shape) + 1 not in ranks:
+        want = " or ".join(str(r) for r in ranks)
+        raise ShapeError(f"expects a {what} of rank {want} (batch axis included), "
+                         f"got shape {fmt_shape(shape)}")
+
+
+def fmt_shape(shape: Shape) -> str:
+    """Keras's way of printing a shape: (None, 28, 28, 1), batch axis first."""
+    return "(" + ", ".join(str(d) for d in (None, *shape)) + ")"

@@ -1,0 +1,76 @@
+"""Dense: activation(dot(x, kernel) + bias) on the last axis of an input of any rank."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from ..vocab import ActivationField, ConstraintField, InitializerField, RegularizerField
+from .base import Context, Layer, Shape, ShapeError, Weight, register_layer
+
+
+class WeightedLayer(Layer):
+    """Arguments shared by layers with a kernel and a bias (Keras's names and defaults)."""
+
+    activation: ActivationField | None = Field(
+        None, description="Activation applied to the output (none: linear).")
+    use_bias: bool = Field(True, description="Whether the layer adds a bias vector.")
+    kernel_initializer: InitializerField = Field(
+        "glorot_uniform", validate_default=True, description="Initializer of the kernel.")
+    bias_initializer: InitializerField = Field(
+        "zeros", validate_default=True, description="Initializer of the bias.")
+    kernel_regularizer: RegularizerField | None = Field(
+        None, description="Penalty on the kernel, added to the training loss.")
+    bias_regularizer: RegularizerField | None = Field(
+        None, description="Penalty on the bias, added to the training loss.")
+    activity_regularizer: RegularizerField | None = Field(
+        None, description="Penalty on the layer's output, divided by the batch size (as Keras).")
+    kernel_constraint: ConstraintField | None = Field(
+        None, description="Projection applied to the kernel after each optimizer step.")
+    bias_constraint: ConstraintField | None = Field(
+        None, description="Projection applied to the bias after each optimizer step.")
+
+    def kernel_and_bias(self, kernel_shape: tuple[int, ...], bias_size: int) -> list[Weight]:
+        out = [Weight("kernel", kernel_shape, self.kernel_initializer, self.kernel_regularizer,
+                      self.kernel_constraint)]
+        if self.use_bias:
+            out.append(Weight("bias", (bias_size,), self.bias_initializer, self.bias_regularizer,
+                              self.bias_constraint))
+        return out
+
+
+def activated(activation, shape: Shape) -> Shape:
+    """`shape` after `activation` (glu halves an axis), as a ShapeError when it can't."""
+    if activation is None:
+        return shape
+    try:
+        return activation.output_shape(shape)
+    except ValueError as exc:
+        raise ShapeError(str(exc), "activation") from None
+
+
+@register_layer
+class Dense(WeightedLayer):
+    """Densely-connected layer: `activation(dot(x, kernel) + bias)`, applied to the last axis of
+    an input of any rank (as Keras: (batch, d0, d1) gives (batch, d0, units))."""
+
+    type: Literal["Dense"] = "Dense"
+    units: int = Field(..., gt=0, description="Dimensionality of the output space.")
+
+    def output_shape(self, shapes: list[Shape], ctx: Context) -> Shape:
+        shape = shapes[0]
+        if not shape:
+            raise ShapeError("expects an input of rank >= 2 (batch axis included), "
+                             "got shape (None,)")
+        if shape[-1] is None:
+            raise ShapeError("the last axis of Dense's input must be known, got None")
+        return activated(self.activation, (*shape[:-1], self.units))
+
+    def weights(self, shapes: list[Shape], ctx: Context) -> list[Weight]:
+        return self.kernel_and_bias((shapes[0][-1], self.units), self.units)
+
+    def build(self, shapes: list[Shape], ctx: Context):
+        from ..torch.modules import DenseModule
+
+        return DenseModule(self, self.weights(shapes, ctx), ctx)

@@ -1,0 +1,102 @@
+"""Reading and validating specs: YAML -> pydantic -> graph with static shapes, all problems at once."""
+
+from __future__ import annotations
+
+from pathlib import Path as FsPath
+from typing import Any
+
+from pydantic import ValidationError
+
+from .diagnose import problem_from
+from .errors import Diagnostic, NetspecError, Problem, SpecError, format_path
+from .graph import Graph, resolve
+from .spec import SpecBase, layer_adapter, spec_model
+from .yamlio import Document, load_yaml
+
+
+def _partial(cls: type[SpecBase], data: dict) -> SpecBase | None:
+    """The spec with invalid layers left as None, so shapes of the rest are still checked."""
+    raw = data.get("layers")
+    if not isinstance(raw, list) or not raw:
+        return None
+    layers = []
+    for item in raw:
+        try:
+            layers.append(layer_adapter().validate_python(item))
+        except ValidationError:
+            layers.append(None)
+    valid = [layer for layer in layers if layer is not None]
+    if not valid:
+        return None
+    try:
+        spec = cls.model_validate({**data, "layers": valid})
+    except ValidationError:
+        return None
+    spec.layers = layers
+    return spec
+
+
+def _diagnostics(doc: Document, problems: list[Problem]) -> list[Diagnostic]:
+    seen, out = set(), []
+    for p in problems:
+        if (p.path, p.message) in seen:
+            continue
+        seen.add((p.path, p.message))
+        line, col = doc.locate(p.path, p.at_key)
+        out.append(Diagnostic(doc.file, line, col, format_path(p.path), p.message))
+    return out
+
+
+def validate_document(doc: Document) -> tuple[SpecBase, Graph]:
+    """Validate parsed YAML; raise SpecError with every located problem."""
+    cls = spec_model()
+    data = doc.data
+    if not isinstance(data, dict):
+        raise SpecError(_diagnostics(doc, [Problem((), "a spec is a mapping (netspec: 1, "
+                                                   "input_shape: ..., layers: [...])")]))
+    problems: list[Problem] = []
+    try:
+        spec = cls.model_validate(data)
+    except ValidationError as exc:
+        problems = [problem_from(err, data, cls) for err in exc.errors()]
+        spec = _partial(cls, data)
+    graph = None
+    if spec is not None:
+        raw = data.get("layers") if isinstance(data.get("layers"), list) else []
+        graph = resolve(spec, raw)
+        problems += graph.problems
+    if problems:
+        raise SpecError(_diagnostics(doc, problems))
+    spec._graph = graph
+    return spec, graph
+
+
+def loads(text: str, file: str = "<string>") -> SpecBase:
+    """Parse and validate spec text."""
+    return validate_document(load_yaml(text, file))[0]
+
+
+def load(path: str | FsPath) -> SpecBase:
+    """Read, parse and validate a spec file (`netspec.load`)."""
+    path = FsPath(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise NetspecError(f"{path}: cannot read spec: {exc}") from None
+    return loads(text, str(path))
+
+
+def from_data(data: Any, file: str = "<data>") -> SpecBase:
+    """Validate a spec given as Python data (a dict as YAML would give)."""
+    return validate_document(Document(data=data, file=file))[0]
+
+
+def graph_of(spec: SpecBase) -> Graph:
+    """The resolved graph of a validated spec."""
+    graph = getattr(spec, "_graph", None)
+    if graph is None:
+        graph = resolve(spec)
+        if graph.problems:
+            raise SpecError(_diagnostics(Document(None, "<spec>"), graph.problems))
+        spec._graph = graph
+    return graph

@@ -1,0 +1,1 @@
+"""Torch-side code: modules and functions that builders import lazily."""

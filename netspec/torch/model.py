@@ -1,0 +1,107 @@
+"""The compiled model: a plain nn.Module that runs the spec's graph.
+
+Each spec layer is a submodule under its spec name (`model.layers["dense_1"]`), so state_dict
+keys are stable and readable. `forward` walks a precomputed plan (one tuple per layer), so its
+overhead is that of a hand-written module's `forward` calling its submodules in turn.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .weights import KerasWeight
+
+
+class NetspecModel(nn.Module):
+    """A model compiled from a netspec spec."""
+
+    def __init__(self, graph, modules: dict[str, nn.Module], activity: dict[str, object]):
+        super().__init__()
+        self.spec_name = graph.name
+        self.input_names = [i.name for i in graph.inputs]
+        self.output_names = [str(r) for r in graph.outputs]
+        self.layers = nn.ModuleDict({n.name: modules[n.name] for n in graph.nodes})
+        slot = {name: i for i, name in enumerate(self.input_names)}
+        plan = []
+        for k, index in enumerate(graph.order):
+            node = graph.nodes[index]
+            args = tuple((slot[r.node], r.index) for r in node.inputs)
+            plan.append((self.layers[node.name], args, activity.get(node.name)))
+            slot[node.name] = len(self.input_names) + k
+        self._plan = plan
+        self._outputs = tuple((slot[r.node], r.index) for r in graph.outputs)
+        self._single_output = len(self._outputs) == 1
+        self._activity: list[torch.Tensor] = []
+        self._keras_weights = [
+            (param, info)
+            for module in self.layers.values() for sub in module.modules()
+            for name, info in getattr(sub, "keras_weights", {}).items()
+            if (param := getattr(sub, name)) is not None
+        ]
+
+    def _bind(self, args: tuple, kwargs: dict) -> list:
+        if len(args) > len(self.input_names):
+            raise TypeError(f"forward takes {len(self.input_names)} inputs, got {len(args)}")
+        values = list(args)
+        for name in self.input_names[len(args):]:
+            if name not in kwargs:
+                raise TypeError(f"forward is missing input '{name}'")
+            values.append(kwargs.pop(name))
+        if kwargs:
+            raise TypeError(f"unknown input(s) {sorted(kwargs)}; inputs: {self.input_names}")
+        return values
+
+    def forward(self, *args: torch.Tensor, **kwargs: torch.Tensor):
+        values = self._bind(args, kwargs) if kwargs or len(args) != len(self.input_names) else list(args)
+        activity = self._activity = []
+        for module, refs, regularizer in self._plan:
+            inputs = [values[s] if k is None else values[s][k] for s, k in refs]
+            out = module(*inputs)
+            if regularizer is not None:
+                activity.append(_activity_penalty(regularizer, out))
+            values.append(out)
+        outs = tuple(values[s] if k is None else values[s][k] for s, k in self._outputs)
+        return outs[0] if self._single_output else outs
+
+    def activity_loss(self) -> torch.Tensor:
+        """Activity penalties of the latest forward (each divided by its batch size, as Keras)."""
+        if not self._activity:
+            return torch.zeros((), device=self._device())
+        return torch.stack(self._activity).sum()
+
+    def regularization_loss(self) -> torch.Tensor:
+        """Weight penalties (kernel_ and bias_regularizer), on the Keras-layout weights."""
+        terms = [info.weight.regularizer.penalty(info.keras_view(p))
+                 for p, info in self._keras_weights if info.weight.regularizer is not None]
+        return torch.stack(terms).sum() if terms else torch.zeros((), device=self._device())
+
+    def losses(self) -> torch.Tensor:
+        """All penalties Keras adds to the loss: weight penalties plus the latest activity ones."""
+        return self.regularization_loss() + self.activity_loss()
+
+    @torch.no_grad()
+    def apply_constraints(self) -> None:
+        """Project constrained weights, as Keras does after every optimizer step."""
+        for param, info in self._keras_weights:
+            constraint = info.weight.constraint
+            if constraint is not None:
+                param.copy_(info.from_keras(constraint.project(info.keras_view(param))))
+
+    def keras_weights(self) -> list[tuple[str, nn.Parameter, KerasWeight]]:
+        """(state_dict key, parameter, Keras weight info) for every Keras weight."""
+        names = {id(p): n for n, p in self.named_parameters()}
+        return [(names.get(id(p), "?"), p, info) for p, info in self._keras_weights]
+
+    def _device(self) -> torch.device:
+        return next((p.device for p in self.parameters()), torch.device("cpu"))
+
+
+def _activity_penalty(regularizer, out) -> torch.Tensor:
+    outs = out if isinstance(out, (tuple, list)) else (out,)
+    total = None
+    for o in outs:
+        # keras.layers.Layer.__call__: the penalty is divided by the batch size.
+        p = regularizer.penalty(o) / max(o.shape[0], 1)
+        total = p if total is None else total + p
+    return total

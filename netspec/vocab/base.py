@@ -1,0 +1,70 @@
+"""Shared machinery of the vocabularies: a spec field that takes a name or a `{type: ...}` object.
+
+A bare string may be a class name, a snake_case name or a Keras alias; it is resolved through
+the registry (with "did you mean" for unknown names) into the object form with Keras's
+defaults. The object form takes the canonical name only, so editors can narrow the union.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Union
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, GetJsonSchemaHandler
+from pydantic_core import core_schema
+
+from ..registry import Registry, UnknownName, did_you_mean
+
+
+class VocabModel(BaseModel):
+    """Base of initializer, regularizer, constraint and activation objects."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: str
+
+    def describe(self) -> str:
+        """Short text for summaries: `HeUniform` or `L2(l2=0.001)`."""
+        args = {k: v for k, v in self.model_dump(exclude={"type"}).items()
+                if v != type(self).model_fields[k].default}
+        inner = ", ".join(f"{k}={v}" for k, v in args.items())
+        return f"{self.type}({inner})" if inner else self.type
+
+
+class _NameOrObjectSchema:
+    """JSON Schema: `oneOf` [enum of every accepted name, the object union]."""
+
+    def __init__(self, registry: Registry):
+        self.registry = registry
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> dict[str, Any]:
+        objects = handler(schema)
+        names = {"type": "string", "enum": self.registry.all_names()}
+        return {"oneOf": [names, objects]}
+
+
+def _resolver(registry: Registry):
+    def resolve(value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                return {"type": registry.canonical(value)}
+            except UnknownName as exc:
+                raise ValueError(str(exc)) from None
+        name = value.get("type") if isinstance(value, dict) else None
+        if isinstance(name, str) and name not in registry.names():
+            if name in registry:
+                canonical = registry.canonical(name)
+                raise ValueError(f"the object form takes the name '{canonical}', not '{name}'")
+            hint = did_you_mean(name, registry.names())
+            raise ValueError(f"unknown {registry.kind} '{name}'{hint}")
+        return value
+
+    return resolve
+
+
+def name_or_object(registry: Registry[type[VocabModel]]) -> Any:
+    """The annotated field type for a vocabulary (a discriminated union plus name resolution)."""
+    classes = tuple(cls for _, cls in registry.items())
+    union = Annotated[Union[classes], Field(discriminator="type")]  # noqa: UP007
+    return Annotated[union, BeforeValidator(_resolver(registry)), _NameOrObjectSchema(registry)]

@@ -1,0 +1,257 @@
+"""Keras 3 initializers: spec models and their samplers (torch is imported when sampling).
+
+Shapes are Keras weight shapes (a Dense kernel is (in, out), a Conv2D kernel (kh, kw, in, out)),
+so fans are computed as Keras computes them, whatever layout the torch module stores.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from ..registry import Registry
+from .base import VocabModel, name_or_object
+
+INITIALIZERS: Registry[type[Initializer]] = Registry("initializer")
+# Keras's truncated normal cuts at 2 stddev; this is the stddev of a unit normal so truncated.
+TRUNCATION_CORRECTION = 0.87962566103423978
+Seed = Field(None, description="Seed of this initializer's own random stream; the same seed gives "
+             "the same values. Default: drawn from the build seed.")
+
+
+def compute_fans(shape: tuple[int, ...]) -> tuple[float, float]:
+    """Keras's `compute_fans`: fans of a Keras-layout weight shape."""
+    if len(shape) == 0:
+        return 1.0, 1.0
+    if len(shape) == 1:
+        return float(shape[0]), float(shape[0])
+    if len(shape) == 2:
+        return float(shape[0]), float(shape[1])
+    receptive = math.prod(shape[:-2])
+    return float(shape[-2] * receptive), float(shape[-1] * receptive)
+
+
+class Initializer(VocabModel):
+    """Base initializer: `sample(shape, generator)` returns a float32 CPU tensor of `shape`."""
+
+    def _gen(self, generator):
+        import torch
+
+        seed = getattr(self, "seed", None)
+        return torch.Generator().manual_seed(seed) if seed is not None else generator
+
+    def sample(self, shape: tuple[int, ...], generator=None):
+        raise NotImplementedError
+
+
+def _register(*aliases: str):
+    def deco(cls):
+        name = cls.model_fields["type"].default
+        return INITIALIZERS.register(name, cls, aliases)
+
+    return deco
+
+
+@_register("zeros", "zero")
+class Zeros(Initializer):
+    """All zeros."""
+
+    type: Literal["Zeros"] = "Zeros"
+
+    def sample(self, shape, generator=None):
+        import torch
+
+        return torch.zeros(shape)
+
+
+@_register("ones", "one")
+class Ones(Initializer):
+    """All ones."""
+
+    type: Literal["Ones"] = "Ones"
+
+    def sample(self, shape, generator=None):
+        import torch
+
+        return torch.ones(shape)
+
+
+@_register("constant")
+class Constant(Initializer):
+    """Every value equal to `value`."""
+
+    type: Literal["Constant"] = "Constant"
+    value: float = Field(0.0, description="The constant.")
+
+    def sample(self, shape, generator=None):
+        import torch
+
+        return torch.full(shape, float(self.value))
+
+
+@_register("random_normal", "normal")
+class RandomNormal(Initializer):
+    """Normal distribution N(mean, stddev^2)."""
+
+    type: Literal["RandomNormal"] = "RandomNormal"
+    mean: float = Field(0.0, description="Mean of the distribution.")
+    stddev: float = Field(0.05, ge=0, description="Standard deviation of the distribution.")
+    seed: int | None = Seed
+
+    def sample(self, shape, generator=None):
+        import torch
+
+        out = torch.empty(shape)
+        return out.normal_(self.mean, self.stddev, generator=self._gen(generator))
+
+
+@_register("random_uniform", "uniform")
+class RandomUniform(Initializer):
+    """Uniform distribution on [minval, maxval)."""
+
+    type: Literal["RandomUniform"] = "RandomUniform"
+    minval: float = Field(-0.05, description="Lower bound of the range.")
+    maxval: float = Field(0.05, description="Upper bound of the range.")
+    seed: int | None = Seed
+
+    def sample(self, shape, generator=None):
+        import torch
+
+        out = torch.empty(shape)
+        return out.uniform_(self.minval, self.maxval, generator=self._gen(generator))
+
+
+def _truncated(shape, mean: float, stddev: float, generator):
+    import torch
+
+    out = torch.empty(shape)
+    lo, hi = mean - 2 * stddev, mean + 2 * stddev
+    return torch.nn.init.trunc_normal_(out, mean, stddev, lo, hi, generator=generator)
+
+
+@_register("truncated_normal")
+class TruncatedNormal(Initializer):
+    """Normal distribution N(mean, stddev^2) with values beyond 2 stddev redrawn, as Keras."""
+
+    type: Literal["TruncatedNormal"] = "TruncatedNormal"
+    mean: float = Field(0.0, description="Mean of the distribution before truncation.")
+    stddev: float = Field(0.05, ge=0, description="Standard deviation before truncation.")
+    seed: int | None = Seed
+
+    def sample(self, shape, generator=None):
+        return _truncated(shape, self.mean, self.stddev, self._gen(generator))
+
+
+class _Scaling(Initializer):
+    """Shared sampler of VarianceScaling and its named presets (Glorot, He, Lecun)."""
+
+    def _params(self) -> tuple[float, str, str]:
+        raise NotImplementedError
+
+    def sample(self, shape, generator=None):
+        import torch
+
+        scale, mode, distribution = self._params()
+        fan_in, fan_out = compute_fans(tuple(shape))
+        fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[mode]
+        scale /= max(1.0, fan)
+        gen = self._gen(generator)
+        if distribution == "truncated_normal":
+            return _truncated(shape, 0.0, math.sqrt(scale) / TRUNCATION_CORRECTION, gen)
+        if distribution == "untruncated_normal":
+            return torch.empty(shape).normal_(0.0, math.sqrt(scale), generator=gen)
+        limit = math.sqrt(3.0 * scale)
+        return torch.empty(shape).uniform_(-limit, limit, generator=gen)
+
+
+@_register("variance_scaling")
+class VarianceScaling(_Scaling):
+    """Samples with variance `scale / n`, n the fan chosen by `mode` (Keras's fans)."""
+
+    type: Literal["VarianceScaling"] = "VarianceScaling"
+    scale: float = Field(1.0, gt=0, description="Scaling factor (positive).")
+    mode: Literal["fan_in", "fan_out", "fan_avg"] = Field(
+        "fan_in", description="Which fan divides the scale.")
+    distribution: Literal["truncated_normal", "untruncated_normal", "uniform"] = Field(
+        "truncated_normal", description="Distribution; the truncated normal's stddev is divided by "
+        "0.8796 so the variance is `scale / n`, as Keras. `normal` is read as truncated_normal.")
+    seed: int | None = Seed
+
+    @field_validator("distribution", mode="before")
+    @classmethod
+    def _normal_alias(cls, value):
+        # Keras 3 maps the legacy name "normal" to "truncated_normal".
+        return "truncated_normal" if value == "normal" else value
+
+    def _params(self):
+        return self.scale, self.mode, self.distribution
+
+
+def _preset(name: str, alias: str, scale: float, mode: str, distribution: str, doc: str):
+    cls = type(name, (_Scaling,), {
+        "__doc__": doc,
+        "__annotations__": {"type": Literal[name], "seed": "int | None"},
+        "type": name,
+        "seed": Seed,
+        "_params": lambda self: (scale, mode, distribution),
+    })
+    cls.__module__ = __name__
+    INITIALIZERS.register(name, cls, (alias,))
+    return cls
+
+
+GlorotNormal = _preset("GlorotNormal", "glorot_normal", 1.0, "fan_avg", "truncated_normal",
+                       "Truncated normal with stddev sqrt(2 / (fan_in + fan_out)).")
+GlorotUniform = _preset("GlorotUniform", "glorot_uniform", 1.0, "fan_avg", "uniform",
+                        "Uniform in [-limit, limit], limit = sqrt(6 / (fan_in + fan_out)).")
+HeNormal = _preset("HeNormal", "he_normal", 2.0, "fan_in", "truncated_normal",
+                   "Truncated normal with stddev sqrt(2 / fan_in).")
+HeUniform = _preset("HeUniform", "he_uniform", 2.0, "fan_in", "uniform",
+                    "Uniform in [-limit, limit], limit = sqrt(6 / fan_in).")
+LecunNormal = _preset("LecunNormal", "lecun_normal", 1.0, "fan_in", "truncated_normal",
+                      "Truncated normal with stddev sqrt(1 / fan_in).")
+LecunUniform = _preset("LecunUniform", "lecun_uniform", 1.0, "fan_in", "uniform",
+                       "Uniform in [-limit, limit], limit = sqrt(3 / fan_in).")
+
+
+@_register("orthogonal", "OrthogonalInitializer")
+class Orthogonal(Initializer):
+    """A random orthogonal matrix (QR of a normal matrix, signs fixed), times `gain`; the
+    weight is viewed as (prod(shape[:-1]), shape[-1]) as Keras does."""
+
+    type: Literal["Orthogonal"] = "Orthogonal"
+    gain: float = Field(1.0, description="Multiplicative factor.")
+    seed: int | None = Seed
+
+    def sample(self, shape, generator=None):
+        import torch
+
+        if len(shape) < 2:
+            raise ValueError(f"Orthogonal needs a weight of rank >= 2, got shape {tuple(shape)}")
+        rows, cols = math.prod(shape[:-1]), shape[-1]
+        flat = torch.empty(max(rows, cols), min(rows, cols)).normal_(generator=self._gen(generator))
+        q, r = torch.linalg.qr(flat)
+        q = q * torch.sign(torch.diagonal(r))
+        if rows < cols:
+            q = q.T
+        return self.gain * q.reshape(shape).contiguous()
+
+
+@_register("identity", "IdentityInitializer")
+class Identity(Initializer):
+    """`gain` times the identity matrix (2-D weights only, as Keras)."""
+
+    type: Literal["Identity"] = "Identity"
+    gain: float = Field(1.0, description="Multiplicative factor.")
+
+    def sample(self, shape, generator=None):
+        import torch
+
+        if len(shape) != 2:
+            raise ValueError(f"Identity needs a 2-D weight, got shape {tuple(shape)}")
+        return self.gain * torch.eye(*shape)
+
+
+InitializerField = name_or_object(INITIALIZERS)
