@@ -80,6 +80,14 @@ class Layer(BaseModel):
 
     # (min, max) number of inputs; max None means unbounded.
     arity: ClassVar[tuple[int, int | None]] = (1, 1)
+    # Layers that only move values around keep their input's dtype (others output float32).
+    keeps_dtype: ClassVar[bool] = False
+    # Whether Keras 3 has this layer (the parity tests compare against it).
+    keras_parity: ClassVar[bool] = True
+    # Test cases, used by the registry-parametrised tests: each is a dict with "args" (the
+    # layer's arguments), "inputs" (a list of input shapes without batch) and optionally
+    # "dtypes" (a list of input dtypes) and "data_format".
+    examples: ClassVar[tuple[dict, ...]] = ()
 
     def output_shape(self, shapes: list[Shape], ctx: Context) -> Shape | list[Shape]:
         """Static shape rule: output shape(s) for input shapes, raising ShapeError."""

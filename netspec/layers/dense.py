@@ -58,6 +58,13 @@ class Dense(WeightedLayer):
     type: Literal["Dense"] = "Dense"
     units: int = Field(..., gt=0, description="Dimensionality of the output space.")
 
+    examples = (
+        {"args": {"units": 4}, "inputs": [[3]]},
+        {"args": {"units": 5, "activation": "tanh", "use_bias": False}, "inputs": [[2, 6]]},
+        {"args": {"units": 2, "activation": "relu"}, "inputs": [[3, 4, 7]]},
+        {"args": {"units": 3}, "inputs": [[None, 4]]},
+    )
+
     def output_shape(self, shapes: list[Shape], ctx: Context) -> Shape:
         shape = shapes[0]
         if not shape:

@@ -43,3 +43,21 @@ def create_weight(module: nn.Module, weight: Weight, ctx: Context,
         module.keras_weights = {}
     module.keras_weights[weight.name] = info
     return param
+
+
+def load_keras_weights(model, weights: dict[str, list]) -> None:
+    """Copy Keras weights into a built model: `weights[layer_name]` is that Keras layer's
+    `get_weights()` (arrays in Keras layout and order); each is permuted into torch layout."""
+    for name, arrays in weights.items():
+        module = model.layers[name]
+        infos = [(sub, n, info) for sub in module.modules()
+                 for n, info in getattr(sub, "keras_weights", {}).items()]
+        if len(infos) != len(arrays):
+            raise ValueError(f"layer '{name}' has {len(infos)} weights, got {len(arrays)}")
+        with torch.no_grad():
+            for (sub, n, info), array in zip(infos, arrays, strict=True):
+                value = torch.as_tensor(array, dtype=torch.float32)
+                if tuple(value.shape) != tuple(info.weight.shape):
+                    raise ValueError(f"{name}.{n}: Keras shape {tuple(info.weight.shape)}, "
+                                     f"got {tuple(value.shape)}")
+                getattr(sub, n).copy_(info.from_keras(value))
