@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
-from .errors import BudgetError
+from .errors import BudgetError, NetspecError
 from .graph import Graph
 from .layers.base import Context
 from .loader import from_data, graph_of, load
@@ -75,13 +76,15 @@ def build(spec_or_path, device=None, seed: int | None = None, max_memory: int | 
     (CUDA when available). The parameter memory is checked against a budget before anything
     is allocated.
     """
+    spec = _as_spec(spec_or_path)
+    graph = graph_of(spec)
+    check_budget(graph, max_memory)
+    target = resolve_device(device) if device is not None else None
+
     import torch
 
     from .torch.model import NetspecModel
 
-    spec = _as_spec(spec_or_path)
-    graph = graph_of(spec)
-    check_budget(graph, max_memory)
     generator = torch.Generator()
     generator.manual_seed(seed if seed is not None else int(torch.randint(0, 2**62, ()).item()))
     modules, activity = {}, {}
@@ -94,13 +97,36 @@ def build(spec_or_path, device=None, seed: int | None = None, max_memory: int | 
         if node.layer.activity_regularizer_spec() is not None:
             activity[node.name] = node.layer.activity_regularizer_spec()
     model = NetspecModel(graph, modules, activity)
-    return model.to(resolve_device(device)) if device is not None else model
+    return model.to(target) if target is not None else model
 
 
 def resolve_device(device):
-    """'auto' -> cuda when available else cpu; anything else as torch.device."""
+    """'auto' -> cuda when available else cpu; anything else as torch.device, checked."""
     import torch
 
     if device is None or device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise NetspecError(f"invalid device '{device}': {exc}") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise NetspecError(f"device '{device}' requested but CUDA is not available here")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise NetspecError(f"device '{device}' does not exist "
+                               f"({torch.cuda.device_count()} CUDA device(s))")
+    return dev
+
+
+_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1024, "m": 1000**2, "mb": 1000**2,
+          "mib": 1024**2, "g": 1000**3, "gb": 1000**3, "gib": 1024**3, "t": 1000**4,
+          "tb": 1000**4, "tib": 1024**4}
+
+
+def parse_size(text: str) -> int:
+    """'64GiB', '500MB', '2g', '1048576' -> bytes."""
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([A-Za-z]*)\s*", text)
+    if not match or match.group(2).lower() not in _UNITS:
+        raise NetspecError(f"invalid size '{text}' (examples: 64GiB, 500MB, 1048576)")
+    return int(float(match.group(1)) * _UNITS[match.group(2).lower()])

@@ -21,7 +21,10 @@ except AttributeError:  # pragma: no cover - pure-Python fallback
 
 MAX_NODES = 100_000
 MAX_DEPTH = 64
-_SCALAR_TAGS = {
+_TAGS = {
+    "tag:yaml.org,2002:map",
+    "tag:yaml.org,2002:seq",
+    "tag:yaml.org,2002:timestamp",
     "tag:yaml.org,2002:str",
     "tag:yaml.org,2002:int",
     "tag:yaml.org,2002:float",
@@ -76,6 +79,9 @@ class _Builder:
                                f"(limit {MAX_NODES} values, depth {MAX_DEPTH}; alias expansion?)")
         if path is None and not isinstance(node, yaml.ScalarNode):
             raise _YamlProblem(node.start_mark, "a mapping key must be a plain value")
+        if node.tag not in _TAGS:
+            raise _YamlProblem(node.start_mark, f"YAML tag '{node.tag}' is not allowed "
+                               "(specs hold plain data only)")
         if path is not None:
             self.doc.marks.setdefault(path, _pos(node.start_mark))
         if isinstance(node, yaml.MappingNode):
@@ -84,9 +90,6 @@ class _Builder:
             return [self.value(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
         if node.tag == _TIMESTAMP:  # a date-like plain scalar stays the text the user wrote
             return node.value
-        if node.tag not in _SCALAR_TAGS:
-            raise _YamlProblem(node.start_mark, f"YAML tag '{node.tag}' is not allowed "
-                               "(specs hold plain data only)")
         return self.scalars.construct_object(node)
 
     def mapping(self, node: yaml.MappingNode, path: Path, depth: int) -> dict:

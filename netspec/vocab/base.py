@@ -44,11 +44,11 @@ class _NameOrObjectSchema:
         return {"oneOf": [names, objects]}
 
 
-def _resolver(registry: Registry):
+def _resolver(registry: Registry, presets: dict[str, dict[str, Any]]):
     def resolve(value: Any) -> Any:
         if isinstance(value, str):
             try:
-                return {"type": registry.canonical(value)}
+                return {"type": registry.canonical(value), **presets.get(value, {})}
             except UnknownName as exc:
                 raise ValueError(str(exc)) from None
         name = value.get("type") if isinstance(value, dict) else None
@@ -63,8 +63,14 @@ def _resolver(registry: Registry):
     return resolve
 
 
-def name_or_object(registry: Registry[type[VocabModel]]) -> Any:
-    """The annotated field type for a vocabulary (a discriminated union plus name resolution)."""
+def name_or_object(registry: Registry[type[VocabModel]],
+                   presets: dict[str, dict[str, Any]] | None = None) -> Any:
+    """The annotated field type for a vocabulary (a discriminated union plus name resolution).
+
+    `presets` maps a bare name (an alias in `registry`) to the arguments it stands for, for the
+    few names whose arguments differ from the class defaults (`l1_l2`).
+    """
     classes = tuple(cls for _, cls in registry.items())
     union = Annotated[Union[classes], Field(discriminator="type")]  # noqa: UP007
-    return Annotated[union, BeforeValidator(_resolver(registry)), _NameOrObjectSchema(registry)]
+    resolver = BeforeValidator(_resolver(registry, dict(presets or {})))
+    return Annotated[union, resolver, _NameOrObjectSchema(registry)]

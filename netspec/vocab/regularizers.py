@@ -52,7 +52,7 @@ class L2(Regularizer):
         return self.l2 * x.square().sum()
 
 
-@_register("l1l2")
+@_register("l1l2", "l1_l2")
 class L1L2(Regularizer):
     """l1 * sum(|x|) + l2 * sum(x^2). Keras's defaults are 0 for both; the string `l1_l2` gives
     Keras 2's (0.01, 0.01) instead (see README, Differences from Keras)."""
@@ -94,4 +94,8 @@ class OrthogonalRegularizer(Regularizer):
         return self.factor * off.abs().sum() / (size * (size - 1))
 
 
-RegularizerField = name_or_object(REGULARIZERS)
+# Bare names standing for arguments other than the class defaults: Keras 2's `l1_l2` string
+# (Keras 3 dropped it) meant L1L2(l1=0.01, l2=0.01); `l1l2` is Keras 3's L1L2() with 0 and 0.
+STRING_PRESETS = {"l1_l2": {"l1": 0.01, "l2": 0.01}}
+
+RegularizerField = name_or_object(REGULARIZERS, STRING_PRESETS)

@@ -1,0 +1,124 @@
+"""The `netspec` command line: parse, call the library, print. One error boundary: a user error
+(an invalid spec, unreadable file, over-budget model) prints its message and exits 1; usage
+errors exit 2 (typer's). Torch is imported only by commands that build."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    name="netspec",
+    help="Declarative neural networks: Keras-vocabulary YAML specs, validated with located "
+    "errors, compiled to PyTorch.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+KINDS = ("layers", "initializers", "regularizers", "constraints", "activations")
+
+
+@contextmanager
+def user_errors():
+    """Map netspec's user errors to their message on stderr and exit code 1."""
+    from netspec.errors import NetspecError
+
+    try:
+        yield
+    except NetspecError as exc:
+        print(str(exc), file=sys.stderr)
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def validate(
+    specs: Annotated[list[Path], typer.Argument(help="Spec files to check.", show_default=False)],
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print errors only.")] = False,
+) -> None:
+    """Validate spec files: every error of every file, located as FILE:LINE:COL (no torch)."""
+    from netspec.errors import NetspecError
+    from netspec.loader import load
+
+    failed = False
+    for path in specs:
+        try:
+            spec = load(path)
+        except NetspecError as exc:
+            print(str(exc), file=sys.stderr)
+            failed = True
+            continue
+        if not quiet:
+            print(f"{path}: ok ({len(spec.layers)} layers)")
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def build(
+    spec: Annotated[Path, typer.Argument(help="Spec file.", show_default=False)],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    device: Annotated[str, typer.Option(help="cpu, cuda, cuda:N or auto (CUDA when available).")] = "auto",
+    seed: Annotated[int | None, typer.Option(help="Seed of the initial weights.")] = None,
+    max_memory: Annotated[str | None, typer.Option(
+        help="Parameter memory budget (e.g. 64GiB); default: half of this machine's RAM.")] = None,
+) -> None:
+    """Build the PyTorch module of a spec and print its Keras-style summary."""
+    with user_errors():
+        import netspec
+        from netspec.compiler import parse_size
+        from netspec.loader import graph_of
+        from netspec.summary import summary_dict, summary_table
+
+        parsed = netspec.load(spec)
+        budget = parse_size(max_memory) if max_memory is not None else None
+        netspec.build(parsed, device=device, seed=seed, max_memory=budget)
+        graph = graph_of(parsed)
+        if as_json:
+            print(json.dumps(summary_dict(graph), indent=2))
+        else:
+            _console().print(summary_table(graph))
+
+
+@app.command("list")
+def list_(
+    kind: Annotated[str | None, typer.Argument(
+        help="One of: " + ", ".join(KINDS) + " (default: all).", show_default=False)] = None,
+) -> None:
+    """List the names a spec may use: layer types, initializers, regularizers, constraints,
+    activations (with their aliases)."""
+    from netspec.catalog import registries
+
+    if kind is not None and kind not in KINDS:
+        print(f"unknown kind '{kind}'; choose one of: {', '.join(KINDS)}", file=sys.stderr)
+        raise typer.Exit(2)
+    for name, registry in registries().items():
+        if kind not in (None, name):
+            continue
+        print(f"{name}:")
+        aliases: dict[str, list[str]] = {}
+        for alias, canonical in registry.aliases().items():
+            aliases.setdefault(canonical, []).append(alias)
+        for entry in registry.names():
+            extra = f"  (also: {', '.join(aliases[entry])})" if entry in aliases else ""
+            print(f"  {entry}{extra}")
+
+
+def _console():
+    from rich.console import Console
+
+    return Console()
+
+
+def main(argv: list[str] | None = None) -> Callable | None:
+    return app(argv)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,138 @@
+"""The Python API: load, build, names, seeds, forward conventions, penalties, torch.compile."""
+
+import pytest
+import torch
+
+import netspec
+from netspec.errors import SpecError
+from netspec.loader import graph_of
+
+MLP = """
+netspec: 1
+name: mlp
+input_shape: [8]
+layers:
+  - {type: Dense, units: 16, activation: relu}
+  - {type: Dense, units: 16, activation: relu, name: dense_1}
+  - {type: Dense, units: 4}
+"""
+
+
+def test_load_gives_the_validated_spec_without_building():
+    spec = netspec.loads(MLP)
+    assert spec.name == "mlp"
+    assert spec.layers[0].units == 16
+    assert spec.layers[0].kernel_initializer.type == "GlorotUniform"
+    assert spec.layers[0].bias_initializer.type == "Zeros"
+
+
+def test_automatic_names_skip_names_already_taken():
+    graph = graph_of(netspec.loads(MLP))
+    assert [n.name for n in graph.nodes] == ["dense", "dense_1", "dense_2"]
+
+
+def test_state_dict_keys_are_spec_names():
+    model = netspec.build(netspec.loads(MLP), seed=0)
+    assert list(model.state_dict()) == [
+        "layers.dense.kernel", "layers.dense.bias",
+        "layers.dense_1.kernel", "layers.dense_1.bias",
+        "layers.dense_2.kernel", "layers.dense_2.bias",
+    ]
+    assert model.layers["dense_1"].kernel.shape == (16, 16)
+
+
+def test_same_seed_same_weights_other_seed_other_weights():
+    a = netspec.build(netspec.loads(MLP), seed=1).state_dict()
+    b = netspec.build(netspec.loads(MLP), seed=1).state_dict()
+    c = netspec.build(netspec.loads(MLP), seed=2).state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not torch.equal(a["layers.dense.kernel"], c["layers.dense.kernel"])
+
+
+def test_build_accepts_a_path_and_a_dict(tmp_path):
+    path = tmp_path / "m.yaml"
+    path.write_text(MLP)
+    assert netspec.build(path, seed=0)(torch.zeros(2, 8)).shape == (2, 4)
+    data = {"netspec": 1, "input_shape": [3], "layers": [{"type": "Dense", "units": 2}]}
+    assert netspec.build(data)(torch.zeros(5, 3)).shape == (5, 2)
+
+
+def test_biases_default_to_zeros_and_kernels_to_glorot_uniform():
+    model = netspec.build({"netspec": 1, "input_shape": [300],
+                           "layers": [{"type": "Dense", "units": 500}]}, seed=0)
+    dense = model.layers["dense"]
+    assert torch.count_nonzero(dense.bias) == 0
+    limit = (6 / (300 + 500)) ** 0.5
+    assert dense.kernel.abs().max() <= limit
+    assert dense.kernel.abs().max() > 0.95 * limit
+
+
+def test_first_layer_input_shape_as_in_keras_tutorial():
+    spec = netspec.loads("netspec: 1\nlayers:\n  - {type: Dense, units: 32, input_shape: [16]}\n"
+                         "  - {type: Dense, units: 8}\n")
+    assert graph_of(spec).inputs[0].shape == (16,)
+    assert netspec.build(spec)(torch.zeros(2, 16)).shape == (2, 8)
+
+
+def test_input_shape_given_twice_is_located():
+    with pytest.raises(SpecError) as info:
+        netspec.loads("netspec: 1\ninput_shape: [4]\nlayers:\n"
+                      "  - {type: Dense, units: 2, input_shape: [4]}\n")
+    (d,) = info.value.diagnostics
+    assert (d.line, d.path) == (4, "layers[0].input_shape")
+    assert "given twice" in d.message
+
+
+def test_trainable_false_freezes_and_counts_as_non_trainable():
+    from netspec.summary import summary_dict
+
+    spec = netspec.loads("netspec: 1\ninput_shape: [4]\nlayers:\n"
+                         "  - {type: Dense, units: 3, trainable: false}\n"
+                         "  - {type: Dense, units: 2}\n")
+    model = netspec.build(spec)
+    assert not any(p.requires_grad for p in model.layers["dense"].parameters())
+    assert all(p.requires_grad for p in model.layers["dense_1"].parameters())
+    info = summary_dict(graph_of(spec))
+    assert (info["trainable_params"], info["non_trainable_params"]) == (8, 15)
+
+
+def test_dense_applies_to_the_last_axis_of_any_rank():
+    model = netspec.build({"netspec": 1, "input_shape": [5, 7, 3],
+                           "layers": [{"type": "Dense", "units": 2}]})
+    assert model(torch.zeros(4, 5, 7, 3)).shape == (4, 5, 7, 2)
+
+
+def test_forward_rejects_wrong_inputs():
+    model = netspec.build(netspec.loads(MLP))
+    with pytest.raises(TypeError):
+        model(torch.zeros(1, 8), torch.zeros(1, 8))
+    with pytest.raises(TypeError):
+        model(wrong=torch.zeros(1, 8))
+    assert model(input=torch.zeros(1, 8)).shape == (1, 4)
+
+
+def test_penalties_and_constraints_are_exposed():
+    model = netspec.build({"netspec": 1, "input_shape": [6], "layers": [
+        {"type": "Dense", "units": 3, "kernel_regularizer": {"type": "L2", "l2": 0.5},
+         "activity_regularizer": "l1", "kernel_constraint": "non_neg"}]}, seed=0)
+    kernel = model.layers["dense"].kernel
+    assert torch.allclose(model.regularization_loss(), 0.5 * kernel.square().sum())
+    out = model(torch.ones(4, 6))
+    assert torch.allclose(model.activity_loss(), 0.01 * out.abs().sum() / 4)
+    model.apply_constraints()
+    assert (kernel >= 0).all()
+
+
+def test_memory_budget_refuses_before_allocating():
+    from netspec.errors import BudgetError
+
+    spec = {"netspec": 1, "input_shape": [100000], "layers": [{"type": "Dense", "units": 100000}]}
+    with pytest.raises(BudgetError, match="needs 37.3 GiB"):
+        netspec.build(spec, max_memory=2**30)
+
+
+def test_torch_compile_runs_the_model():
+    model = netspec.build(netspec.loads(MLP), seed=0)
+    x = torch.randn(3, 8)
+    compiled = torch.compile(model)
+    assert torch.allclose(compiled(x), model(x), atol=1e-6)
