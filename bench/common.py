@@ -2,7 +2,10 @@
 
 Benchmarks are scripts, not tests: they never assert absolute times. Each compares contenders
 measured in the same process and the same run, interleaved round by round (A B, B A, A B, ...,
-the order flipped every other round so neither always runs first), and reports medians.
+the order flipped every other round so neither always runs first), and reports medians. The
+headline ratio is the median over rounds of the per-round ratio A/B ("paired"): on a busy
+machine a slow spell hits both contenders of a round, so it cancels; the ratio of the two
+medians is printed next to it.
 
 Run the scripts from the repository root (`python bench/NAME.py`); importing this module puts the
 repository root on sys.path, so `import netspec` works without installing the package.
@@ -99,7 +102,8 @@ def alternate(contenders: dict[str, Callable[[], object]], rounds: int, number: 
 
 
 def report(result: Result, baseline: str, title: str, unit_note: str = "per call") -> None:
-    """Print one line per contender: median, spread, and ratio to `baseline`."""
+    """Print one line per contender: median, spread, and ratio to `baseline` (paired, then
+    of the medians)."""
     print(f"\n{title}")
     width = max(len(n) for n in result.times)
     for name in result.times:
@@ -107,8 +111,8 @@ def report(result: Result, baseline: str, title: str, unit_note: str = "per call
         line = (f"  {name:<{width}}  median {fmt_time(med):>10} {unit_note}"
                 f"  (IQR {result.spread(name) * 100:4.1f}%, {len(result.times[name])} rounds)")
         if name != baseline:
-            line += (f"  ratio {result.ratio(name, baseline):.3f}"
-                     f" (paired {result.paired_ratio(name, baseline):.3f})")
+            line += (f"  ratio {result.paired_ratio(name, baseline):.3f}"
+                     f" (of medians {result.ratio(name, baseline):.3f})")
         print(line)
 
 

@@ -136,20 +136,20 @@ def bench_case(label: str, sizes: list[int], hand_cls: type, batch: int, rounds:
         n = number * 3 if kind == "forward" else number
         result = common.alternate(fns, rounds=rounds, number=n, warmup=max(5, n))
         common.report(result, "handwritten", f"{label} -- {kind} ({n} calls per round)")
-        ratios[kind] = result.ratio("netspec", "handwritten")
+        ratios[kind] = result.paired_ratio("netspec", "handwritten")
     return ratios
 
 
 def main() -> None:
     args = common.parser(__doc__.splitlines()[0]).parse_args()
-    rounds = 6 if args.quick else 30
+    rounds = 8 if args.quick else 40
     print(f"forward_backward: {common.machine()}; rounds={rounds}"
           f"{' (quick)' if args.quick else ''}")
 
     mlp = bench_case("MLP 784-512-512-10 relu, batch 256", [784, 512, 512, 10], HandMLP,
-                     batch=256, rounds=rounds, number=3 if args.quick else 10)
+                     batch=256, rounds=rounds, number=2 if args.quick else 5)
     deep = bench_case("deep MLP 20 x Dense(128) relu, batch 64", [128] * 21, HandDeep,
-                      batch=64, rounds=rounds, number=20 if args.quick else 100)
+                      batch=64, rounds=rounds, number=20 if args.quick else 50)
 
     worst = max(*mlp.values(), *deep.values())
     print(f"\nnetspec/handwritten (goal <= {GOAL}): "

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .errors import Path, Problem
 from .layers import LAYERS
+from .layers.base import NAME_PATTERN
 from .registry import did_you_mean
 from .vocab import ACTIVATIONS, CONSTRAINTS, INITIALIZERS, REGULARIZERS
 
@@ -85,7 +87,12 @@ def problem_from(err: dict, data: Any, spec_cls: type) -> Problem:
         return Problem(path, f"{what} needs a 'type' key")
     if kind == "value_error":
         return Problem(path, err["msg"].removeprefix("Value error, "))
+    if kind == "string_pattern_mismatch" and ctx.get("pattern") == NAME_PATTERN:
+        return Problem(path, f"{_shown(err.get('input'))} is not a valid name: use letters, digits "
+                       "and _, not starting with a digit")
     message = err["msg"].replace("Input should be", "should be")
+    message = re.sub(r"^List should have (.*) after validation, not \d+$", r"should have \1",
+                     message)
     if kind == "literal_error" and isinstance(err.get("input"), str):
         options = [o.strip(" '") for o in ctx.get("expected", "").replace(" or ", ",").split(",")]
         message += did_you_mean(err["input"], [o for o in options if o])

@@ -61,9 +61,15 @@ class Registry(Generic[T]):
             return name
         if name in self._aliases:
             return self._aliases[name]
-        raise UnknownName(
-            f"unknown {self.kind} '{name}'" + did_you_mean(name, self.all_names())
-        )
+        raise UnknownName(f"unknown {self.kind} '{name}'" + self.hint(name))
+
+    def hint(self, name: str, canonical_only: bool = False) -> str:
+        """"; did you mean ..." for `name`, else the list of names when it is short."""
+        pool = self.names() if canonical_only else self.all_names()
+        close = did_you_mean(name, pool)
+        if close or len(self._entries) > 12:
+            return close
+        return "; one of: " + ", ".join(self.names())
 
     def get(self, name: str) -> T:
         return self._entries[self.canonical(name)]

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Union
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, GetJsonSchemaHandler
 from pydantic_core import core_schema
 
-from ..registry import Registry, UnknownName, did_you_mean
+from ..registry import Registry, UnknownName
 
 
 class VocabModel(BaseModel):
@@ -56,7 +56,7 @@ def _resolver(registry: Registry, presets: dict[str, dict[str, Any]]):
             if name in registry:
                 canonical = registry.canonical(name)
                 raise ValueError(f"the object form takes the name '{canonical}', not '{name}'")
-            hint = did_you_mean(name, registry.names())
+            hint = registry.hint(name, canonical_only=True)
             raise ValueError(f"unknown {registry.kind} '{name}'{hint}")
         return value
 
