@@ -64,7 +64,8 @@ def validate(
 def build(
     spec: Annotated[Path, typer.Argument(help="Spec file.", show_default=False)],
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
-    device: Annotated[str, typer.Option(help="cpu, cuda, cuda:N or auto (CUDA when available).")] = "auto",
+    device: Annotated[str, typer.Option(
+        help="cpu, cuda, cuda:N or auto (CUDA when available).")] = "auto",
     seed: Annotated[int | None, typer.Option(help="Seed of the initial weights.")] = None,
     max_memory: Annotated[str | None, typer.Option(
         help="Parameter memory budget (e.g. 64GiB); default: half of this machine's RAM.")] = None,

@@ -7,12 +7,15 @@ timed in alternating rounds (medians):
                        with shapes, weights sampled, torch module
   netspec load         netspec.load(path) only: validation, no torch work
   nn.Sequential        nn.Sequential of the same 200 nn.Linear(64, 64) + nn.ReLU (the baseline)
-  keras from_config    keras.Sequential.from_config of the same model's config (--keras only:
-                       importing Keras and building 200 layers takes seconds)
+
+With --keras, Keras 3 (torch backend) rebuilds the same model from its config, in a second,
+shorter alternation against netspec (importing Keras and building 200 layers takes seconds):
+keras.Model.from_config of the functional model, and keras.Sequential.from_config (which adds
+the layers one by one and grows superlinearly with depth: ~1 s at 50 layers, ~11 s at 200).
 
 The first call in the process (pydantic schema assembly, lazy torch-side imports) is reported
-apart. Goal: netspec load+build under 25 ms. `--profile` prints cProfile's top functions of
-load+build instead.
+apart. Goal: netspec load+build under 25 ms. `--profile` prints the time of each stage (YAML,
+pydantic, graph, build) and cProfile's top functions of load+build instead.
 
     python bench/build_time.py [--quick] [--keras] [--profile] [--layers N]
 """
@@ -29,22 +32,62 @@ import common
 GOAL_MS = 25.0
 
 
-def keras_contender(layers: int, width: int):
+def keras_contenders(layers: int, width: int, calls: int) -> dict:
+    """keras.Sequential.from_config and keras.Model.from_config (functional) of the same model.
+    from_config may consume its config, so each call gets its own deep copy, made beforehand."""
+    import copy
+
     os.environ.setdefault("KERAS_BACKEND", "torch")
     start = time.perf_counter()
     import keras
 
     print(f"keras {keras.__version__} imported in {time.perf_counter() - start:.2f} s "
           f"(backend {keras.backend.backend()})")
-    model = keras.Sequential([keras.Input((width,))]
-                             + [keras.layers.Dense(width, activation="relu")
-                                for _ in range(layers)])
-    config = model.get_config()
+    seq = keras.Sequential([keras.Input((width,))]
+                           + [keras.layers.Dense(width, activation="relu")
+                              for _ in range(layers)])
+    x = inputs = keras.Input((width,))
+    for _ in range(layers):
+        x = keras.layers.Dense(width, activation="relu")(x)
+    functional = keras.Model(inputs, x)
+    assert seq.count_params() == functional.count_params()
 
-    def from_config():
-        return keras.Sequential.from_config(config)
+    def contender(cls, config):
+        copies = [copy.deepcopy(config) for _ in range(calls)]
 
-    return from_config
+        def from_config():
+            return cls.from_config(copies.pop())
+
+        return from_config
+
+    return {"keras Sequential.from_config": contender(keras.Sequential, seq.get_config()),
+            "keras Model.from_config": contender(keras.Model, functional.get_config())}
+
+
+def stages(text: str, rounds: int) -> None:
+    """Median time of each stage of load+build (netspec internals; skipped if they moved)."""
+    try:
+        import netspec
+        from netspec.graph import resolve
+        from netspec.spec import spec_model
+        from netspec.yamlio import load_yaml
+    except ImportError as exc:
+        print(f"(stage breakdown skipped: {exc})")
+        return
+    doc = load_yaml(text, "<bench>")
+    spec = spec_model().model_validate(doc.data)
+    validated = netspec.loads(text)
+    steps = {
+        "YAML with marks (yamlio.load_yaml)": lambda: load_yaml(text, "<bench>"),
+        "pydantic (Spec.model_validate)": lambda: spec_model().model_validate(doc.data),
+        "graph + shapes (graph.resolve)": lambda: resolve(spec, doc.data["layers"]),
+        "all of netspec.loads": lambda: netspec.loads(text),
+        "build of a validated spec": lambda: netspec.build(validated, seed=0),
+    }
+    result = common.alternate(steps, rounds=rounds, number=1, warmup=2)
+    print("\nstages (medians; alternating rounds):")
+    for name in steps:
+        print(f"  {name:<36} {common.fmt_time(result.median(name)):>10}")
 
 
 def profile(build, top: int = 25) -> None:
@@ -112,14 +155,13 @@ def main() -> None:
           f"then build {first_build * 1e3:.1f} ms")
 
     if args.profile:
+        stages(path.read_text(encoding="utf-8"), rounds=8 if args.quick else 30)
         profile(load_build)
         return
 
     contenders = {"nn.Sequential": sequential, "netspec load+build": load_build,
                   "netspec load": load}
-    if args.keras:
-        contenders["keras from_config"] = keras_contender(layers, width)
-    rounds = (5 if args.keras else 8) if args.quick else (15 if args.keras else 40)
+    rounds = 8 if args.quick else 40
     result = common.alternate(contenders, rounds=rounds, number=1, warmup=2)
     common.report(result, "nn.Sequential", f"{layers}-layer model, one construction per round")
 
@@ -128,10 +170,19 @@ def main() -> None:
     ratio = result.paired_ratio("netspec load+build", "nn.Sequential")
     keras_part = ""
     if args.keras:
-        keras_part = (f"; keras Sequential.from_config "
-                      f"{common.fmt_time(result.median('keras from_config'))} "
-                      f"({result.paired_ratio('keras from_config', 'netspec load+build'):.0f}x "
-                      "netspec)")
+        # Keras takes seconds per model: a separate, shorter alternation against netspec.
+        k_rounds = 3 if args.quick else 7
+        kc = {"netspec load+build": load_build,
+              **keras_contenders(layers, width, calls=k_rounds + 1)}
+        kres = common.alternate(kc, rounds=k_rounds, number=1, warmup=1)
+        common.report(kres, "netspec load+build", "Keras 3 from_config of the same model "
+                      "(ratios against netspec)")
+        seq_k, fun_k = "keras Sequential.from_config", "keras Model.from_config"
+        keras_part = (f"; Keras 3 Model.from_config (functional) "
+                      f"{common.fmt_time(kres.median(fun_k))} "
+                      f"({kres.paired_ratio(fun_k, 'netspec load+build'):.0f}x netspec), "
+                      f"Sequential.from_config {common.fmt_time(kres.median(seq_k))} "
+                      f"({kres.paired_ratio(seq_k, 'netspec load+build'):.0f}x)")
     print(f"\nnetspec load+build {build_ms:.1f} ms (goal < {GOAL_MS:.0f} ms: "
           f"{'met' if build_ms < GOAL_MS else 'MISSED'}), {ratio:.2f}x nn.Sequential")
     print(f"SUMMARY build_time: {layers} x Dense(64) spec, {common.machine()}: "

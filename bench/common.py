@@ -108,8 +108,9 @@ def report(result: Result, baseline: str, title: str, unit_note: str = "per call
     width = max(len(n) for n in result.times)
     for name in result.times:
         med = result.median(name)
-        line = (f"  {name:<{width}}  median {fmt_time(med):>10} {unit_note}"
-                f"  (IQR {result.spread(name) * 100:4.1f}%, {len(result.times[name])} rounds)")
+        n = len(result.times[name])
+        iqr = f"IQR {result.spread(name) * 100:4.1f}%" if n >= 4 else "IQR  n/a"
+        line = f"  {name:<{width}}  median {fmt_time(med):>10} {unit_note}  ({iqr}, {n} rounds)"
         if name != baseline:
             line += (f"  ratio {result.paired_ratio(name, baseline):.3f}"
                      f" (of medians {result.ratio(name, baseline):.3f})")

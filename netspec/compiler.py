@@ -31,7 +31,7 @@ def param_counts(graph: Graph) -> dict[str, tuple[int, int]]:
     for node in graph.nodes:
         trainable = frozen = 0
         if node.layer is not None and node.input_shapes is not None:
-            ctx = Context(graph.data_format)
+            ctx = Context(graph.data_format, list(node.input_dtypes))
             for w in node.layer.weights(node.input_shapes, ctx):
                 if w.trainable and node.layer.trainable:
                     trainable += w.size
@@ -89,7 +89,7 @@ def build(spec_or_path, device=None, seed: int | None = None, max_memory: int | 
     generator.manual_seed(seed if seed is not None else int(torch.randint(0, 2**62, ()).item()))
     modules, activity = {}, {}
     for node in graph.nodes:
-        ctx = Context(graph.data_format, generator=generator)
+        ctx = Context(graph.data_format, list(node.input_dtypes), generator=generator)
         module = node.layer.build(list(node.input_shapes), ctx)
         if not node.layer.trainable:
             module.requires_grad_(False)

@@ -47,7 +47,7 @@ def _tag_class(tag: str) -> type | None:
 
 def _fields_for(path: Path, owner: type | None, spec_cls: type) -> list[str]:
     if owner is not None:
-        return list(owner.model_fields)
+        return [f.alias or name for name, f in owner.model_fields.items()]
     if len(path) == 1:
         return list(spec_cls.model_fields)
     if len(path) == 3 and path[0] == "inputs":
@@ -69,7 +69,8 @@ def problem_from(err: dict, data: Any, spec_cls: type) -> Problem:
     ctx = err.get("ctx") or {}
     if owner is None and len(path) == 3 and path[0] == "layers":
         kind_name = data["layers"][path[1]].get("type")
-        owner = LAYERS.get(kind_name) if isinstance(kind_name, str) and kind_name in LAYERS else None
+        if isinstance(kind_name, str) and kind_name in LAYERS:
+            owner = LAYERS.get(kind_name)
     if kind == "extra_forbidden":
         key = path[-1]
         hint = did_you_mean(str(key), _fields_for(path, owner, spec_cls))

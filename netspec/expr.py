@@ -33,7 +33,7 @@ import operator
 import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Union
+from typing import Any
 
 from .registry import did_you_mean
 from .vocab.activations import ACTIVATIONS
@@ -43,7 +43,7 @@ MAX_NODES = 256
 MAX_DEPTH = 64
 MAX_INT = 2**63 - 1
 MAX_FLOAT = 1e300
-FullShape = tuple[Union[int, None], ...]  # with the batch axis (None) first; () for a scalar
+FullShape = tuple[int | None, ...]  # with the batch axis (None) first; () for a scalar
 
 
 class ExprError(ValueError):
@@ -84,11 +84,8 @@ class Call:
     params: tuple[tuple[str, Any], ...]  # the constant arguments (defaults filled in, except
     src: str = field(default="", compare=False)  # for activations: only those given)
 
-    def param(self, name: str) -> Any:
-        return dict(self.params)[name]
 
-
-Node = Union[Num, Var, Unary, Binary, Call]
+Node = Num | Var | Unary | Binary | Call
 
 
 # ----------------------------------------------------------------------------- the functions
@@ -181,12 +178,12 @@ def _fold(op: str, a: int | float, b: int | float) -> int | float:
 
 
 class _Parser:
-    def __init__(self, text: str, names: dict[str, int | None] | None):
-        self.text, self.names, self.count = text, names, 0
+    def __init__(self, text: str, names: dict[str, int | None] | None, lead: int):
+        self.text, self.names, self.count, self.lead = text, names, 0, lead
 
     def fail(self, node: ast.AST, message: str) -> ExprError:
         src = ast.get_source_segment(self.text, node) or ""
-        where = f"column {node.col_offset + 1}"
+        where = f"column {node.col_offset + 1 + self.lead}"
         shown = f"'{src}', {where}" if src and len(src) <= 40 else where
         return ExprError(f"{message} ({shown})")
 
@@ -204,7 +201,9 @@ class _Parser:
             operand = self.expr(node.operand, depth + 1)
             if isinstance(node.op, ast.UAdd):
                 return operand
-            return Num(-operand.value) if isinstance(operand, Num) else Unary("-", operand, self.src(node))
+            if isinstance(operand, Num):
+                return Num(-operand.value)
+            return Unary("-", operand, self.src(node))
         if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
             op = _BINOPS[type(node.op)]
             left, right = self.expr(node.left, depth + 1), self.expr(node.right, depth + 1)
@@ -214,14 +213,13 @@ class _Parser:
                 except ZeroDivisionError:
                     raise self.fail(node, "division by zero") from None
                 except (OverflowError, ValueError):
-                    raise self.fail(node, "this number is out of range or not a real number") from None
+                    raise self.fail(node, "number out of range or not real") from None
             return Binary(op, left, right, self.src(node))
         if isinstance(node, ast.Call):
             return self.call(node, depth)
         kind = type(node.op) if isinstance(node, (ast.BinOp, ast.UnaryOp)) else type(node)
         what = _FORBIDDEN.get(kind, f"'{kind.__name__}'")
-        raise self.fail(node, f"{what} {'is' if not what.endswith('s') else 'are'} not allowed "
-                        "in an expression")
+        raise self.fail(node, f"not allowed in an expression: {what}")
 
     def src(self, node: ast.AST) -> str:
         return ast.get_source_segment(self.text, node) or ""
@@ -283,12 +281,13 @@ class _Parser:
             if kw.arg is None:
                 raise self.fail(kw.value, "'**' unpacking is not allowed")
             if kw.arg not in params:
-                raise self.fail(kw.value, f"{name}() has no argument '{kw.arg}'"
-                                + did_you_mean(kw.arg, params) + f" (arguments: {', '.join(params)})")
+                raise self.fail(kw, f"{name}() has no argument '{kw.arg}'"
+                                + did_you_mean(kw.arg, params)
+                                + f" (arguments: {', '.join(params)})")
             if kw.arg in given:
-                raise self.fail(kw.value, f"{name}() got argument '{kw.arg}' twice")
+                raise self.fail(kw, f"{name}() got argument '{kw.arg}' twice")
             if kw.arg in fn.tensors:
-                raise self.fail(kw.value, f"pass '{kw.arg}' of {name}() positionally")
+                raise self.fail(kw, f"pass '{kw.arg}' of {name}() positionally")
             given[kw.arg] = kw.value
         args = []
         for p in fn.tensors:
@@ -302,7 +301,7 @@ class _Parser:
             elif default is not REQUIRED:
                 consts.append((p, default))
             elif fn.kind != "activation":
-                why = "; reducing or squeezing every axis would touch the batch axis (axis 0)" \
+                why = f"; {name} over every axis would include the batch axis (axis 0)" \
                     if p == "axis" and fn.kind in ("reduce", "squeeze") else ""
                 raise self.fail(node, f"{name}() needs {p}=...{why}")
         if fn.kind == "activation":
@@ -334,7 +333,9 @@ class _Parser:
                 "number": "a number", "bool": "True or False",
                 "any": "a number, True, False or None"}[kind]
         hint = ""
-        if fname in ("max", "min") and pname == "axis":
+        if value is None and kind == "axis":
+            hint = "; None would include the batch axis (axis 0)"
+        if fname in ("max", "min") and pname == "axis" and value is REQUIRED:
             hint = f"; for the elementwise {fname}imum of two tensors use {fname}imum(a, b)"
         raise self.fail(node, f"{fname}(): {pname} must be {want}, written as a constant{hint}")
 
@@ -343,7 +344,8 @@ class _Parser:
             ACTIVATIONS.get(name)(**kwargs)
         except ValueError as exc:  # pydantic's ValidationError
             errors = getattr(exc, "errors", lambda: [])()
-            detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
+            detail = "; ".join(f"missing argument '{e['loc'][0]}'" if e["type"] == "missing"
+                               else f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
             raise self.fail(node, f"{name}(): {detail or exc}") from None
 
 
@@ -357,17 +359,19 @@ def _parse_cached(text: str, inputs: tuple[str, ...] | str | None, lenient: bool
                None)
     if bad is not None:
         raise ExprError(f"character {bad!r} is not allowed (ASCII text only)")
-    flat = text.replace("\n", " ").replace("\r", " ").replace("\t", " ").strip()
+    flat = text.replace("\n", " ").replace("\r", " ").replace("\t", " ")
+    lead = len(flat) - len(flat.lstrip())
+    flat = flat.strip()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             tree = ast.parse(flat, mode="eval")
     except SyntaxError as exc:
-        raise ExprError(f"invalid syntax: {exc.msg} (column {exc.offset or 1})") from None
+        raise ExprError(f"invalid syntax: {exc.msg} (column {(exc.offset or 1) + lead})") from None
     except (ValueError, RecursionError, MemoryError):
         raise ExprError("invalid expression") from None
     names = None if lenient else input_names(inputs)
-    node = _Parser(flat, names).expr(tree.body, 0)
+    node = _Parser(flat, names, lead).expr(tree.body, 0)
     if not lenient and not _uses_input(node):
         raise ExprError("the expression uses no input (names: "
                         + ", ".join(sorted(names or {})) + ")")
@@ -396,7 +400,8 @@ def _uses_input(node: Node) -> bool:
 
 # --------------------------------------------------------------------------- static shapes
 def fmt(shape: FullShape) -> str:
-    return "()" if not shape else "(" + ", ".join(str(d) for d in shape) + (",)" if len(shape) == 1 else ")")
+    inner = ", ".join(str(d) for d in shape)
+    return f"({inner},)" if len(shape) == 1 else f"({inner})"
 
 
 def broadcast(a: FullShape, b: FullShape, where: str = "") -> FullShape:
@@ -411,7 +416,7 @@ def broadcast(a: FullShape, b: FullShape, where: str = "") -> FullShape:
             f"so the batch axis of {fmt(low)} would meet axis {len(high) - len(low)} of "
             f"{fmt(high)}; use expand_dims(..., axis=1) to add an axis")
     out = []
-    for i, (p, q) in enumerate(zip(a, b)):
+    for i, (p, q) in enumerate(zip(a, b, strict=True)):
         if p == q or q == 1:
             out.append(p)
         elif p == 1:
@@ -429,17 +434,16 @@ def norm_axes(axis: int | tuple[int, ...], rank: int, call: Call, what: str = "a
     """Axes in [0, rank), checked: in range, no repeat, not the batch axis (unless batch_ok)."""
     axes = axis if isinstance(axis, tuple) else (axis,)
     out = []
-    for a in axes:
-        if not -rank <= a < rank:
-            raise ExprError(f"{what} {a} is out of range for a value of rank {rank} (batch "
+    for given in axes:
+        if not -rank <= given < rank:
+            raise ExprError(f"{what} {given} is out of range for a value of rank {rank} (batch "
                             f"axis included) in '{call.src}'")
-        a %= rank
+        a = given % rank
         if a == 0 and not batch_ok:
-            raise ExprError(f"{what} {a if a == axes[0] else a} is the batch axis in "
-                            f"'{call.src}': a Lambda works on each sample; use axis >= 1 or "
-                            "a negative axis")
+            raise ExprError(f"{what} {given} is the batch axis in '{call.src}': a Lambda works "
+                            "on each sample; use an axis >= 1 (or a negative axis)")
         if a in out:
-            raise ExprError(f"{what} {a} is repeated in '{call.src}'")
+            raise ExprError(f"{what} {given} repeats an axis in '{call.src}'")
         out.append(a)
     return tuple(out)
 

@@ -43,6 +43,7 @@ class Node:
     layer: Layer | None  # None when the layer entry itself is invalid
     inputs: list[Ref] = field(default_factory=list)
     input_shapes: list[Shape] | None = None
+    input_dtypes: list[str] = field(default_factory=list)
     output: Shape | list[Shape] | None = None  # None while unknown
     dtype: str = "float32"
 
@@ -80,7 +81,7 @@ def _value_shape(graph: Graph, ref: Ref) -> tuple[Shape | None, str]:
     if node is None:
         inp = next((i for i in graph.inputs if i.name == ref.node), None)
         return (inp.shape, inp.dtype) if inp else (None, "float32")
-    if node is None or node.output is None:
+    if node.output is None:
         return None, "float32"
     if isinstance(node.output, list):
         if ref.index is None or ref.index >= len(node.output):
@@ -222,8 +223,12 @@ def _infer(graph: Graph, ctx_format: str) -> None:
 
 
 def _ref_problem(graph: Graph, node: Node, ref: Ref) -> Problem | None:
+    return _check_ref(graph, ref, ("layers", node.index, "inputs"))
+
+
+def _check_ref(graph: Graph, ref: Ref, path: Path) -> Problem | None:
+    """A problem when `ref`'s output index does not fit its producer's outputs."""
     producer = graph.node(ref.node)
-    path = ("layers", node.index, "inputs")
     out = producer.output if producer is not None else None
     if isinstance(out, list) and ref.index is None:
         return Problem(path, f"'{ref.node}' has {len(out)} outputs: pick one as "
@@ -253,6 +258,7 @@ def _apply_rule(graph: Graph, node: Node, shapes: list[Shape], ctx: Context) -> 
         graph.problems.append(Problem(("layers", node.index, where), str(exc)))
         return
     node.input_shapes = shapes
+    node.input_dtypes = list(ctx.dtypes)
     node.dtype = ctx.dtypes[0] if getattr(layer, "keeps_dtype", False) else "float32"
 
 
@@ -265,10 +271,12 @@ def _outputs(spec, graph: Graph) -> list[Ref]:
     refs = []
     for j, text in enumerate(texts):
         ref = parse_ref(text)
+        path = ("outputs", j) if isinstance(given, list) else ("outputs",)
         if ref.node not in names:
-            path = ("outputs", j) if isinstance(given, list) else ("outputs",)
             graph.problems.append(Problem(path, f"unknown layer '{ref.node}'"
                                           + did_you_mean(ref.node, names)))
+        elif problem := _check_ref(graph, ref, path):
+            graph.problems.append(problem)
         else:
             refs.append(ref)
     return refs
@@ -278,8 +286,9 @@ def _check_used(graph: Graph) -> None:
     used = {r.node for n in graph.nodes for r in n.inputs} | {r.node for r in graph.outputs}
     for n in graph.nodes:
         if n.name not in used:
-            graph.problems.append(Problem(("layers", n.index), f"the output of '{n.name}' is "
-                                          "never used (no layer takes it and it is not in outputs)"))
+            graph.problems.append(Problem(
+                ("layers", n.index), f"the output of '{n.name}' is never used (no layer takes "
+                "it and it is not in outputs)"))
     for inp in graph.inputs:
         if inp.name not in used:
             graph.problems.append(Problem(("inputs", inp.name), f"input '{inp.name}' is never used",

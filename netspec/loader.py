@@ -1,4 +1,5 @@
-"""Reading and validating specs: YAML -> pydantic -> graph with static shapes, all problems at once."""
+"""Reading and validating specs: YAML -> pydantic -> graph with static shapes; every problem
+is reported at once."""
 
 from __future__ import annotations
 

@@ -18,6 +18,7 @@ DType = Literal["float32", "float64", "float16", "bfloat16", "int64", "int32", "
                 "uint8", "bool"]
 Dim = Annotated[int, Field(gt=0)] | None
 InputName = Annotated[str, Field(pattern=NAME_PATTERN)]
+OutputRef = Annotated[str, Field(pattern=NAME_PATTERN[:-1] + r"(:[0-9]+)?$")]
 
 
 class InputSpec(BaseModel):
@@ -48,9 +49,9 @@ class SpecBase(BaseModel):
     inputs: dict[InputName, InputSpec] | None = Field(
         None, description="Named inputs of a graph model, in forward's positional order "
         "(instead of input_shape).")
-    outputs: InputName | list[InputName] | None = Field(
-        None, description="Names of the layers whose outputs the model returns "
-        "(default: the last layer).")
+    outputs: OutputRef | list[OutputRef] | None = Field(
+        None, description="Names of the layers whose outputs the model returns, `name:k` for "
+        "output k of a multi-output layer (default: the last layer).")
     _graph: Any = PrivateAttr(None)
 
 

@@ -99,7 +99,8 @@ class _Builder:
             key = self.value(key_node, None, depth + 1)
             if key in first:
                 line = first[key].line + 1
-                raise _YamlProblem(key_node.start_mark, f"duplicate key '{key}' (first at line {line})")
+                message = f"duplicate key '{key}' (first at line {line})"
+                raise _YamlProblem(key_node.start_mark, message)
             first[key] = key_node.start_mark
             sub = (*path, key)
             self.doc.key_marks[sub] = _pos(key_node.start_mark)
@@ -113,7 +114,8 @@ class _Builder:
             if key_node.tag != _MERGE:
                 own.append((key_node, value_node))
                 continue
-            sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+            many = isinstance(value_node, yaml.SequenceNode)
+            sources = value_node.value if many else [value_node]
             for src in sources:
                 if not isinstance(src, yaml.MappingNode):
                     raise _YamlProblem(src.start_mark, "a merge key (<<) needs a mapping")

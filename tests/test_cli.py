@@ -31,7 +31,7 @@ def test_validate_reports_all_files_and_exits_1(tmp_path):
     bad.write_text("netspec: 1\ninput_shape: [4]\nlayers:\n  - {type: Dense, units: 0}\n")
     result = run("validate", str(SPECS[0]), str(bad))
     assert result.exit_code == 1
-    assert f"{bad}:4:28: layers[0].units: should be greater than 0 (got 0)" in result.stderr
+    assert f"{bad}:4:26: layers[0].units: should be greater than 0 (got 0)" in result.stderr
     assert "ok" in result.stdout
     assert "Traceback" not in result.output
 

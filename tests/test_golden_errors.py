@@ -1,6 +1,7 @@
 """Golden error messages: each tests/golden/NAME.yaml must produce exactly NAME.err.
 
-Regenerate after an intended change with `NETSPEC_UPDATE_GOLDEN=1 pytest tests/test_golden_errors.py`
+Regenerate after an intended change with
+`NETSPEC_UPDATE_GOLDEN=1 pytest tests/test_golden_errors.py`
 and review the diff.
 """
 

@@ -9,6 +9,18 @@ from .base import LAYERS, Context, Layer, Shape, ShapeError, Weight, register_la
 
 # Registration: importing a layer module registers its classes.
 from . import dense  # noqa: E402,F401  isort: skip
+from . import activation  # noqa: E402,F401  isort: skip
+from . import dropout  # noqa: E402,F401  isort: skip
+from . import flatten  # noqa: E402,F401  isort: skip
+from . import reshape  # noqa: E402,F401  isort: skip
+from . import permute  # noqa: E402,F401  isort: skip
+from . import repeat_vector  # noqa: E402,F401  isort: skip
+from . import embedding  # noqa: E402,F401  isort: skip
+from . import activity_regularization  # noqa: E402,F401  isort: skip
+from . import merge  # noqa: E402,F401  isort: skip
+from . import concatenate  # noqa: E402,F401  isort: skip
+from . import dot  # noqa: E402,F401  isort: skip
+from . import lambda_layer  # noqa: E402,F401  isort: skip
 
 PLUGIN_GROUP = "netspec.layers"
 _plugins_loaded = False

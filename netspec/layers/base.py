@@ -129,11 +129,12 @@ def known(shape: Shape) -> bool:
 
 
 def need_rank(shape: Shape, rank: int | tuple[int, ...], what: str = "input") -> None:
-    """ShapeError unless `shape` (without batch) has the rank(s) given (with batch, as Keras says)."""
+    """ShapeError unless `shape` (without batch) has the rank(s) given, counted with the batch
+    axis as Keras counts them."""
     ranks = (rank,) if isinstance(rank, int) else rank
     if len(shape) + 1 not in ranks:
         want = " or ".join(str(r) for r in ranks)
-        raise ShapeError(f"expects a {what} of rank {want} (batch axis included), "
+        raise ShapeError(f"expects an {what} of rank {want} (batch axis included), "
                          f"got shape {fmt_shape(shape)}")
 
 

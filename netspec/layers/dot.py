@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -22,7 +22,7 @@ class Dot(_Merge):
     """
 
     type: Literal["Dot"] = "Dot"
-    axes: int | list[int] = Field(
+    axes: int | Annotated[list[int], Field(min_length=2, max_length=2)] = Field(
         ..., description="Axis of both inputs, or [axis of the first, axis of the second], "
         "counted with the batch axis (which cannot be one of them); negative counts from the end.")
     normalize: bool = Field(False, description="L2-normalize both inputs along the dot axes "
@@ -42,8 +42,6 @@ class Dot(_Merge):
     def dot_axes(self, shapes: list[Shape]) -> tuple[int, int]:
         """The two axes, counted with the batch axis, non-negative."""
         axes = [self.axes] * 2 if isinstance(self.axes, int) else self.axes
-        if len(axes) != 2:
-            raise ShapeError(f"axes takes one axis or two ([first, second]), got {axes}", "axes")
         out = []
         for axis, shape in zip(axes, shapes, strict=True):
             rank = len(shape) + 1

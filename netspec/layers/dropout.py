@@ -42,9 +42,9 @@ class Dropout(Layer):
         if noise is None:
             return shape
         if len(noise) != len(shape) + 1:
-            raise ShapeError(f"noise_shape has {len(noise)} entries but the input {fmt_shape(shape)}"
-                             f" has rank {len(shape) + 1} (noise_shape includes the batch axis)",
-                             "noise_shape")
+            raise ShapeError(f"noise_shape has {len(noise)} entries but the input "
+                             f"{fmt_shape(shape)} has rank {len(shape) + 1} (noise_shape includes "
+                             "the batch axis)", "noise_shape")
         for axis, (n, d) in enumerate(zip(noise[1:], shape, strict=True), start=1):
             if n is not None and n != 1 and d is not None and n != d:
                 raise ShapeError(f"noise_shape[{axis}] is {n}: it must be null, 1 or the input's "

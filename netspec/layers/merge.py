@@ -24,9 +24,9 @@ class _Merge(Layer):
             try:
                 out = _broadcast(out, shape)
             except ValueError:
-                seen = ", ".join(fmt_shape(s) for s in shapes[:k])
-                raise ShapeError(f"input {k} of shape {fmt_shape(shape)} does not broadcast with "
-                                 f"{seen}: sizes must be equal, or 1 to broadcast") from None
+                seen = ", ".join(f"inputs[{j}] {fmt_shape(s)}" for j, s in enumerate(shapes[:k]))
+                raise ShapeError(f"inputs[{k}] {fmt_shape(shape)} does not broadcast with {seen}: "
+                                 "sizes must be equal, or 1 to broadcast") from None
         return out
 
     def build(self, shapes: list[Shape], ctx: Context):
@@ -58,7 +58,8 @@ _EXAMPLES = (
     {"args": {}, "inputs": [[4], [4]]},
     {"args": {}, "inputs": [[2, 3], [2, 3], [2, 3]]},
     {"args": {}, "inputs": [[3, 1], [1, 4]]},
-    {"args": {}, "inputs": [[None, 3], [5, 3]]},
+    {"args": {}, "inputs": [[None, 3], [None, 3]]},
+    {"args": {}, "inputs": [[None, 3], [1, 3]]},
     {"args": {}, "inputs": [[2, 3, 4], [4]]},
 )
 

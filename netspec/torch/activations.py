@@ -45,7 +45,10 @@ def _sparsemax(axis: int) -> Fn:
         r = torch.arange(1, x.shape[axis] + 1, device=x.device, dtype=x.dtype).view(shape)
         support = z - (cumsum - 1) / r > 0
         k = support.sum(dim=axis, keepdim=True)
-        tau = (torch.where(support, cumsum, 0.0).sum(dim=axis, keepdim=True) - 1) / k
+        # tau = (cumsum[k] - 1) / k: the sum of the sorted logits over the support (a prefix).
+        # Keras <= 3.15 sums the cumulative sums instead (keras-team/keras#23425, fixed by
+        # keras-team/keras#23469), so its output does not sum to 1 when k > 1.
+        tau = (torch.where(support, z, 0.0).sum(dim=axis, keepdim=True) - 1) / k
         return (x - tau).clamp(min=0.0)
 
     return sparsemax

@@ -53,7 +53,10 @@ class NetspecModel(nn.Module):
         return values
 
     def forward(self, *args: torch.Tensor, **kwargs: torch.Tensor):
-        values = self._bind(args, kwargs) if kwargs or len(args) != len(self.input_names) else list(args)
+        if kwargs or len(args) != len(self.input_names):
+            values = self._bind(args, kwargs)
+        else:
+            values = list(args)
         activity = self._activity = []
         for module, refs, regularizer in self._plan:
             inputs = [values[s] if k is None else values[s][k] for s, k in refs]

@@ -72,8 +72,9 @@ _WITH_ARGS = {
         "threshold": (float, Field(0.0, description="Values at or below it are damped.")),
     }),
     "leaky_relu": ("x for x >= 0, negative_slope * x below.", {
-        "negative_slope": (float, Field(0.2, description="Slope for x < 0 (0.2, as Keras's "
-                                                       "activation; the LeakyReLU layer uses 0.3).")),
+        "negative_slope": (float, Field(
+            0.2, description="Slope for x < 0 (0.2, as Keras's activation; the LeakyReLU layer "
+            "uses 0.3).")),
     }),
     "elu": ("x for x > 0, alpha * (exp(x) - 1) below.", {
         "alpha": (float, Field(1.0, description="Scale of the negative part.")),

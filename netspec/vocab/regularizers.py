@@ -85,7 +85,8 @@ class OrthogonalRegularizer(Regularizer):
         import torch
 
         if x.ndim != 2:
-            raise ValueError(f"OrthogonalRegularizer needs a 2-D weight, got shape {tuple(x.shape)}")
+            raise ValueError(
+                f"OrthogonalRegularizer needs a 2-D weight, got shape {tuple(x.shape)}")
         v = x if self.mode == "rows" else x.T
         v = torch.nn.functional.normalize(v, dim=1, eps=1e-12)
         size = v.shape[0]

@@ -1,0 +1,149 @@
+"""Evaluating a validated Lambda expression on torch tensors.
+
+`compile_expression` walks the tree of `netspec.expr` once, at build time, into nested closures
+over torch functions chosen from explicit tables (no eval/exec, no getattr on user text).
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Sequence
+
+import torch
+from torch import nn
+
+from .. import expr
+from ..vocab.activations import ACTIVATIONS
+
+Fn = Callable[[Sequence[torch.Tensor]], torch.Tensor]
+
+BINARY_OPS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
+              "//": operator.floordiv, "%": operator.mod, "**": operator.pow}
+UNARY = {
+    "abs": torch.abs, "exp": torch.exp, "expm1": torch.expm1, "log": torch.log,
+    "log1p": torch.log1p, "log2": torch.log2, "log10": torch.log10, "sqrt": torch.sqrt,
+    "rsqrt": torch.rsqrt, "square": torch.square, "reciprocal": torch.reciprocal,
+    "negative": torch.neg, "sin": torch.sin, "cos": torch.cos, "tan": torch.tan,
+    "arcsin": torch.asin, "arccos": torch.acos, "arctan": torch.atan, "sinh": torch.sinh,
+    "cosh": torch.cosh, "arcsinh": torch.asinh, "arctanh": torch.atanh, "sign": torch.sign,
+    "floor": torch.floor, "ceil": torch.ceil, "round": torch.round, "erf": torch.erf,
+}
+BINARY = {"maximum": torch.maximum, "minimum": torch.minimum, "pow": torch.pow,
+          "power": torch.pow}
+
+
+def _prod(x: torch.Tensor, dim: tuple[int, ...], keepdim: bool) -> torch.Tensor:
+    for d in sorted(dim, reverse=True):  # torch.prod takes one axis at a time
+        x = torch.prod(x, dim=d, keepdim=keepdim)
+    return x
+
+
+REDUCE = {
+    "sum": torch.sum, "mean": torch.mean, "max": torch.amax, "min": torch.amin, "prod": _prod,
+    "logsumexp": torch.logsumexp,
+    "std": lambda x, dim, keepdim: torch.std(x, dim=dim, correction=0, keepdim=keepdim),
+    "var": lambda x, dim, keepdim: torch.var(x, dim=dim, correction=0, keepdim=keepdim),
+}
+
+
+def _function(call: expr.Call, p: dict) -> Callable[..., torch.Tensor]:
+    """The torch callable of a call, its constant arguments resolved by `expr.call_rule`."""
+    kind = expr.FUNCTIONS[call.func].kind
+    if kind == "unary":
+        return UNARY[call.func]
+    if kind == "binary":
+        return BINARY[call.func]
+    if kind == "activation":
+        return ACTIVATIONS.get(call.func)(**p).function()
+    if kind == "clip":
+        lo, hi = p["x_min"], p["x_max"]
+        return lambda x: torch.clamp(x, lo, hi)
+    if kind == "reduce":
+        reduce, dim, keepdim = REDUCE[call.func], p["axis"], p["keepdims"]
+        return lambda x: reduce(x, dim=dim, keepdim=keepdim)
+    if kind == "l2_normalize":
+        dim, eps = p["axis"], p["epsilon"]
+        # tf.math.l2_normalize (Keras 2's backend.l2_normalize): x * rsqrt(max(sum(x^2), eps))
+        return lambda x: x * torch.rsqrt(torch.clamp(torch.sum(x * x, dim=dim, keepdim=True),
+                                                     min=eps))
+    if kind == "expand_dims":
+        axis = p["axis"]
+        return lambda x: torch.unsqueeze(x, axis)
+    if kind == "squeeze":
+        axes = p["axis"]
+        return lambda x: torch.squeeze(x, dim=axes)
+    if kind == "transpose":
+        axes = p["axes"]
+        return lambda x: x.permute(axes)
+    raise AssertionError(kind)  # pragma: no cover
+
+
+def _as_tensor(value: float) -> Fn:
+    """A number where a function wants a tensor: a 0-d tensor like the first input."""
+    return lambda vs: torch.tensor(value, dtype=vs[0].dtype, device=vs[0].device)
+
+
+def _compile(node: expr.Node, shapes: list[expr.FullShape]) -> tuple[Fn | float, tuple]:
+    """(closure, shape) of a node; a number stays a Python number (folded into its user)."""
+    if isinstance(node, expr.Num):
+        return node.value, ()
+    if isinstance(node, expr.Var):
+        return operator.itemgetter(node.index), shapes[node.index]
+    if isinstance(node, expr.Unary):
+        inner, shape = _compile(node.operand, shapes)
+        return (lambda vs: -inner(vs)), shape
+    if isinstance(node, expr.Binary):
+        op = BINARY_OPS[node.op]
+        (left, ls), (right, rs) = _compile(node.left, shapes), _compile(node.right, shapes)
+        shape = expr.broadcast(ls, rs, node.src)
+        if not callable(left):
+            return (lambda vs: op(left, right(vs))), shape
+        if not callable(right):
+            return (lambda vs: op(left(vs), right)), shape
+        return (lambda vs: op(left(vs), right(vs))), shape
+    compiled = [_compile(a, shapes) for a in node.args]
+    shape, params = expr.call_rule(node, [s for _, s in compiled])
+    fn = _function(node, params)
+    args = [f if callable(f) else _as_tensor(f) for f, _ in compiled]
+    if len(args) == 1:
+        (a,) = args
+        return (lambda vs: fn(a(vs))), shape
+    a, b = args
+    return (lambda vs: fn(a(vs), b(vs))), shape
+
+
+def compile_expression(tree: expr.Node, shapes: list[expr.FullShape]) -> Fn:
+    """The closure computing `tree` from a list of input tensors (shapes: batch axis first)."""
+    fn, _ = _compile(tree, shapes)
+    if not callable(fn):  # pragma: no cover - parse() refuses expressions without an input
+        raise ValueError("the expression uses no input")
+    return fn
+
+
+class LambdaModule(nn.Module):
+    """A Lambda layer: the expression's closure over its inputs. Non-float inputs (ints, bool)
+    are cast to float32 first, so the output is float as the graph says."""
+
+    def __init__(self, expression: str, tree: expr.Node, shapes: list[expr.FullShape]):
+        super().__init__()
+        self.expression = expression
+        self._tree, self._shapes = tree, shapes
+        self._fn = compile_expression(tree, shapes)
+
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        return self._fn([x if x.is_floating_point() else x.float() for x in xs])
+
+    def extra_repr(self) -> str:
+        return repr(self.expression)
+
+    def __getstate__(self) -> dict:  # the closure is rebuilt on unpickling
+        state = self.__dict__.copy()
+        state.pop("_fn", None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        self._fn = compile_expression(self._tree, self._shapes)
+
+
+__all__ = ["LambdaModule", "compile_expression"]
