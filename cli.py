@@ -111,6 +111,30 @@ def list_(
             print(f"  {entry}{extra}")
 
 
+@app.command()
+def schema(
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here (default: "
+                                                "stdout).")] = None,
+    check: Annotated[bool, typer.Option("--check", help="Exit 1 if the committed schema "
+                                        "(schemas/netspec.schema.json, or -o) is stale.")] = False,
+) -> None:
+    """Print (or write) the JSON Schema of spec files, generated from the validating models."""
+    from netspec.schema import SCHEMA_PATH, schema_text
+
+    text = schema_text()
+    if check:
+        target = output or SCHEMA_PATH
+        current = target.read_text() if target.exists() else ""
+        if current != text:
+            print(f"{target} is stale: run `netspec schema -o {target}`", file=sys.stderr)
+            raise typer.Exit(1)
+        print(f"{target} is up to date")
+    elif output is not None:
+        output.write_text(text)
+    else:
+        sys.stdout.write(text)
+
+
 def _console():
     from rich.console import Console
 
