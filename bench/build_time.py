@@ -11,7 +11,7 @@ timed in alternating rounds (medians):
 With --keras, Keras 3 (torch backend) rebuilds the same model from its config, in a second,
 shorter alternation against netspec (importing Keras and building 200 layers takes seconds):
 keras.Model.from_config of the functional model, and keras.Sequential.from_config (which adds
-the layers one by one and grows superlinearly with depth: ~1 s at 50 layers, ~11 s at 200).
+the layers one by one and grows superlinearly with depth: seconds at 200 layers).
 
 The first call in the process (pydantic schema assembly, lazy torch-side imports) is reported
 apart. Goal: netspec load+build under 25 ms. `--profile` prints the time of each stage (YAML,

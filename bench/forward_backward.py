@@ -80,10 +80,16 @@ def copy_weights(model: nn.Module, linears: list[nn.Linear]) -> None:
             fc.bias.copy_(d.bias)
 
 
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
 def step_fn(model: nn.Module, x: torch.Tensor, y: torch.Tensor):
     def step() -> None:
         model.zero_grad(set_to_none=True)
         F.mse_loss(model(x), y).backward()
+        _sync(x.device)
 
     return step
 
@@ -92,6 +98,7 @@ def forward_fn(model: nn.Module, x: torch.Tensor):
     def forward() -> None:
         with torch.no_grad():
             model(x)
+        _sync(x.device)
 
     return forward
 
@@ -100,8 +107,11 @@ def check_equal(models: dict[str, nn.Module], x: torch.Tensor, y: torch.Tensor) 
     """Same outputs, same loss gradients (bit for bit: same ops on the same weights)."""
     outs = {name: m(x) for name, m in models.items()}
     ref_name, ref = next(iter(outs.items()))
+    # Bit for bit on the CPU; on a GPU, cuBLAS may pick other kernels per call.
+    same = torch.equal if x.device.type == "cpu" else (
+        lambda a, b: torch.allclose(a, b, rtol=1e-4, atol=1e-5))
     for name, out in outs.items():
-        assert torch.equal(out, ref), f"{name} output differs from {ref_name}"
+        assert same(out, ref), f"{name} output differs from {ref_name}"
     grads = {}
     for name, m in models.items():
         m.zero_grad(set_to_none=True)
@@ -110,11 +120,11 @@ def check_equal(models: dict[str, nn.Module], x: torch.Tensor, y: torch.Tensor) 
     for name, g in grads.items():
         assert len(g) == len(grads[ref_name])
         for a, b in zip(g, grads[ref_name], strict=True):
-            assert torch.equal(a, b), f"{name} gradients differ from {ref_name}"
+            assert same(a, b), f"{name} gradients differ from {ref_name}"
 
 
 def bench_case(label: str, sizes: list[int], hand_cls: type, batch: int, rounds: int,
-               number: int) -> dict[str, float]:
+               number: int, device: torch.device) -> dict[str, float]:
     spec = netspec.loads(common.dense_spec(sizes[0], sizes[1:], last_activation=None))
     ns = netspec.build(spec, seed=0)
     hand = hand_cls(sizes)
@@ -126,6 +136,8 @@ def bench_case(label: str, sizes: list[int], hand_cls: type, batch: int, rounds:
     x = torch.randn(batch, sizes[0], generator=gen)
     y = torch.randn(batch, sizes[-1], generator=gen)
     models = {"handwritten": hand, "netspec": ns, "nn.Sequential": seq}
+    models = {name: m.to(device) for name, m in models.items()}
+    x, y = x.to(device), y.to(device)
     check_equal(models, x, y)
     print(f"\n== {label}: outputs and gradients equal (netspec, handwritten, nn.Sequential)")
 
@@ -141,15 +153,19 @@ def bench_case(label: str, sizes: list[int], hand_cls: type, batch: int, rounds:
 
 
 def main() -> None:
-    args = common.parser(__doc__.splitlines()[0]).parse_args()
+    parser = common.parser(__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (synchronized per call)")
+    args = parser.parse_args()
+    device = torch.device(args.device)
     rounds = 8 if args.quick else 40
-    print(f"forward_backward: {common.machine()}; rounds={rounds}"
+    where = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+    print(f"forward_backward: {common.machine()}, device {where}; rounds={rounds}"
           f"{' (quick)' if args.quick else ''}")
 
     mlp = bench_case("MLP 784-512-512-10 relu, batch 256", [784, 512, 512, 10], HandMLP,
-                     batch=256, rounds=rounds, number=2 if args.quick else 5)
+                     batch=256, rounds=rounds, number=2 if args.quick else 5, device=device)
     deep = bench_case("deep MLP 20 x Dense(128) relu, batch 64", [128] * 21, HandDeep,
-                      batch=64, rounds=rounds, number=20 if args.quick else 50)
+                      batch=64, rounds=rounds, number=20 if args.quick else 50, device=device)
 
     worst = max(*mlp.values(), *deep.values())
     print(f"\nnetspec/handwritten (goal <= {GOAL}): "

@@ -131,8 +131,15 @@ def test_memory_budget_refuses_before_allocating():
         netspec.build(spec, max_memory=2**30)
 
 
-def test_torch_compile_runs_the_model():
-    model = netspec.build(netspec.loads(MLP), seed=0)
+def test_torch_compile_runs_the_model_and_records_activity_penalties():
+    model = netspec.build({"netspec": 1, "input_shape": [8], "layers": [
+        {"type": "Dense", "units": 16, "activation": "relu", "activity_regularizer": "l2"},
+        {"type": "Dropout", "rate": 0.5}, {"type": "Dense", "units": 4}]}, seed=0).eval()
     x = torch.randn(3, 8)
     compiled = torch.compile(model)
     assert torch.allclose(compiled(x), model(x), atol=1e-6)
+    eager = model.activity_loss().detach()
+    compiled(2 * x)
+    assert not torch.allclose(model.activity_loss(), eager)
+    compiled(x)
+    assert torch.allclose(model.activity_loss(), eager, atol=1e-6)

@@ -4,15 +4,15 @@ regularization penalties and initial-weight statistics."""
 from pathlib import Path
 
 import keras
+import keras_oracle
 import numpy as np
 import pytest
 import torch
+from keras_oracle import copy_weights, keras_model, keras_param_counts, keras_predict
 
 import netspec
 from netspec.compiler import param_counts
 from netspec.loader import graph_of
-from tests import keras_oracle
-from tests.keras_oracle import copy_weights, keras_model, keras_param_counts, keras_predict
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = sorted((ROOT / "specs").glob("*.yaml"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -116,6 +117,7 @@ def register_layer(cls: type[Layer]) -> type[Layer]:
     return cls
 
 
+@cache
 def snake_case(name: str) -> str:
     """Keras's `to_snake_case`: Dense -> dense, Conv2D -> conv2d, ActivityRegularization ->
     activity_regularization."""

@@ -32,6 +32,11 @@ class NetspecModel(nn.Module):
         self._plan = plan
         self._outputs = tuple((slot[r.node], r.index) for r in graph.outputs)
         self._single_output = len(self._outputs) == 1
+        # A plain chain (one input, each layer fed by the one before, the last one returned, no
+        # activity penalties) runs as `for m in chain: x = m(x)`, as a hand-written module does.
+        chained = all(refs == ((k, None),) for k, (_, refs, _) in enumerate(plan))
+        plain = chained and not activity and self._outputs == ((len(plan), None),)
+        self._chain = tuple(m for m, _, _ in plan) if plain and len(self.input_names) == 1 else None
         self._activity: list[torch.Tensor] = []
         self._keras_weights = [
             (param, info)
@@ -53,6 +58,11 @@ class NetspecModel(nn.Module):
         return values
 
     def forward(self, *args: torch.Tensor, **kwargs: torch.Tensor):
+        if self._chain is not None and len(args) == 1 and not kwargs:
+            x = args[0]
+            for module in self._chain:
+                x = module(x)
+            return x
         if kwargs or len(args) != len(self.input_names):
             values = self._bind(args, kwargs)
         else:

@@ -39,9 +39,8 @@ def create_weight(module: nn.Module, weight: Weight, ctx: Context,
     data = info.from_keras(weight.initializer.sample(weight.shape, ctx.generator)).contiguous()
     param = nn.Parameter(data, requires_grad=weight.trainable)
     module.register_parameter(weight.name, param)
-    if not hasattr(module, "keras_weights"):
-        module.keras_weights = {}
-    module.keras_weights[weight.name] = info
+    # module.__dict__, not hasattr: nn.Module.__getattr__ raises (slowly) for plain attributes.
+    module.__dict__.setdefault("keras_weights", {})[weight.name] = info
     return param
 
 
