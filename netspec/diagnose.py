@@ -100,3 +100,29 @@ def problem_from(err: dict, data: Any, spec_cls: type) -> Problem:
     if not isinstance(err.get("input"), (dict, list)):
         message += f" (got {_shown(err.get('input'))})"
     return Problem(path, message)
+
+
+def problems_from(errors: list[dict], data: Any, spec_cls: type) -> list[Problem]:
+    """All pydantic errors as problems, one per place: where a union's branches all fail, the
+    type mismatches of the branches the value was not meant for are dropped (or merged)."""
+    problems = [problem_from(err, data, spec_cls) for err in errors]
+    mismatch = [err["type"].endswith("_type") for err in errors]
+    by_path: dict = {}
+    for problem, is_mismatch in zip(problems, mismatch, strict=True):
+        by_path.setdefault(problem.path, []).append((problem, is_mismatch))
+    out = []
+    for path, group in by_path.items():
+        deeper = any(len(q) > len(path) and q[:len(path)] == path for q in by_path)
+        if deeper and all(m for _, m in group):
+            continue  # the branch the value was meant for reports inside it
+        real = [p for p, m in group if not m]
+        if real:
+            out.extend(real)
+        elif len(group) == 1:
+            out.append(group[0][0])
+        else:
+            wants = [p.message.split(" (got ")[0].removeprefix("should be ") for p, _ in group]
+            got = group[0][0].message.partition(" (got ")[2]
+            out.append(Problem(group[0][0].path, "should be " + " or ".join(wants)
+                               + (f" (got {got}" if got else "")))
+    return out

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .diagnose import problem_from
+from .diagnose import problems_from
 from .errors import Diagnostic, NetspecError, Problem, SpecError, format_path
 from .graph import Graph, resolve
 from .spec import SpecBase, layer_adapter, spec_model
@@ -59,7 +59,7 @@ def validate_document(doc: Document) -> tuple[SpecBase, Graph]:
     try:
         spec = cls.model_validate(data)
     except ValidationError as exc:
-        problems = [problem_from(err, data, cls) for err in exc.errors()]
+        problems = problems_from(exc.errors(), data, cls)
         spec = _partial(cls, data)
     graph = None
     if spec is not None:

@@ -11,7 +11,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from functools import cache
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -70,12 +70,12 @@ class Layer(BaseModel):
         None, pattern=NAME_PATTERN,
         description="Unique layer name (identifier characters). Default: Keras-style automatic "
         "names from the type (dense, dense_1, ...), skipping names already taken.")
-    inputs: str | list[str] | None = Field(
+    inputs: str | Annotated[list[str], Field(min_length=1)] | None = Field(
         None, description="Input(s): names of layers or model inputs; `name:k` picks output k of a "
         "multi-output layer. Default: the previous layer (the model's input for the first).")
     trainable: bool = Field(True, description="False freezes the layer's weights (Keras's "
                             "`trainable`); they count as non-trainable params.")
-    input_shape: list[int | None] | None = Field(
+    input_shape: list[Annotated[int, Field(gt=0)] | None] | None = Field(
         None, description="Shape of the model's input without the batch axis (first layer only, "
         "as in Keras's `Dense(32, input_shape=(16,))`).")
 
