@@ -64,11 +64,16 @@ def validate(
 def build(
     spec: Annotated[Path, typer.Argument(help="Spec file.", show_default=False)],
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
-    device: Annotated[str, typer.Option(
-        help="cpu, cuda, cuda:N or auto (CUDA when available).")] = "auto",
+    device: Annotated[
+        str, typer.Option(help="cpu, cuda, cuda:N or auto (CUDA when available).")
+    ] = "auto",
     seed: Annotated[int | None, typer.Option(help="Seed of the initial weights.")] = None,
-    max_memory: Annotated[str | None, typer.Option(
-        help="Parameter memory budget (e.g. 64GiB); default: half of this machine's RAM.")] = None,
+    max_memory: Annotated[
+        str | None,
+        typer.Option(
+            help="Parameter memory budget (e.g. 64GiB); default: half of this machine's RAM."
+        ),
+    ] = None,
 ) -> None:
     """Build the PyTorch module of a spec and print its Keras-style summary."""
     with user_errors():
@@ -89,8 +94,10 @@ def build(
 
 @app.command("list")
 def list_(
-    kind: Annotated[str | None, typer.Argument(
-        help="One of: " + ", ".join(KINDS) + " (default: all).", show_default=False)] = None,
+    kind: Annotated[
+        str | None,
+        typer.Argument(help="One of: " + ", ".join(KINDS) + " (default: all).", show_default=False),
+    ] = None,
 ) -> None:
     """List the names a spec may use: layer types, initializers, regularizers, constraints,
     activations (with their aliases)."""
@@ -113,10 +120,16 @@ def list_(
 
 @app.command()
 def schema(
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here (default: "
-                                                "stdout).")] = None,
-    check: Annotated[bool, typer.Option("--check", help="Exit 1 if the committed schema "
-                                        "(schemas/netspec.schema.json, or -o) is stale.")] = False,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here (default: stdout).")
+    ] = None,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Exit 1 if the committed schema (schemas/netspec.schema.json, or -o) is stale.",
+        ),
+    ] = False,
 ) -> None:
     """Print (or write) the JSON Schema of spec files, generated from the validating models."""
     from netspec.schema import SCHEMA_PATH, schema_text

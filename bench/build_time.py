@@ -41,11 +41,14 @@ def keras_contenders(layers: int, width: int, calls: int) -> dict:
     start = time.perf_counter()
     import keras
 
-    print(f"keras {keras.__version__} imported in {time.perf_counter() - start:.2f} s "
-          f"(backend {keras.backend.backend()})")
-    seq = keras.Sequential([keras.Input((width,))]
-                           + [keras.layers.Dense(width, activation="relu")
-                              for _ in range(layers)])
+    print(
+        f"keras {keras.__version__} imported in {time.perf_counter() - start:.2f} s "
+        f"(backend {keras.backend.backend()})"
+    )
+    seq = keras.Sequential(
+        [keras.Input((width,))]
+        + [keras.layers.Dense(width, activation="relu") for _ in range(layers)]
+    )
     x = inputs = keras.Input((width,))
     for _ in range(layers):
         x = keras.layers.Dense(width, activation="relu")(x)
@@ -60,8 +63,10 @@ def keras_contenders(layers: int, width: int, calls: int) -> dict:
 
         return from_config
 
-    return {"keras Sequential.from_config": contender(keras.Sequential, seq.get_config()),
-            "keras Model.from_config": contender(keras.Model, functional.get_config())}
+    return {
+        "keras Sequential.from_config": contender(keras.Sequential, seq.get_config()),
+        "keras Model.from_config": contender(keras.Model, functional.get_config()),
+    }
 
 
 def stages(text: str, rounds: int) -> None:
@@ -116,13 +121,17 @@ def main() -> None:
 
     t0 = time.perf_counter()
     import torch
+
     t1 = time.perf_counter()
     from torch import nn
 
     import netspec
+
     t2 = time.perf_counter()
-    print(f"build_time: {common.machine()}; import torch {t1 - t0:.2f} s, "
-          f"then import netspec {(t2 - t1) * 1e3:.1f} ms")
+    print(
+        f"build_time: {common.machine()}; import torch {t1 - t0:.2f} s, "
+        f"then import netspec {(t2 - t1) * 1e3:.1f} ms"
+    )
 
     tmp = tempfile.TemporaryDirectory()
     path = Path(tmp.name) / "deep.yaml"
@@ -149,18 +158,25 @@ def main() -> None:
     n_params = sum(p.numel() for p in model.parameters())
     assert n_params == sum(p.numel() for p in sequential().parameters())
     assert torch.equal(load_build()(torch.ones(2, width)), load_build()(torch.ones(2, width)))
-    print(f"spec: {layers} x Dense({width}, relu), {n_params:,} parameters, "
-          f"{len(path.read_bytes()):,} bytes of YAML")
-    print(f"first call in the process: load {first_load * 1e3:.1f} ms, "
-          f"then build {first_build * 1e3:.1f} ms")
+    print(
+        f"spec: {layers} x Dense({width}, relu), {n_params:,} parameters, "
+        f"{len(path.read_bytes()):,} bytes of YAML"
+    )
+    print(
+        f"first call in the process: load {first_load * 1e3:.1f} ms, "
+        f"then build {first_build * 1e3:.1f} ms"
+    )
 
     if args.profile:
         stages(path.read_text(encoding="utf-8"), rounds=8 if args.quick else 30)
         profile(load_build)
         return
 
-    contenders = {"nn.Sequential": sequential, "netspec load+build": load_build,
-                  "netspec load": load}
+    contenders = {
+        "nn.Sequential": sequential,
+        "netspec load+build": load_build,
+        "netspec load": load,
+    }
     rounds = 8 if args.quick else 40
     result = common.alternate(contenders, rounds=rounds, number=1, warmup=2)
     common.report(result, "nn.Sequential", f"{layers}-layer model, one construction per round")
@@ -172,25 +188,36 @@ def main() -> None:
     if args.keras:
         # Keras takes seconds per model: a separate, shorter alternation against netspec.
         k_rounds = 3 if args.quick else 7
-        kc = {"netspec load+build": load_build,
-              **keras_contenders(layers, width, calls=k_rounds + 1)}
+        kc = {
+            "netspec load+build": load_build,
+            **keras_contenders(layers, width, calls=k_rounds + 1),
+        }
         kres = common.alternate(kc, rounds=k_rounds, number=1, warmup=1)
-        common.report(kres, "netspec load+build", "Keras 3 from_config of the same model "
-                      "(ratios against netspec)")
+        common.report(
+            kres,
+            "netspec load+build",
+            "Keras 3 from_config of the same model (ratios against netspec)",
+        )
         seq_k, fun_k = "keras Sequential.from_config", "keras Model.from_config"
-        keras_part = (f"; Keras 3 Model.from_config (functional) "
-                      f"{common.fmt_time(kres.median(fun_k))} "
-                      f"({kres.paired_ratio(fun_k, 'netspec load+build'):.0f}x netspec), "
-                      f"Sequential.from_config {common.fmt_time(kres.median(seq_k))} "
-                      f"({kres.paired_ratio(seq_k, 'netspec load+build'):.0f}x)")
-    print(f"\nnetspec load+build {build_ms:.1f} ms (goal < {GOAL_MS:.0f} ms: "
-          f"{'met' if build_ms < GOAL_MS else 'MISSED'}), {ratio:.2f}x nn.Sequential")
-    print(f"SUMMARY build_time: {layers} x Dense(64) spec, {common.machine()}: "
-          f"netspec load+validate+build {build_ms:.1f} ms "
-          f"(goal < {GOAL_MS:.0f} ms: {'met' if build_ms < GOAL_MS else 'MISSED'}), "
-          f"validate only {load_ms:.1f} ms, nn.Sequential "
-          f"{common.fmt_time(result.median('nn.Sequential'))} "
-          f"(netspec/nn.Sequential {ratio:.2f}x){keras_part}")
+        keras_part = (
+            f"; Keras 3 Model.from_config (functional) "
+            f"{common.fmt_time(kres.median(fun_k))} "
+            f"({kres.paired_ratio(fun_k, 'netspec load+build'):.0f}x netspec), "
+            f"Sequential.from_config {common.fmt_time(kres.median(seq_k))} "
+            f"({kres.paired_ratio(seq_k, 'netspec load+build'):.0f}x)"
+        )
+    print(
+        f"\nnetspec load+build {build_ms:.1f} ms (goal < {GOAL_MS:.0f} ms: "
+        f"{'met' if build_ms < GOAL_MS else 'MISSED'}), {ratio:.2f}x nn.Sequential"
+    )
+    print(
+        f"SUMMARY build_time: {layers} x Dense(64) spec, {common.machine()}: "
+        f"netspec load+validate+build {build_ms:.1f} ms "
+        f"(goal < {GOAL_MS:.0f} ms: {'met' if build_ms < GOAL_MS else 'MISSED'}), "
+        f"validate only {load_ms:.1f} ms, nn.Sequential "
+        f"{common.fmt_time(result.median('nn.Sequential'))} "
+        f"(netspec/nn.Sequential {ratio:.2f}x){keras_part}"
+    )
     tmp.cleanup()
 
 

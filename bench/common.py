@@ -71,8 +71,7 @@ class Result:
 
     def paired_ratio(self, name: str, baseline: str) -> float:
         """Median over rounds of the per-round ratio (robust to slow drifts of the machine)."""
-        return median([a / b for a, b in zip(self.times[name], self.times[baseline],
-                                              strict=True)])
+        return median([a / b for a, b in zip(self.times[name], self.times[baseline], strict=True)])
 
     def spread(self, name: str) -> float:
         """Interquartile range relative to the median (a noise indicator)."""
@@ -83,9 +82,13 @@ class Result:
         return (q[2] - q[0]) / self.median(name)
 
 
-def alternate(contenders: dict[str, Callable[[], object]], rounds: int, number: int = 1,
-              warmup: int = 1, timer: Callable[[Callable[[], object], int], float] | None = None
-              ) -> Result:
+def alternate(
+    contenders: dict[str, Callable[[], object]],
+    rounds: int,
+    number: int = 1,
+    warmup: int = 1,
+    timer: Callable[[Callable[[], object], int], float] | None = None,
+) -> Result:
     """Time each contender `rounds` times, interleaved: round r runs them in order when r is
     even and in reverse order when r is odd. Each timing is `number` calls of the contender
     (seconds per call). `warmup` untimed calls of each contender come first."""
@@ -112,8 +115,10 @@ def report(result: Result, baseline: str, title: str, unit_note: str = "per call
         iqr = f"IQR {result.spread(name) * 100:4.1f}%" if n >= 4 else "IQR  n/a"
         line = f"  {name:<{width}}  median {fmt_time(med):>10} {unit_note}  ({iqr}, {n} rounds)"
         if name != baseline:
-            line += (f"  ratio {result.paired_ratio(name, baseline):.3f}"
-                     f" (of medians {result.ratio(name, baseline):.3f})")
+            line += (
+                f"  ratio {result.paired_ratio(name, baseline):.3f}"
+                f" (of medians {result.ratio(name, baseline):.3f})"
+            )
         print(line)
 
 
@@ -136,8 +141,13 @@ def machine() -> str:
     return ", ".join(parts)
 
 
-def dense_spec(input_dim: int, widths: list[int], activation: str | None = "relu",
-               last_activation: str | None = "same", name: str = "bench") -> str:
+def dense_spec(
+    input_dim: int,
+    widths: list[int],
+    activation: str | None = "relu",
+    last_activation: str | None = "same",
+    name: str = "bench",
+) -> str:
     """YAML of a stack of Dense layers: `widths[i]` units each, `activation` on all but the
     last, which gets `last_activation` ('same': `activation` too; None: linear)."""
     if last_activation == "same":

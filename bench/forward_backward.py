@@ -108,8 +108,11 @@ def check_equal(models: dict[str, nn.Module], x: torch.Tensor, y: torch.Tensor) 
     outs = {name: m(x) for name, m in models.items()}
     ref_name, ref = next(iter(outs.items()))
     # Bit for bit on the CPU; on a GPU, cuBLAS may pick other kernels per call.
-    same = torch.equal if x.device.type == "cpu" else (
-        lambda a, b: torch.allclose(a, b, rtol=1e-4, atol=1e-5))
+    same = (
+        torch.equal
+        if x.device.type == "cpu"
+        else (lambda a, b: torch.allclose(a, b, rtol=1e-4, atol=1e-5))
+    )
     for name, out in outs.items():
         assert same(out, ref), f"{name} output differs from {ref_name}"
     grads = {}
@@ -123,8 +126,15 @@ def check_equal(models: dict[str, nn.Module], x: torch.Tensor, y: torch.Tensor) 
             assert same(a, b), f"{name} gradients differ from {ref_name}"
 
 
-def bench_case(label: str, sizes: list[int], hand_cls: type, batch: int, rounds: int,
-               number: int, device: torch.device) -> dict[str, float]:
+def bench_case(
+    label: str,
+    sizes: list[int],
+    hand_cls: type,
+    batch: int,
+    rounds: int,
+    number: int,
+    device: torch.device,
+) -> dict[str, float]:
     spec = netspec.loads(common.dense_spec(sizes[0], sizes[1:], last_activation=None))
     ns = netspec.build(spec, seed=0)
     hand = hand_cls(sizes)
@@ -143,8 +153,9 @@ def bench_case(label: str, sizes: list[int], hand_cls: type, batch: int, rounds:
 
     ratios = {}
     for kind, make in (("forward", forward_fn), ("step", step_fn)):
-        fns = {name: (make(m, x) if kind == "forward" else make(m, x, y))
-               for name, m in models.items()}
+        fns = {
+            name: (make(m, x) if kind == "forward" else make(m, x, y)) for name, m in models.items()
+        }
         n = number * 3 if kind == "forward" else number
         result = common.alternate(fns, rounds=rounds, number=n, warmup=max(5, n))
         common.report(result, "handwritten", f"{label} -- {kind} ({n} calls per round)")
@@ -159,23 +170,43 @@ def main() -> None:
     device = torch.device(args.device)
     rounds = 8 if args.quick else 40
     where = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
-    print(f"forward_backward: {common.machine()}, device {where}; rounds={rounds}"
-          f"{' (quick)' if args.quick else ''}")
+    print(
+        f"forward_backward: {common.machine()}, device {where}; rounds={rounds}"
+        f"{' (quick)' if args.quick else ''}"
+    )
 
-    mlp = bench_case("MLP 784-512-512-10 relu, batch 256", [784, 512, 512, 10], HandMLP,
-                     batch=256, rounds=rounds, number=2 if args.quick else 5, device=device)
-    deep = bench_case("deep MLP 20 x Dense(128) relu, batch 64", [128] * 21, HandDeep,
-                      batch=64, rounds=rounds, number=20 if args.quick else 50, device=device)
+    mlp = bench_case(
+        "MLP 784-512-512-10 relu, batch 256",
+        [784, 512, 512, 10],
+        HandMLP,
+        batch=256,
+        rounds=rounds,
+        number=2 if args.quick else 5,
+        device=device,
+    )
+    deep = bench_case(
+        "deep MLP 20 x Dense(128) relu, batch 64",
+        [128] * 21,
+        HandDeep,
+        batch=64,
+        rounds=rounds,
+        number=20 if args.quick else 50,
+        device=device,
+    )
 
     worst = max(*mlp.values(), *deep.values())
-    print(f"\nnetspec/handwritten (goal <= {GOAL}): "
-          f"MLP forward {mlp['forward']:.3f}, step {mlp['step']:.3f}; "
-          f"deep forward {deep['forward']:.3f}, step {deep['step']:.3f} -> "
-          f"{common.goal(worst, GOAL)}")
-    print(f"SUMMARY forward_backward: netspec/handwritten time, {common.machine()}: "
-          f"MLP 784-512-512-10 b256 forward {mlp['forward']:.2f}x, train step "
-          f"{mlp['step']:.2f}x; 20xDense(128) b64 forward {deep['forward']:.2f}x, train step "
-          f"{deep['step']:.2f}x (goal <= {GOAL}: {common.goal(worst, GOAL)})")
+    print(
+        f"\nnetspec/handwritten (goal <= {GOAL}): "
+        f"MLP forward {mlp['forward']:.3f}, step {mlp['step']:.3f}; "
+        f"deep forward {deep['forward']:.3f}, step {deep['step']:.3f} -> "
+        f"{common.goal(worst, GOAL)}"
+    )
+    print(
+        f"SUMMARY forward_backward: netspec/handwritten time, {common.machine()}: "
+        f"MLP 784-512-512-10 b256 forward {mlp['forward']:.2f}x, train step "
+        f"{mlp['step']:.2f}x; 20xDense(128) b64 forward {deep['forward']:.2f}x, train step "
+        f"{deep['step']:.2f}x (goal <= {GOAL}: {common.goal(worst, GOAL)})"
+    )
 
 
 if __name__ == "__main__":

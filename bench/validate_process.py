@@ -68,11 +68,14 @@ print("torch" in sys.modules)
 
 def runner(cmd: list[str]):
     def run() -> None:
-        proc = subprocess.run(cmd, cwd=common.ROOT, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, env=ENV)
+        proc = subprocess.run(
+            cmd, cwd=common.ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=ENV
+        )
         if proc.returncode != 0:
-            raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n"
-                             f"{proc.stderr.decode(errors='replace')}")
+            raise SystemExit(
+                f"{' '.join(cmd)} failed ({proc.returncode}):\n"
+                f"{proc.stderr.decode(errors='replace')}"
+            )
 
     return run
 
@@ -82,8 +85,13 @@ ENV = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
 
 def importtime(cmd: list[str]) -> list[tuple[int, int, str]]:
     """(self us, cumulative us, module with its nesting indent) of each import of `cmd`."""
-    proc = subprocess.run([cmd[0], "-X", "importtime", *cmd[1:]], cwd=common.ROOT,
-                          capture_output=True, text=True, env=ENV)
+    proc = subprocess.run(
+        [cmd[0], "-X", "importtime", *cmd[1:]],
+        cwd=common.ROOT,
+        capture_output=True,
+        text=True,
+        env=ENV,
+    )
     rows = []
     for line in proc.stderr.splitlines():
         m = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)", line)
@@ -93,8 +101,9 @@ def importtime(cmd: list[str]) -> list[tuple[int, int, str]]:
 
 
 def python_out(code: str) -> str:
-    proc = subprocess.run([sys.executable, "-c", code], cwd=common.ROOT, capture_output=True,
-                          text=True, env=ENV)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=common.ROOT, capture_output=True, text=True, env=ENV
+    )
     if proc.returncode != 0:
         return f"error: {proc.stderr.strip().splitlines()[-1:]}"
     return proc.stdout.strip()
@@ -103,8 +112,9 @@ def python_out(code: str) -> str:
 def main() -> None:
     p = common.parser(__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=None, help="processes per contender (15)")
-    p.add_argument("--layers", type=int, default=3,
-                   help="Dense layers in the spec (3: an MLP 784-512-512-10)")
+    p.add_argument(
+        "--layers", type=int, default=3, help="Dense layers in the spec (3: an MLP 784-512-512-10)"
+    )
     p.add_argument("--top", type=int, default=15, help="heaviest imports to list")
     args = p.parse_args()
     rounds = args.rounds or (5 if args.quick else 15)
@@ -122,34 +132,44 @@ def main() -> None:
     if console:
         contenders["netspec validate"] = runner([console, "validate", str(spec)])
     contenders["+ pydantic.BaseModel"] = runner(
-        [py, "-c", "import yaml; from pydantic import BaseModel"])
+        [py, "-c", "import yaml; from pydantic import BaseModel"]
+    )
 
-    print(f"validate_process: {common.machine()}; {rounds} processes per contender"
-          f"{' (quick)' if args.quick else ''}; spec: {args.layers} Dense layers; "
-          f"console script: {console or 'not on PATH'}")
+    print(
+        f"validate_process: {common.machine()}; {rounds} processes per contender"
+        f"{' (quick)' if args.quick else ''}; spec: {args.layers} Dense layers; "
+        f"console script: {console or 'not on PATH'}"
+    )
     result = common.alternate(contenders, rounds=rounds, number=1, warmup=1)
-    common.report(result, "import yaml, pydantic", "whole-process wall time",
-                  unit_note="per process")
+    common.report(
+        result, "import yaml, pydantic", "whole-process wall time", unit_note="per process"
+    )
 
     # Did validate import torch?
     rows = importtime([py, "cli.py", "validate", str(spec)])
     torch_rows = [r for r in rows if re.fullmatch(r"torch(\..*)?", r[2].strip())]
     torch_cli = python_out(CLI_SNIPPET.format(spec=str(spec)))
     torch_lib = python_out(LIB_SNIPPET.format(spec=str(spec)))
-    print("\ntorch imported during validate: "
-          f"-X importtime cli.py validate: {'YES' if torch_rows else 'no'}"
-          f"{f' ({torch_rows[0][1] / 1e3:.0f} ms)' if torch_rows else ''}; "
-          f"in-process via CLI: {torch_cli}; via netspec.load: {torch_lib}")
+    print(
+        "\ntorch imported during validate: "
+        f"-X importtime cli.py validate: {'YES' if torch_rows else 'no'}"
+        f"{f' ({torch_rows[0][1] / 1e3:.0f} ms)' if torch_rows else ''}; "
+        f"in-process via CLI: {torch_cli}; via netspec.load: {torch_lib}"
+    )
 
-    print(f"\nphases of validate in a fresh process (one run, after interpreter start-up): "
-          f"{python_out(PHASES_SNIPPET.format(spec=str(spec)))}")
+    print(
+        f"\nphases of validate in a fresh process (one run, after interpreter start-up): "
+        f"{python_out(PHASES_SNIPPET.format(spec=str(spec)))}"
+    )
     top_level = sorted((r for r in rows if not r[2].startswith(" ")), key=lambda r: -r[1])
-    print("heaviest top-level imports of `cli.py validate` (-X importtime, one run; "
-          "cumulative ms; the first importer of a shared module is charged for it):")
-    for _self_us, cum_us, name in top_level[:args.top]:
+    print(
+        "heaviest top-level imports of `cli.py validate` (-X importtime, one run; "
+        "cumulative ms; the first importer of a shared module is charged for it):"
+    )
+    for _self_us, cum_us, name in top_level[: args.top]:
         print(f"  {cum_us / 1e3:7.1f}  {name}")
     print("heaviest imports at any depth (self ms, cumulative ms):")
-    for self_us, cum_us, name in sorted(rows, key=lambda r: -r[0])[:args.top]:
+    for self_us, cum_us, name in sorted(rows, key=lambda r: -r[0])[: args.top]:
         print(f"  {self_us / 1e3:7.1f} {cum_us / 1e3:7.1f}  {name.strip()}")
 
     ratio = result.paired_ratio("cli.py validate", "import yaml, pydantic")
@@ -157,17 +177,23 @@ def main() -> None:
     ok = ratio <= GOAL and no_torch
     console_part = ""
     if console:
-        console_part = (f", netspec console script "
-                        f"{result.paired_ratio('netspec validate', 'import yaml, pydantic'):.2f}x")
-    print(f"\ncli.py validate / import yaml, pydantic = {ratio:.2f} (goal <= {GOAL:.0f}), "
-          f"torch imported: {'no' if no_torch else 'YES'} -> {common.goal(0 if ok else 1, 0)}")
-    print(f"SUMMARY validate_process: {common.machine()}: `python cli.py validate` "
-          f"({args.layers}-layer spec) {common.fmt_time(result.median('cli.py validate'))} vs "
-          f"`python -c 'import yaml, pydantic'` "
-          f"{common.fmt_time(result.median('import yaml, pydantic'))} = {ratio:.2f}x"
-          f"{console_part} (goal <= {GOAL:.0f}: {common.goal(ratio, GOAL)}); torch imported: "
-          f"{'no' if no_torch else 'YES'}; yaml+BaseModel "
-          f"{common.fmt_time(result.median('+ pydantic.BaseModel'))}")
+        console_part = (
+            f", netspec console script "
+            f"{result.paired_ratio('netspec validate', 'import yaml, pydantic'):.2f}x"
+        )
+    print(
+        f"\ncli.py validate / import yaml, pydantic = {ratio:.2f} (goal <= {GOAL:.0f}), "
+        f"torch imported: {'no' if no_torch else 'YES'} -> {common.goal(0 if ok else 1, 0)}"
+    )
+    print(
+        f"SUMMARY validate_process: {common.machine()}: `python cli.py validate` "
+        f"({args.layers}-layer spec) {common.fmt_time(result.median('cli.py validate'))} vs "
+        f"`python -c 'import yaml, pydantic'` "
+        f"{common.fmt_time(result.median('import yaml, pydantic'))} = {ratio:.2f}x"
+        f"{console_part} (goal <= {GOAL:.0f}: {common.goal(ratio, GOAL)}); torch imported: "
+        f"{'no' if no_torch else 'YES'}; yaml+BaseModel "
+        f"{common.fmt_time(result.median('+ pydantic.BaseModel'))}"
+    )
     tmp.cleanup()
 
 

@@ -11,5 +11,13 @@ from .errors import Diagnostic, NetspecError, SpecError
 from .loader import from_data, load, loads
 
 __version__ = "0.1.0"
-__all__ = ["Diagnostic", "NetspecError", "SpecError", "__version__", "build", "from_data", "load",
-           "loads"]
+__all__ = [
+    "Diagnostic",
+    "NetspecError",
+    "SpecError",
+    "__version__",
+    "build",
+    "from_data",
+    "load",
+    "loads",
+]

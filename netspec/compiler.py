@@ -55,9 +55,11 @@ def check_budget(graph: Graph, max_bytes: int | None = None) -> int:
     need = total * DTYPE_BYTES
     budget = memory_budget() if max_bytes is None else max_bytes
     if need > budget:
-        raise BudgetError(f"model '{graph.name}' needs {human_bytes(need)} for {total:,} "
-                          f"parameters, over the memory budget of {human_bytes(budget)}; "
-                          "raise it with --max-memory (build(max_memory=...))")
+        raise BudgetError(
+            f"model '{graph.name}' needs {human_bytes(need)} for {total:,} "
+            f"parameters, over the memory budget of {human_bytes(budget)}; "
+            "raise it with --max-memory (build(max_memory=...))"
+        )
     return need
 
 
@@ -114,14 +116,28 @@ def resolve_device(device):
         if not torch.cuda.is_available():
             raise NetspecError(f"device '{device}' requested but CUDA is not available here")
         if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise NetspecError(f"device '{device}' does not exist "
-                               f"({torch.cuda.device_count()} CUDA device(s))")
+            raise NetspecError(
+                f"device '{device}' does not exist ({torch.cuda.device_count()} CUDA device(s))"
+            )
     return dev
 
 
-_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1024, "m": 1000**2, "mb": 1000**2,
-          "mib": 1024**2, "g": 1000**3, "gb": 1000**3, "gib": 1024**3, "t": 1000**4,
-          "tb": 1000**4, "tib": 1024**4}
+_UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 1000,
+    "kb": 1000,
+    "kib": 1024,
+    "m": 1000**2,
+    "mb": 1000**2,
+    "mib": 1024**2,
+    "g": 1000**3,
+    "gb": 1000**3,
+    "gib": 1024**3,
+    "t": 1000**4,
+    "tb": 1000**4,
+    "tib": 1024**4,
+}
 
 
 def parse_size(text: str) -> int:

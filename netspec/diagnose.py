@@ -80,8 +80,10 @@ def problem_from(err: dict, data: Any, spec_cls: type) -> Problem:
     if kind == "union_tag_invalid":
         tag = ctx.get("tag")
         if path and path[0] == "layers":
-            return Problem((*path, "type"), f"unknown layer type '{tag}'"
-                           + did_you_mean(str(tag), LAYERS.all_names()))
+            return Problem(
+                (*path, "type"),
+                f"unknown layer type '{tag}'" + did_you_mean(str(tag), LAYERS.all_names()),
+            )
         return Problem((*path, "type"), f"unknown type '{tag}'")
     if kind == "union_tag_not_found":
         what = "a layer" if len(path) == 2 and path[0] == "layers" else "this object"
@@ -89,11 +91,15 @@ def problem_from(err: dict, data: Any, spec_cls: type) -> Problem:
     if kind == "value_error":
         return Problem(path, err["msg"].removeprefix("Value error, "))
     if kind == "string_pattern_mismatch" and ctx.get("pattern") == NAME_PATTERN:
-        return Problem(path, f"{_shown(err.get('input'))} is not a valid name: use letters, digits "
-                       "and _, not starting with a digit")
+        return Problem(
+            path,
+            f"{_shown(err.get('input'))} is not a valid name: use letters, digits "
+            "and _, not starting with a digit",
+        )
     message = err["msg"].replace("Input should be", "should be")
-    message = re.sub(r"^List should have (.*) after validation, not \d+$", r"should have \1",
-                     message)
+    message = re.sub(
+        r"^List should have (.*) after validation, not \d+$", r"should have \1", message
+    )
     if kind == "literal_error" and isinstance(err.get("input"), str):
         options = [o.strip(" '") for o in ctx.get("expected", "").replace(" or ", ",").split(",")]
         message += did_you_mean(err["input"], [o for o in options if o])
@@ -112,7 +118,7 @@ def problems_from(errors: list[dict], data: Any, spec_cls: type) -> list[Problem
         by_path.setdefault(problem.path, []).append((problem, is_mismatch))
     out = []
     for path, group in by_path.items():
-        deeper = any(len(q) > len(path) and q[:len(path)] == path for q in by_path)
+        deeper = any(len(q) > len(path) and q[: len(path)] == path for q in by_path)
         if deeper and all(m for _, m in group):
             continue  # the branch the value was meant for reports inside it
         real = [p for p, m in group if not m]
@@ -123,6 +129,10 @@ def problems_from(errors: list[dict], data: Any, spec_cls: type) -> list[Problem
         else:
             wants = [p.message.split(" (got ")[0].removeprefix("should be ") for p, _ in group]
             got = group[0][0].message.partition(" (got ")[2]
-            out.append(Problem(group[0][0].path, "should be " + " or ".join(wants)
-                               + (f" (got {got}" if got else "")))
+            out.append(
+                Problem(
+                    group[0][0].path,
+                    "should be " + " or ".join(wants) + (f" (got {got}" if got else ""),
+                )
+            )
     return out

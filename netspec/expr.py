@@ -104,9 +104,35 @@ class Function:
         return [*self.tensors, *(c[0] for c in self.consts)]
 
 
-UNARY = ("abs", "exp", "expm1", "log", "log1p", "log2", "log10", "sqrt", "rsqrt", "square",
-         "reciprocal", "negative", "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh",
-         "cosh", "arcsinh", "arctanh", "sign", "floor", "ceil", "round", "erf")
+UNARY = (
+    "abs",
+    "exp",
+    "expm1",
+    "log",
+    "log1p",
+    "log2",
+    "log10",
+    "sqrt",
+    "rsqrt",
+    "square",
+    "reciprocal",
+    "negative",
+    "sin",
+    "cos",
+    "tan",
+    "arcsin",
+    "arccos",
+    "arctan",
+    "sinh",
+    "cosh",
+    "arcsinh",
+    "arctanh",
+    "sign",
+    "floor",
+    "ceil",
+    "round",
+    "erf",
+)
 REDUCE = ("sum", "mean", "max", "min", "prod", "std", "var", "logsumexp")
 _AXIS_REQUIRED = ("axis", "axis", REQUIRED)
 
@@ -115,16 +141,20 @@ def _functions() -> dict[str, Function]:
     table = {name: Function("unary") for name in UNARY}
     for name in ACTIVATIONS.names():  # relu, sigmoid, softmax, gelu, ...: Keras's activations
         cls = ACTIVATIONS.get(name)
-        table[name] = Function("activation", consts=tuple(
-            (f, "any", REQUIRED) for f in cls.model_fields if f != "type"))
+        table[name] = Function(
+            "activation",
+            consts=tuple((f, "any", REQUIRED) for f in cls.model_fields if f != "type"),
+        )
     for name in ("maximum", "minimum", "pow", "power"):
         table[name] = Function("binary", ("x1", "x2"))
-    table["clip"] = Function("clip", consts=(("x_min", "number", REQUIRED),
-                                             ("x_max", "number", REQUIRED)))
+    table["clip"] = Function(
+        "clip", consts=(("x_min", "number", REQUIRED), ("x_max", "number", REQUIRED))
+    )
     for name in REDUCE:
         table[name] = Function("reduce", consts=(_AXIS_REQUIRED, ("keepdims", "bool", False)))
-    table["l2_normalize"] = Function("l2_normalize", consts=(("axis", "axis", -1),
-                                                             ("epsilon", "number", 1e-12)))
+    table["l2_normalize"] = Function(
+        "l2_normalize", consts=(("axis", "axis", -1), ("epsilon", "number", 1e-12))
+    )
     table["expand_dims"] = Function("expand_dims", consts=(("axis", "int", REQUIRED),))
     table["squeeze"] = Function("squeeze", consts=(_AXIS_REQUIRED,))
     table["transpose"] = Function("transpose", consts=(("axes", "axes", REQUIRED),))
@@ -133,19 +163,49 @@ def _functions() -> dict[str, Function]:
 
 FUNCTIONS = _functions()
 
-_BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//",
-           ast.Mod: "%", ast.Pow: "**"}
-_PY_OPS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
-           "//": operator.floordiv, "%": operator.mod, "**": operator.pow}
+_BINOPS = {
+    ast.Add: "+",
+    ast.Sub: "-",
+    ast.Mult: "*",
+    ast.Div: "/",
+    ast.FloorDiv: "//",
+    ast.Mod: "%",
+    ast.Pow: "**",
+}
+_PY_OPS = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": operator.truediv,
+    "//": operator.floordiv,
+    "%": operator.mod,
+    "**": operator.pow,
+}
 _FORBIDDEN = {
-    ast.Attribute: "attribute access", ast.Subscript: "indexing and slicing",
-    ast.Lambda: "lambda", ast.ListComp: "comprehensions", ast.SetComp: "comprehensions",
-    ast.DictComp: "comprehensions", ast.GeneratorExp: "generator expressions",
-    ast.Compare: "comparisons", ast.BoolOp: "'and'/'or'", ast.IfExp: "conditional expressions",
-    ast.NamedExpr: "assignment expressions", ast.JoinedStr: "strings", ast.Dict: "dicts",
-    ast.Set: "sets", ast.List: "lists", ast.Tuple: "tuples", ast.Starred: "'*' unpacking",
-    ast.Await: "await", ast.Yield: "yield", ast.YieldFrom: "yield", ast.Slice: "slices",
-    ast.MatMult: "the '@' operator", ast.Invert: "the '~' operator", ast.Not: "'not'",
+    ast.Attribute: "attribute access",
+    ast.Subscript: "indexing and slicing",
+    ast.Lambda: "lambda",
+    ast.ListComp: "comprehensions",
+    ast.SetComp: "comprehensions",
+    ast.DictComp: "comprehensions",
+    ast.GeneratorExp: "generator expressions",
+    ast.Compare: "comparisons",
+    ast.BoolOp: "'and'/'or'",
+    ast.IfExp: "conditional expressions",
+    ast.NamedExpr: "assignment expressions",
+    ast.JoinedStr: "strings",
+    ast.Dict: "dicts",
+    ast.Set: "sets",
+    ast.List: "lists",
+    ast.Tuple: "tuples",
+    ast.Starred: "'*' unpacking",
+    ast.Await: "await",
+    ast.Yield: "yield",
+    ast.YieldFrom: "yield",
+    ast.Slice: "slices",
+    ast.MatMult: "the '@' operator",
+    ast.Invert: "the '~' operator",
+    ast.Not: "'not'",
 }
 
 
@@ -227,8 +287,9 @@ class _Parser:
     def number(self, node: ast.Constant) -> int | float:
         value = node.value
         if isinstance(value, bool) or value is None:
-            raise self.fail(node, f"{value} is only allowed as a function's keyword value "
-                            "(keepdims=True)")
+            raise self.fail(
+                node, f"{value} is only allowed as a function's keyword value (keepdims=True)"
+            )
         if isinstance(value, (str, bytes)):
             raise self.fail(node, "strings are not allowed in an expression")
         if isinstance(value, complex):
@@ -237,8 +298,12 @@ class _Parser:
             return value
         if isinstance(value, float) and math.isfinite(value):
             return value
-        raise self.fail(node, "this number is out of range" if isinstance(value, (int, float))
-                        else f"'{type(value).__name__}' constants are not allowed")
+        raise self.fail(
+            node,
+            "this number is out of range"
+            if isinstance(value, (int, float))
+            else f"'{type(value).__name__}' constants are not allowed",
+        )
 
     def name(self, node: ast.Name) -> Node:
         name = node.id
@@ -246,15 +311,17 @@ class _Parser:
             return Var(0, name)
         index = self.names.get(name, -1)
         if index is None:
-            raise self.fail(node, f"'{name}' names more than one input; use the positional "
-                            "names x0, x1, ...")
+            raise self.fail(
+                node, f"'{name}' names more than one input; use the positional names x0, x1, ..."
+            )
         if index >= 0:
             return Var(index, name)
         if name in FUNCTIONS:
             raise self.fail(node, f"'{name}' is a function: call it, as {name}(...)")
         known = sorted(self.names)
-        raise self.fail(node, f"unknown name '{name}'{did_you_mean(name, known)} "
-                        f"(names: {', '.join(known)})")
+        raise self.fail(
+            node, f"unknown name '{name}'{did_you_mean(name, known)} (names: {', '.join(known)})"
+        )
 
     def call(self, node: ast.Call, depth: int) -> Call:
         if not isinstance(node.func, ast.Name):
@@ -266,24 +333,29 @@ class _Parser:
         if fn is None:
             if self.names and name in self.names:
                 raise self.fail(node, f"'{name}' is an input, not a function")
-            raise self.fail(node.func, f"unknown function '{name}'"
-                            + did_you_mean(name, FUNCTIONS))
+            raise self.fail(node.func, f"unknown function '{name}'" + did_you_mean(name, FUNCTIONS))
         params = fn.names()
         given: dict[str, ast.AST] = {}
         for i, arg in enumerate(node.args):
             if isinstance(arg, ast.Starred):
                 raise self.fail(arg, "'*' unpacking is not allowed")
             if i >= len(params):
-                raise self.fail(node, f"{name}() takes at most {len(params)} argument(s) "
-                                f"({', '.join(params)}), got {len(node.args)}")
+                raise self.fail(
+                    node,
+                    f"{name}() takes at most {len(params)} argument(s) "
+                    f"({', '.join(params)}), got {len(node.args)}",
+                )
             given[params[i]] = arg
         for kw in node.keywords:
             if kw.arg is None:
                 raise self.fail(kw.value, "'**' unpacking is not allowed")
             if kw.arg not in params:
-                raise self.fail(kw, f"{name}() has no argument '{kw.arg}'"
-                                + did_you_mean(kw.arg, params)
-                                + f" (arguments: {', '.join(params)})")
+                raise self.fail(
+                    kw,
+                    f"{name}() has no argument '{kw.arg}'"
+                    + did_you_mean(kw.arg, params)
+                    + f" (arguments: {', '.join(params)})",
+                )
             if kw.arg in given:
                 raise self.fail(kw, f"{name}() got argument '{kw.arg}' twice")
             if kw.arg in fn.tensors:
@@ -301,8 +373,11 @@ class _Parser:
             elif default is not REQUIRED:
                 consts.append((p, default))
             elif fn.kind != "activation":
-                why = f"; {name} over every axis would include the batch axis (axis 0)" \
-                    if p == "axis" and fn.kind in ("reduce", "squeeze") else ""
+                why = (
+                    f"; {name} over every axis would include the batch axis (axis 0)"
+                    if p == "axis" and fn.kind in ("reduce", "squeeze")
+                    else ""
+                )
                 raise self.fail(node, f"{name}() needs {p}=...{why}")
         if fn.kind == "activation":
             self.activation(node, name, dict(consts))
@@ -314,24 +389,33 @@ class _Parser:
         if isinstance(node, (ast.Tuple, ast.List)) and kind in ("axis", "axes"):
             return tuple(self.const(e, fname, pname, "int") for e in node.elts)
         value = node.value if isinstance(node, ast.Constant) else REQUIRED
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)) \
-                and isinstance(node.operand, ast.Constant):
+        if (
+            isinstance(node, ast.UnaryOp)
+            and isinstance(node.op, (ast.USub, ast.UAdd))
+            and isinstance(node.operand, ast.Constant)
+        ):
             inner = node.operand.value
             if isinstance(inner, (int, float)) and not isinstance(inner, bool):
                 value = -inner if isinstance(node.op, ast.USub) else inner
         ok = {
             "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
             "axis": lambda v: isinstance(v, int) and not isinstance(v, bool),
-            "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
-            and math.isfinite(v),
+            "number": lambda v: (
+                isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+            ),
             "bool": lambda v: isinstance(v, bool),
             "any": lambda v: v is None or isinstance(v, (int, float)),
         }.get(kind, lambda v: False)
         if value is not REQUIRED and ok(value):
             return value
-        want = {"int": "an int", "axis": "an int or a tuple of ints", "axes": "a tuple of ints",
-                "number": "a number", "bool": "True or False",
-                "any": "a number, True, False or None"}[kind]
+        want = {
+            "int": "an int",
+            "axis": "an int or a tuple of ints",
+            "axes": "a tuple of ints",
+            "number": "a number",
+            "bool": "True or False",
+            "any": "a number, True, False or None",
+        }[kind]
         hint = ""
         if value is None and kind == "axis":
             hint = "; None would include the batch axis (axis 0)"
@@ -344,8 +428,12 @@ class _Parser:
             ACTIVATIONS.get(name)(**kwargs)
         except ValueError as exc:  # pydantic's ValidationError
             errors = getattr(exc, "errors", lambda: [])()
-            detail = "; ".join(f"missing argument '{e['loc'][0]}'" if e["type"] == "missing"
-                               else f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
+            detail = "; ".join(
+                f"missing argument '{e['loc'][0]}'"
+                if e["type"] == "missing"
+                else f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+                for e in errors
+            )
             raise self.fail(node, f"{name}(): {detail or exc}") from None
 
 
@@ -355,8 +443,7 @@ def _parse_cached(text: str, inputs: tuple[str, ...] | str | None, lenient: bool
         raise ExprError(f"expression too long ({len(text)} characters; at most {MAX_CHARS})")
     if not text.strip():
         raise ExprError("empty expression")
-    bad = next((c for c in text if not (c.isascii() and (c.isprintable() or c in "\n\r\t"))),
-               None)
+    bad = next((c for c in text if not (c.isascii() and (c.isprintable() or c in "\n\r\t"))), None)
     if bad is not None:
         raise ExprError(f"character {bad!r} is not allowed (ASCII text only)")
     flat = text.replace("\n", " ").replace("\r", " ").replace("\t", " ")
@@ -373,13 +460,15 @@ def _parse_cached(text: str, inputs: tuple[str, ...] | str | None, lenient: bool
     names = None if lenient else input_names(inputs)
     node = _Parser(flat, names, lead).expr(tree.body, 0)
     if not lenient and not _uses_input(node):
-        raise ExprError("the expression uses no input (names: "
-                        + ", ".join(sorted(names or {})) + ")")
+        raise ExprError(
+            "the expression uses no input (names: " + ", ".join(sorted(names or {})) + ")"
+        )
     return node
 
 
-def parse(text: str, inputs: str | list[str] | tuple[str, ...] | None = None,
-          lenient: bool = False) -> Node:
+def parse(
+    text: str, inputs: str | list[str] | tuple[str, ...] | None = None, lenient: bool = False
+) -> Node:
     """The validated tree of `text` for a layer with these `inputs` (None: a single input).
 
     `lenient` accepts any name (when the inputs are unknown): syntax and functions are checked.
@@ -414,7 +503,8 @@ def broadcast(a: FullShape, b: FullShape, where: str = "") -> FullShape:
         raise ExprError(
             f"cannot broadcast {fmt(a)} and {fmt(b)}{ctx}: broadcasting aligns the last axes, "
             f"so the batch axis of {fmt(low)} would meet axis {len(high) - len(low)} of "
-            f"{fmt(high)}; use expand_dims(..., axis=1) to add an axis")
+            f"{fmt(high)}; use expand_dims(..., axis=1) to add an axis"
+        )
     out = []
     for i, (p, q) in enumerate(zip(a, b, strict=True)):
         if p == q or q == 1:
@@ -424,24 +514,30 @@ def broadcast(a: FullShape, b: FullShape, where: str = "") -> FullShape:
         elif p is None or q is None:
             out.append(p if q is None else q)
         else:
-            raise ExprError(f"cannot broadcast {fmt(a)} and {fmt(b)}{ctx}: axis {i} has "
-                            f"sizes {p} and {q}")
+            raise ExprError(
+                f"cannot broadcast {fmt(a)} and {fmt(b)}{ctx}: axis {i} has sizes {p} and {q}"
+            )
     return tuple(out)
 
 
-def norm_axes(axis: int | tuple[int, ...], rank: int, call: Call, what: str = "axis",
-              batch_ok: bool = False) -> tuple[int, ...]:
+def norm_axes(
+    axis: int | tuple[int, ...], rank: int, call: Call, what: str = "axis", batch_ok: bool = False
+) -> tuple[int, ...]:
     """Axes in [0, rank), checked: in range, no repeat, not the batch axis (unless batch_ok)."""
     axes = axis if isinstance(axis, tuple) else (axis,)
     out = []
     for given in axes:
         if not -rank <= given < rank:
-            raise ExprError(f"{what} {given} is out of range for a value of rank {rank} (batch "
-                            f"axis included) in '{call.src}'")
+            raise ExprError(
+                f"{what} {given} is out of range for a value of rank {rank} (batch "
+                f"axis included) in '{call.src}'"
+            )
         a = given % rank
         if a == 0 and not batch_ok:
-            raise ExprError(f"{what} {given} is the batch axis in '{call.src}': a Lambda works "
-                            "on each sample; use an axis >= 1 (or a negative axis)")
+            raise ExprError(
+                f"{what} {given} is the batch axis in '{call.src}': a Lambda works "
+                "on each sample; use an axis >= 1 (or a negative axis)"
+            )
         if a in out:
             raise ExprError(f"{what} {given} repeats an axis in '{call.src}'")
         out.append(a)
@@ -492,8 +588,10 @@ def call_rule(call: Call, shapes: list[FullShape]) -> tuple[FullShape, dict[str,
     if fn.kind == "transpose":
         axes = norm_axes(p["axes"], rank, call, "axes entry", batch_ok=True)
         if len(axes) != rank or axes[0] != 0:
-            raise ExprError(f"transpose(): axes must list all {rank} axes with the batch axis "
-                            f"first, as (0, ...), in '{call.src}'")
+            raise ExprError(
+                f"transpose(): axes must list all {rank} axes with the batch axis "
+                f"first, as (0, ...), in '{call.src}'"
+            )
         return tuple(x[a] for a in axes), {"axes": axes}
     raise AssertionError(fn.kind)  # pragma: no cover
 
@@ -511,5 +609,18 @@ def infer(node: Node, shapes: list[FullShape]) -> FullShape:
     return call_rule(node, [infer(a, shapes) for a in node.args])[0]
 
 
-__all__ = ["FUNCTIONS", "Binary", "Call", "ExprError", "Node", "Num", "Unary", "Var",
-           "broadcast", "call_rule", "infer", "input_names", "parse"]
+__all__ = [
+    "FUNCTIONS",
+    "Binary",
+    "Call",
+    "ExprError",
+    "Node",
+    "Num",
+    "Unary",
+    "Var",
+    "broadcast",
+    "call_rule",
+    "infer",
+    "input_names",
+    "parse",
+]

@@ -95,21 +95,37 @@ def _model_inputs(spec, problems: list[Problem]) -> list[InputNode]:
     first_shape = getattr(first, "input_shape", None)
     for i, layer in enumerate(spec.layers):
         if i > 0 and layer is not None and layer.input_shape is not None:
-            problems.append(Problem(("layers", i, "input_shape"), "input_shape is only allowed "
-                                    "on the first layer (the model's input)", True))
+            problems.append(
+                Problem(
+                    ("layers", i, "input_shape"),
+                    "input_shape is only allowed on the first layer (the model's input)",
+                    True,
+                )
+            )
     if first_shape is not None and (spec.input_shape is not None or spec.inputs is not None):
         other = "input_shape" if spec.input_shape is not None else "inputs"
-        problems.append(Problem(("layers", 0, "input_shape"), f"the model's input is given twice "
-                                f"(here and in the top-level '{other}')", True))
+        problems.append(
+            Problem(
+                ("layers", 0, "input_shape"),
+                f"the model's input is given twice (here and in the top-level '{other}')",
+                True,
+            )
+        )
     if spec.inputs is not None:
         if spec.input_shape is not None:
-            problems.append(Problem(("input_shape",), "give either input_shape or inputs, "
-                                    "not both", True))
+            problems.append(
+                Problem(("input_shape",), "give either input_shape or inputs, not both", True)
+            )
         return [InputNode(n, tuple(i.shape), i.dtype) for n, i in spec.inputs.items()]
     shape = spec.input_shape if spec.input_shape is not None else first_shape
     if shape is None:
-        problems.append(Problem((), "the model has no input: set input_shape (top level or on "
-                                "the first layer) or inputs"))
+        problems.append(
+            Problem(
+                (),
+                "the model has no input: set input_shape (top level or on "
+                "the first layer) or inputs",
+            )
+        )
         return []
     return [InputNode("input", tuple(shape), spec.input_dtype)]
 
@@ -158,8 +174,12 @@ def _connect(spec, nodes: list[Node], inputs: list[InputNode], problems: list[Pr
                 node.inputs = [Ref(inputs[0].name)]
             elif inputs:
                 names = ", ".join(inp.name for inp in inputs)
-                problems.append(Problem(("layers", 0), "the first layer needs 'inputs': the "
-                                        f"model has several inputs ({names})"))
+                problems.append(
+                    Problem(
+                        ("layers", 0),
+                        f"the first layer needs 'inputs': the model has several inputs ({names})",
+                    )
+                )
             continue
         texts = [given] if isinstance(given, str) else given
         for j, text in enumerate(texts):
@@ -197,8 +217,12 @@ def _order(nodes: list[Node], problems: list[Problem]) -> list[int]:
     for n in nodes:
         if n.index not in done:
             waits = ", ".join(sorted(nodes[d].name for d in deps[n.index] - done))
-            problems.append(Problem(("layers", n.index, "inputs"),
-                                    f"'{n.name}' is on a cycle (it waits for {waits})"))
+            problems.append(
+                Problem(
+                    ("layers", n.index, "inputs"),
+                    f"'{n.name}' is on a cycle (it waits for {waits})",
+                )
+            )
     return order
 
 
@@ -231,8 +255,11 @@ def _check_ref(graph: Graph, ref: Ref, path: Path) -> Problem | None:
     producer = graph.node(ref.node)
     out = producer.output if producer is not None else None
     if isinstance(out, list) and ref.index is None:
-        return Problem(path, f"'{ref.node}' has {len(out)} outputs: pick one as "
-                       f"'{ref.node}:0' ... '{ref.node}:{len(out) - 1}'")
+        return Problem(
+            path,
+            f"'{ref.node}' has {len(out)} outputs: pick one as "
+            f"'{ref.node}:0' ... '{ref.node}:{len(out) - 1}'",
+        )
     if ref.index is not None and out is not None:
         count = len(out) if isinstance(out, list) else 1
         if not isinstance(out, list) or ref.index >= count:
@@ -247,8 +274,12 @@ def _apply_rule(graph: Graph, node: Node, shapes: list[Shape], ctx: Context) -> 
     low, high = layer.arity
     if len(shapes) < low or (high is not None and len(shapes) > high):
         want = str(low) if low == high else f"{low} or more" if high is None else f"{low}-{high}"
-        graph.problems.append(Problem(("layers", node.index, "inputs"),
-                                      f"{layer.type} takes {want} input(s), got {len(shapes)}"))
+        graph.problems.append(
+            Problem(
+                ("layers", node.index, "inputs"),
+                f"{layer.type} takes {want} input(s), got {len(shapes)}",
+            )
+        )
         return
     try:
         node.output = layer.output_shape(shapes, ctx)
@@ -273,8 +304,9 @@ def _outputs(spec, graph: Graph) -> list[Ref]:
         ref = parse_ref(text)
         path = ("outputs", j) if isinstance(given, list) else ("outputs",)
         if ref.node not in names:
-            graph.problems.append(Problem(path, f"unknown layer '{ref.node}'"
-                                          + did_you_mean(ref.node, names)))
+            graph.problems.append(
+                Problem(path, f"unknown layer '{ref.node}'" + did_you_mean(ref.node, names))
+            )
         elif problem := _check_ref(graph, ref, path):
             graph.problems.append(problem)
         else:
@@ -286,13 +318,18 @@ def _check_used(graph: Graph) -> None:
     used = {r.node for n in graph.nodes for r in n.inputs} | {r.node for r in graph.outputs}
     for n in graph.nodes:
         if n.name not in used:
-            graph.problems.append(Problem(
-                ("layers", n.index), f"the output of '{n.name}' is never used (no layer takes "
-                "it and it is not in outputs)"))
+            graph.problems.append(
+                Problem(
+                    ("layers", n.index),
+                    f"the output of '{n.name}' is never used (no layer takes "
+                    "it and it is not in outputs)",
+                )
+            )
     for inp in graph.inputs:
         if inp.name not in used:
-            graph.problems.append(Problem(("inputs", inp.name), f"input '{inp.name}' is never used",
-                                          True))
+            graph.problems.append(
+                Problem(("inputs", inp.name), f"input '{inp.name}' is never used", True)
+            )
 
 
 def resolve(spec, raw_layers: list | None = None) -> Graph:
@@ -300,8 +337,10 @@ def resolve(spec, raw_layers: list | None = None) -> Graph:
     problems: list[Problem] = []
     inputs = _model_inputs(spec, problems)
     names = _names(spec, raw_layers or [], {i.name for i in inputs}, problems)
-    nodes = [Node(i, name, _type_of(layer, raw_layers or [], i), layer)
-             for i, (layer, name) in enumerate(zip(spec.layers, names, strict=True))]
+    nodes = [
+        Node(i, name, _type_of(layer, raw_layers or [], i), layer)
+        for i, (layer, name) in enumerate(zip(spec.layers, names, strict=True))
+    ]
     _connect(spec, nodes, inputs, problems)
     order = _order(nodes, problems)
     graph = Graph(spec.name, spec.data_format, inputs, nodes, order, [], problems)

@@ -53,8 +53,12 @@ def validate_document(doc: Document) -> tuple[SpecBase, Graph]:
     cls = spec_model()
     data = doc.data
     if not isinstance(data, dict):
-        raise SpecError(_diagnostics(doc, [Problem((), "a spec is a mapping (netspec: 1, "
-                                                   "input_shape: ..., layers: [...])")]))
+        raise SpecError(
+            _diagnostics(
+                doc,
+                [Problem((), "a spec is a mapping (netspec: 1, input_shape: ..., layers: [...])")],
+            )
+        )
     problems: list[Problem] = []
     try:
         spec = cls.model_validate(data)

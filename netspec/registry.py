@@ -64,7 +64,7 @@ class Registry(Generic[T]):
         raise UnknownName(f"unknown {self.kind} '{name}'" + self.hint(name))
 
     def hint(self, name: str, canonical_only: bool = False) -> str:
-        """"; did you mean ..." for `name`, else the list of names when it is short."""
+        """ "; did you mean ..." for `name`, else the list of names when it is short."""
         pool = self.names() if canonical_only else self.all_names()
         close = did_you_mean(name, pool)
         if close or len(self._entries) > 12:

@@ -15,8 +15,12 @@ SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "netspec.sche
 def json_schema() -> dict[str, Any]:
     """The schema (2020-12 dialect: tuple items and discriminated unions are checked)."""
     schema = spec_model().model_json_schema()
-    return {"$schema": DIALECT, "$id": "https://netspec.dev/schemas/netspec.schema.json",
-            "title": "netspec model spec", **schema}
+    return {
+        "$schema": DIALECT,
+        "$id": "https://netspec.dev/schemas/netspec.schema.json",
+        "title": "netspec model spec",
+        **schema,
+    }
 
 
 def schema_text() -> str:

@@ -14,8 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, TypeAdapter
 from .layers import LAYERS, Layer, load_plugins
 from .layers.base import NAME_PATTERN, DataFormat
 
-DType = Literal["float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8",
-                "uint8", "bool"]
+DType = Literal[
+    "float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8", "bool"
+]
 Dim = Annotated[int, Field(gt=0)] | None
 InputName = Annotated[str, Field(pattern=NAME_PATTERN)]
 OutputRef = Annotated[str, Field(pattern=NAME_PATTERN[:-1] + r"(:[0-9]+)?$")]
@@ -26,8 +27,11 @@ class InputSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    shape: list[Dim] = Field(..., description="Shape without the batch axis; null marks a "
-                             "variable dimension (a sequence length, say).")
+    shape: list[Dim] = Field(
+        ...,
+        description="Shape without the batch axis; null marks a "
+        "variable dimension (a sequence length, say).",
+    )
     dtype: DType = Field("float32", description="Element type of the input.")
 
 
@@ -37,21 +41,29 @@ class SpecBase(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     netspec: Literal[1] = Field(..., description="Spec format version; required, must be 1.")
-    name: str = Field("model", pattern=r"^[A-Za-z0-9_.-]+$",
-                      description="Model name (letters, digits, _ . -).")
+    name: str = Field(
+        "model", pattern=r"^[A-Za-z0-9_.-]+$", description="Model name (letters, digits, _ . -)."
+    )
     description: str | None = Field(None, description="Free text, for people.")
     data_format: DataFormat = Field(
-        "channels_last", description="Default of every layer's data_format argument (as "
-        "keras.config.image_data_format): channels_last is (batch, ..., channels).")
+        "channels_last",
+        description="Default of every layer's data_format argument (as "
+        "keras.config.image_data_format): channels_last is (batch, ..., channels).",
+    )
     input_shape: list[Dim] | None = Field(
-        None, description="Shape of the single input, named `input`, without the batch axis.")
+        None, description="Shape of the single input, named `input`, without the batch axis."
+    )
     input_dtype: DType = Field("float32", description="Element type of the single input.")
     inputs: dict[InputName, InputSpec] | None = Field(
-        None, description="Named inputs of a graph model, in forward's positional order "
-        "(instead of input_shape).")
+        None,
+        description="Named inputs of a graph model, in forward's positional order "
+        "(instead of input_shape).",
+    )
     outputs: OutputRef | list[OutputRef] | None = Field(
-        None, description="Names of the layers whose outputs the model returns, `name:k` for "
-        "output k of a multi-output layer (default: the last layer).")
+        None,
+        description="Names of the layers whose outputs the model returns, `name:k` for "
+        "output k of a multi-output layer (default: the last layer).",
+    )
     _graph: Any = PrivateAttr(None)
 
 

@@ -25,8 +25,9 @@ def summary_dict(graph: Graph, counts: dict[str, tuple[int, int]] | None = None)
         "total_params": trainable + frozen,
         "trainable_params": trainable,
         "non_trainable_params": frozen,
-        "inputs": [{"name": i.name, "shape": list(i.shape), "dtype": i.dtype}
-                   for i in graph.inputs],
+        "inputs": [
+            {"name": i.name, "shape": list(i.shape), "dtype": i.dtype} for i in graph.inputs
+        ],
         "outputs": [str(r) for r in graph.outputs],
         "layers": [
             {
@@ -63,9 +64,12 @@ def summary_table(graph: Graph):
     for i in graph.inputs:
         table.add_row(f"{i.name} (InputLayer)", _keras_shape(i.shape), "0", "-")
     for n in graph.nodes:
-        table.add_row(f"{n.name} ({n.type})", _keras_shape(n.output),
-                      f"{sum(counts[n.name]):,}",
-                      ", ".join(str(r) for r in n.inputs))
+        table.add_row(
+            f"{n.name} ({n.type})",
+            _keras_shape(n.output),
+            f"{sum(counts[n.name]):,}",
+            ", ".join(str(r) for r in n.inputs),
+        )
 
     def total(label: str, count: int) -> Text:
         return Text(f"{label}: {count:,} ({human_bytes(count * DTYPE_BYTES)})")
@@ -76,4 +80,3 @@ def summary_table(graph: Graph):
         total(" Trainable params", data["trainable_params"]),
         total(" Non-trainable params", data["non_trainable_params"]),
     )
-

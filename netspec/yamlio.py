@@ -75,13 +75,18 @@ class _Builder:
         """Construct `node`; record its mark under `path` (None for mapping keys)."""
         self.count += 1
         if self.count > MAX_NODES or depth > MAX_DEPTH:
-            raise _YamlProblem(node.start_mark, "document too large or too deeply nested "
-                               f"(limit {MAX_NODES} values, depth {MAX_DEPTH}; alias expansion?)")
+            raise _YamlProblem(
+                node.start_mark,
+                "document too large or too deeply nested "
+                f"(limit {MAX_NODES} values, depth {MAX_DEPTH}; alias expansion?)",
+            )
         if path is None and not isinstance(node, yaml.ScalarNode):
             raise _YamlProblem(node.start_mark, "a mapping key must be a plain value")
         if node.tag not in _TAGS:
-            raise _YamlProblem(node.start_mark, f"YAML tag '{node.tag}' is not allowed "
-                               "(specs hold plain data only)")
+            raise _YamlProblem(
+                node.start_mark,
+                f"YAML tag '{node.tag}' is not allowed (specs hold plain data only)",
+            )
         if path is not None:
             self.doc.marks.setdefault(path, _pos(node.start_mark))
         if isinstance(node, yaml.MappingNode):

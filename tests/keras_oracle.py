@@ -56,8 +56,11 @@ def keras_value(value: Any) -> Any:
     """A netspec argument value as Keras takes it."""
     if isinstance(value, Activation):
         return keras_activation(value)
-    for base, module in ((Initializer, keras.initializers), (Regularizer, keras.regularizers),
-                         (Constraint, keras.constraints)):
+    for base, module in (
+        (Initializer, keras.initializers),
+        (Regularizer, keras.regularizers),
+        (Constraint, keras.constraints),
+    ):
         if isinstance(value, base):
             return getattr(module, value.type)(**value.model_dump(exclude={"type"}))
     if isinstance(value, VocabModel):
@@ -69,8 +72,9 @@ def keras_value(value: Any) -> Any:
 
 def keras_kwargs(layer: Layer, graph: Graph) -> dict[str, Any]:
     """The Keras constructor arguments of a netspec layer (without name and trainable)."""
-    kwargs = {f: keras_value(getattr(layer, f)) for f in type(layer).model_fields
-              if f not in BASE_FIELDS}
+    kwargs = {
+        f: keras_value(getattr(layer, f)) for f in type(layer).model_fields if f not in BASE_FIELDS
+    }
     if "data_format" in kwargs and kwargs["data_format"] is None:
         kwargs["data_format"] = graph.data_format
     return kwargs
@@ -81,8 +85,10 @@ def keras_layer(layer: Layer, graph: Graph, name: str) -> keras.layers.Layer:
     if layer.type in ADAPTERS:
         return ADAPTERS[layer.type](layer, graph, name)
     if not type(layer).keras_parity:
-        raise NotImplementedError(f"{layer.type} has no Keras counterpart (keras_parity is "
-                                  "False): register its Keras layer in keras_oracle.ADAPTERS")
+        raise NotImplementedError(
+            f"{layer.type} has no Keras counterpart (keras_parity is "
+            "False): register its Keras layer in keras_oracle.ADAPTERS"
+        )
     cls = getattr(keras.layers, layer.type)
     return cls(name=name, trainable=layer.trainable, **keras_kwargs(layer, graph))
 
@@ -109,8 +115,11 @@ def keras_model(spec) -> keras.Model:
         single = node.layer.arity == (1, 1)
         values[node.name] = keras_layer(node.layer, graph, node.name)(args[0] if single else args)
     outputs = [_value(values, ref) for ref in graph.outputs]
-    return keras.Model(inputs[0] if len(inputs) == 1 else inputs,
-                       outputs[0] if len(outputs) == 1 else outputs, name=graph.name)
+    return keras.Model(
+        inputs[0] if len(inputs) == 1 else inputs,
+        outputs[0] if len(outputs) == 1 else outputs,
+        name=graph.name,
+    )
 
 
 def keras_weights(model: keras.Model) -> dict[str, list[np.ndarray]]:
@@ -120,18 +129,23 @@ def keras_weights(model: keras.Model) -> dict[str, list[np.ndarray]]:
 
 def copy_weights(model: keras.Model, torch_model) -> None:
     """Give a built netspec model (`netspec.build`) the Keras model's weights."""
-    weights = {name: arrays for name, arrays in keras_weights(model).items()
-               if name in torch_model.layers}
+    weights = {
+        name: arrays for name, arrays in keras_weights(model).items() if name in torch_model.layers
+    }
     load_keras_weights(torch_model, weights)
 
 
 def keras_param_counts(model: keras.Model) -> dict[str, tuple[int, int]]:
     """Per layer (trainable, non-trainable) parameter counts, as Keras counts them."""
+
     def size(weights) -> int:
         return sum(math.prod(w.shape) for w in weights)
 
-    return {layer.name: (size(layer.trainable_weights), size(layer.non_trainable_weights))
-            for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)}
+    return {
+        layer.name: (size(layer.trainable_weights), size(layer.non_trainable_weights))
+        for layer in model.layers
+        if not isinstance(layer, keras.layers.InputLayer)
+    }
 
 
 def keras_predict(model: keras.Model, inputs: list[np.ndarray], training: bool = False):
@@ -147,17 +161,31 @@ def keras_output_shapes(model: keras.Model) -> list[tuple]:
     return [tuple(o.shape) for o in model.outputs]
 
 
-def layer_spec(layer_type: str, args: dict, inputs: list, dtypes: list | None = None,
-               data_format: str | None = None, name: str = "layer") -> dict:
+def layer_spec(
+    layer_type: str,
+    args: dict,
+    inputs: list,
+    dtypes: list | None = None,
+    data_format: str | None = None,
+    name: str = "layer",
+) -> dict:
     """A one-layer spec (as data) for a layer example: inputs x0, x1, ... into one layer."""
     dtypes = dtypes or ["float32"] * len(inputs)
     spec = {
         "netspec": 1,
         "name": f"{layer_type}_example",
-        "inputs": {f"x{i}": {"shape": list(shape), "dtype": dtype}
-                   for i, (shape, dtype) in enumerate(zip(inputs, dtypes, strict=True))},
-        "layers": [{"type": layer_type, "name": name,
-                    "inputs": [f"x{i}" for i in range(len(inputs))], **args}],
+        "inputs": {
+            f"x{i}": {"shape": list(shape), "dtype": dtype}
+            for i, (shape, dtype) in enumerate(zip(inputs, dtypes, strict=True))
+        },
+        "layers": [
+            {
+                "type": layer_type,
+                "name": name,
+                "inputs": [f"x{i}" for i in range(len(inputs))],
+                **args,
+            }
+        ],
     }
     if data_format is not None:
         spec["data_format"] = data_format

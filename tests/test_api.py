@@ -34,9 +34,12 @@ def test_automatic_names_skip_names_already_taken():
 def test_state_dict_keys_are_spec_names():
     model = netspec.build(netspec.loads(MLP), seed=0)
     assert list(model.state_dict()) == [
-        "layers.dense.kernel", "layers.dense.bias",
-        "layers.dense_1.kernel", "layers.dense_1.bias",
-        "layers.dense_2.kernel", "layers.dense_2.bias",
+        "layers.dense.kernel",
+        "layers.dense.bias",
+        "layers.dense_1.kernel",
+        "layers.dense_1.bias",
+        "layers.dense_2.kernel",
+        "layers.dense_2.bias",
     ]
     assert model.layers["dense_1"].kernel.shape == (16, 16)
 
@@ -58,8 +61,9 @@ def test_build_accepts_a_path_and_a_dict(tmp_path):
 
 
 def test_biases_default_to_zeros_and_kernels_to_glorot_uniform():
-    model = netspec.build({"netspec": 1, "input_shape": [300],
-                           "layers": [{"type": "Dense", "units": 500}]}, seed=0)
+    model = netspec.build(
+        {"netspec": 1, "input_shape": [300], "layers": [{"type": "Dense", "units": 500}]}, seed=0
+    )
     dense = model.layers["dense"]
     assert torch.count_nonzero(dense.bias) == 0
     limit = (6 / (300 + 500)) ** 0.5
@@ -68,16 +72,19 @@ def test_biases_default_to_zeros_and_kernels_to_glorot_uniform():
 
 
 def test_first_layer_input_shape_as_in_keras_tutorial():
-    spec = netspec.loads("netspec: 1\nlayers:\n  - {type: Dense, units: 32, input_shape: [16]}\n"
-                         "  - {type: Dense, units: 8}\n")
+    spec = netspec.loads(
+        "netspec: 1\nlayers:\n  - {type: Dense, units: 32, input_shape: [16]}\n"
+        "  - {type: Dense, units: 8}\n"
+    )
     assert graph_of(spec).inputs[0].shape == (16,)
     assert netspec.build(spec)(torch.zeros(2, 16)).shape == (2, 8)
 
 
 def test_input_shape_given_twice_is_located():
     with pytest.raises(SpecError) as info:
-        netspec.loads("netspec: 1\ninput_shape: [4]\nlayers:\n"
-                      "  - {type: Dense, units: 2, input_shape: [4]}\n")
+        netspec.loads(
+            "netspec: 1\ninput_shape: [4]\nlayers:\n  - {type: Dense, units: 2, input_shape: [4]}\n"
+        )
     (d,) = info.value.diagnostics
     assert (d.line, d.path) == (4, "layers[0].input_shape")
     assert "given twice" in d.message
@@ -86,9 +93,11 @@ def test_input_shape_given_twice_is_located():
 def test_trainable_false_freezes_and_counts_as_non_trainable():
     from netspec.summary import summary_dict
 
-    spec = netspec.loads("netspec: 1\ninput_shape: [4]\nlayers:\n"
-                         "  - {type: Dense, units: 3, trainable: false}\n"
-                         "  - {type: Dense, units: 2}\n")
+    spec = netspec.loads(
+        "netspec: 1\ninput_shape: [4]\nlayers:\n"
+        "  - {type: Dense, units: 3, trainable: false}\n"
+        "  - {type: Dense, units: 2}\n"
+    )
     model = netspec.build(spec)
     assert not any(p.requires_grad for p in model.layers["dense"].parameters())
     assert all(p.requires_grad for p in model.layers["dense_1"].parameters())
@@ -97,8 +106,9 @@ def test_trainable_false_freezes_and_counts_as_non_trainable():
 
 
 def test_dense_applies_to_the_last_axis_of_any_rank():
-    model = netspec.build({"netspec": 1, "input_shape": [5, 7, 3],
-                           "layers": [{"type": "Dense", "units": 2}]})
+    model = netspec.build(
+        {"netspec": 1, "input_shape": [5, 7, 3], "layers": [{"type": "Dense", "units": 2}]}
+    )
     assert model(torch.zeros(4, 5, 7, 3)).shape == (4, 5, 7, 2)
 
 
@@ -112,9 +122,22 @@ def test_forward_rejects_wrong_inputs():
 
 
 def test_penalties_and_constraints_are_exposed():
-    model = netspec.build({"netspec": 1, "input_shape": [6], "layers": [
-        {"type": "Dense", "units": 3, "kernel_regularizer": {"type": "L2", "l2": 0.5},
-         "activity_regularizer": "l1", "kernel_constraint": "non_neg"}]}, seed=0)
+    model = netspec.build(
+        {
+            "netspec": 1,
+            "input_shape": [6],
+            "layers": [
+                {
+                    "type": "Dense",
+                    "units": 3,
+                    "kernel_regularizer": {"type": "L2", "l2": 0.5},
+                    "activity_regularizer": "l1",
+                    "kernel_constraint": "non_neg",
+                }
+            ],
+        },
+        seed=0,
+    )
     kernel = model.layers["dense"].kernel
     assert torch.allclose(model.regularization_loss(), 0.5 * kernel.square().sum())
     out = model(torch.ones(4, 6))
@@ -132,9 +155,18 @@ def test_memory_budget_refuses_before_allocating():
 
 
 def test_torch_compile_runs_the_model_and_records_activity_penalties():
-    model = netspec.build({"netspec": 1, "input_shape": [8], "layers": [
-        {"type": "Dense", "units": 16, "activation": "relu", "activity_regularizer": "l2"},
-        {"type": "Dropout", "rate": 0.5}, {"type": "Dense", "units": 4}]}, seed=0).eval()
+    model = netspec.build(
+        {
+            "netspec": 1,
+            "input_shape": [8],
+            "layers": [
+                {"type": "Dense", "units": 16, "activation": "relu", "activity_regularizer": "l2"},
+                {"type": "Dropout", "rate": 0.5},
+                {"type": "Dense", "units": 4},
+            ],
+        },
+        seed=0,
+    ).eval()
     x = torch.randn(3, 8)
     compiled = torch.compile(model)
     assert torch.allclose(compiled(x), model(x), atol=1e-6)

@@ -46,14 +46,26 @@ def test_build_json_document():
     result = run("build", str(ROOT / "specs" / "mnist_mlp.yaml"), "--json", "--device", "cpu")
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
-    assert set(doc) == {"name", "total_params", "trainable_params", "non_trainable_params",
-                        "inputs", "outputs", "layers"}
+    assert set(doc) == {
+        "name",
+        "total_params",
+        "trainable_params",
+        "non_trainable_params",
+        "inputs",
+        "outputs",
+        "layers",
+    }
     assert doc["name"] == "mnist_mlp"
     assert doc["inputs"] == [{"name": "input", "shape": [784], "dtype": "float32"}]
     assert doc["outputs"] == ["dense_2"]
     assert doc["total_params"] == 784 * 512 + 512 + 512 * 512 + 512 + 512 * 10 + 10
-    assert doc["layers"][0] == {"name": "dense", "type": "Dense", "inputs": ["input"],
-                                "output_shape": [512], "params": 784 * 512 + 512}
+    assert doc["layers"][0] == {
+        "name": "dense",
+        "type": "Dense",
+        "inputs": ["input"],
+        "output_shape": [512],
+        "params": 784 * 512 + 512,
+    }
     assert doc["layers"][1]["type"] == "Dropout"
 
 
@@ -66,11 +78,14 @@ def test_build_summary_table():
     assert "Total params: 669,706" in result.stdout
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--max-memory", "1KB"], "over the memory budget"),
-    (["--max-memory", "lots"], "invalid size 'lots'"),
-    (["--device", "tpu"], "invalid device 'tpu'"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--max-memory", "1KB"], "over the memory budget"),
+        (["--max-memory", "lots"], "invalid size 'lots'"),
+        (["--device", "tpu"], "invalid device 'tpu'"),
+    ],
+)
 def test_build_user_errors_exit_1(args, message):
     result = run("build", str(ROOT / "specs" / "mnist_mlp.yaml"), *args)
     assert result.exit_code == 1, result.output
@@ -84,8 +99,10 @@ def test_build_on_cuda_without_cuda_is_a_clean_error():
     assert "CUDA is not available" in result.stderr
 
 
-@pytest.mark.parametrize("args", [["validate"], ["build"], ["build", "x.yaml", "--bogus"],
-                                  ["nonsense"], ["list", "widgets"]])
+@pytest.mark.parametrize(
+    "args",
+    [["validate"], ["build"], ["build", "x.yaml", "--bogus"], ["nonsense"], ["list", "widgets"]],
+)
 def test_usage_errors_exit_2(args):
     assert run(*args).exit_code == 2
 
@@ -101,8 +118,9 @@ def test_list_kinds():
 
 
 def _subprocess(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_python_cli_py_help_works_from_a_checkout():
@@ -127,10 +145,12 @@ def test_subprocess_build_prints_summary():
 
 
 def test_validate_never_imports_torch():
-    code = ("import sys; sys.argv = ['netspec', 'validate', *sys.argv[1:]]\n"
-            "import cli\n"
-            "try:\n    cli.app()\nexcept SystemExit as e:\n    assert e.code in (0, None), e\n"
-            "print('torch' in sys.modules)")
+    code = (
+        "import sys; sys.argv = ['netspec', 'validate', *sys.argv[1:]]\n"
+        "import cli\n"
+        "try:\n    cli.app()\nexcept SystemExit as e:\n    assert e.code in (0, None), e\n"
+        "print('torch' in sys.modules)"
+    )
     result = _subprocess("-c", code, *[str(s) for s in SPECS])
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "False"

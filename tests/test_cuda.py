@@ -33,16 +33,33 @@ def test_example_specs_on_cuda_match_cpu(path):
     assert all(p.device.type == "cuda" for p in gpu.parameters())
     out_cpu = cpu(*_inputs(spec))
     out_gpu = gpu(*_inputs(spec, device="cuda"))
-    outs = zip(out_cpu if isinstance(out_cpu, tuple) else (out_cpu,),
-               out_gpu if isinstance(out_gpu, tuple) else (out_gpu,), strict=True)
+    outs = zip(
+        out_cpu if isinstance(out_cpu, tuple) else (out_cpu,),
+        out_gpu if isinstance(out_gpu, tuple) else (out_gpu,),
+        strict=True,
+    )
     for a, b in outs:
         assert torch.allclose(a, b.cpu(), atol=1e-4, rtol=1e-4)
 
 
 def test_penalties_constraints_and_backward_on_cuda():
-    model = netspec.build({"netspec": 1, "input_shape": [6], "layers": [
-        {"type": "Dense", "units": 3, "kernel_regularizer": "l2", "activity_regularizer": "l1",
-         "kernel_constraint": {"type": "MaxNorm", "max_value": 0.1}}]}, seed=0, device="cuda")
+    model = netspec.build(
+        {
+            "netspec": 1,
+            "input_shape": [6],
+            "layers": [
+                {
+                    "type": "Dense",
+                    "units": 3,
+                    "kernel_regularizer": "l2",
+                    "activity_regularizer": "l1",
+                    "kernel_constraint": {"type": "MaxNorm", "max_value": 0.1},
+                }
+            ],
+        },
+        seed=0,
+        device="cuda",
+    )
     out = model(torch.randn(8, 6, device="cuda"))
     loss = out.square().mean() + model.losses()
     loss.backward()
@@ -64,8 +81,9 @@ def test_cli_build_on_cuda():
 
     from cli import app
 
-    result = CliRunner().invoke(app, ["build", str(ROOT / "specs" / "mnist_mlp.yaml"),
-                                      "--device", "cuda"])
+    result = CliRunner().invoke(
+        app, ["build", str(ROOT / "specs" / "mnist_mlp.yaml"), "--device", "cuda"]
+    )
     assert result.exit_code == 0, result.output
 
 
@@ -75,29 +93,40 @@ def _layer_cases():
     return [(name, i, ex) for name, cls in LAYERS.items() for i, ex in enumerate(cls.examples)]
 
 
-@pytest.mark.parametrize("name, i, example", _layer_cases(),
-                         ids=[f"{n}-{i}" for n, i, _ in _layer_cases()])
+@pytest.mark.parametrize(
+    "name, i, example", _layer_cases(), ids=[f"{n}-{i}" for n, i, _ in _layer_cases()]
+)
 def test_every_layer_example_on_cuda_matches_cpu(name, i, example):
     dtypes = example.get("dtypes") or ["float32"] * len(example["inputs"])
-    data = {"netspec": 1, "data_format": example.get("data_format", "channels_last"),
-            "inputs": {f"x{k}": {"shape": list(s), "dtype": d}
-                       for k, (s, d) in enumerate(zip(example["inputs"], dtypes, strict=True))},
-            "layers": [{"type": name, "inputs": [f"x{k}" for k in range(len(dtypes))],
-                        **example["args"]}]}
+    data = {
+        "netspec": 1,
+        "data_format": example.get("data_format", "channels_last"),
+        "inputs": {
+            f"x{k}": {"shape": list(s), "dtype": d}
+            for k, (s, d) in enumerate(zip(example["inputs"], dtypes, strict=True))
+        },
+        "layers": [
+            {"type": name, "inputs": [f"x{k}" for k in range(len(dtypes))], **example["args"]}
+        ],
+    }
     spec = netspec.from_data(data)
     bound = example["args"].get("input_dim", 10)
     gen = torch.Generator().manual_seed(0)
     xs = []
     for inp in graph_of(spec).inputs:
         shape = (3, *[d or 5 for d in inp.shape])
-        x = torch.randint(0, bound, shape, generator=gen) if inp.dtype != "float32" \
+        x = (
+            torch.randint(0, bound, shape, generator=gen)
+            if inp.dtype != "float32"
             else torch.rand(shape, generator=gen) * (bound if "input_dim" in example["args"] else 1)
+        )
         xs.append(x.to(getattr(torch, inp.dtype)))
     cpu = netspec.build(spec, seed=0).eval()
     gpu = netspec.build(spec, seed=0, device="cuda").eval()
     a = cpu(*xs)
     b = gpu(*[x.cuda() for x in xs])
-    for u, v in zip(a if isinstance(a, tuple) else (a,), b if isinstance(b, tuple) else (b,),
-                    strict=True):
+    for u, v in zip(
+        a if isinstance(a, tuple) else (a,), b if isinstance(b, tuple) else (b,), strict=True
+    ):
         assert v.device.type == "cuda"
         assert torch.allclose(u.float(), v.cpu().float(), atol=1e-4, rtol=1e-4)

@@ -76,8 +76,9 @@ def test_outputs_and_penalties_equal_keras(pair):
     expected = expected if isinstance(expected, list) else [expected]
     for g, e in zip(got, expected, strict=True):
         np.testing.assert_allclose(g.numpy(), e, atol=1e-5, rtol=1e-5)
-    keras_losses = float(sum(keras.ops.convert_to_numpy(x) for x in kmodel.losses)) \
-        if kmodel.losses else 0.0
+    keras_losses = (
+        float(sum(keras.ops.convert_to_numpy(x) for x in kmodel.losses)) if kmodel.losses else 0.0
+    )
     assert float(model.losses().detach()) == pytest.approx(keras_losses, rel=1e-5, abs=1e-7)
     if graph.name in ("mnist_mlp", "text_classifier", "sequence_features"):
         assert keras_losses > 0
@@ -91,8 +92,10 @@ def test_initial_weight_statistics_match_keras(pair):
         if ours.size < 2000:
             continue
         layer = name.split(".")[1]
-        theirs = {w.path.split("/")[-1]: keras.ops.convert_to_numpy(w.value)
-                  for w in kmodel.get_layer(layer).weights}[info.weight.name]
+        theirs = {
+            w.path.split("/")[-1]: keras.ops.convert_to_numpy(w.value)
+            for w in kmodel.get_layer(layer).weights
+        }[info.weight.name]
         assert ours.shape == theirs.shape
         assert ours.std() == pytest.approx(theirs.std(), rel=0.1), name
         assert abs(ours.mean() - theirs.mean()) < 0.1 * theirs.std() + 1e-6, name

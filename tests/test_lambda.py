@@ -44,103 +44,129 @@ def shape_of(text: str, shapes: list[tuple], inputs=None) -> tuple:
 
 
 # ------------------------------------------------------------------------------------ parsing
-@pytest.mark.parametrize("text", [
-    "x * 2 + 1", "tanh(x) * sigmoid(x)", "mean(x, axis=1)", "mean(x, 1)", "x0 - 2.5e-3",
-    "-x ** 2 // 3 % 4 / 5", "+x", "(x)", "sum(x, axis=(1, 2), keepdims=True)",
-    "sum(x, axis=[1, -1])", "clip(x, -1, 1)", "maximum(x, 0) + minimum(x, 1)", "pow(2, x)",
-    "relu(x, max_value=6.0)", "gelu(x, approximate=True)", "leaky_relu(x, negative_slope=0.1)",
-    "softmax(x, axis=-1)", "log_softmax(x)", "l2_normalize(x, axis=-1)", "logsumexp(x, axis=-1)",
-    "expand_dims(x, axis=1)", "squeeze(x, axis=1)", "transpose(x, axes=(0, 2, 1))",
-    "  x *\n 2\t", "std(x, axis=1) + var(x, axis=1) + prod(x, axis=1)", "erf(x) + rsqrt(x)",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "x * 2 + 1",
+        "tanh(x) * sigmoid(x)",
+        "mean(x, axis=1)",
+        "mean(x, 1)",
+        "x0 - 2.5e-3",
+        "-x ** 2 // 3 % 4 / 5",
+        "+x",
+        "(x)",
+        "sum(x, axis=(1, 2), keepdims=True)",
+        "sum(x, axis=[1, -1])",
+        "clip(x, -1, 1)",
+        "maximum(x, 0) + minimum(x, 1)",
+        "pow(2, x)",
+        "relu(x, max_value=6.0)",
+        "gelu(x, approximate=True)",
+        "leaky_relu(x, negative_slope=0.1)",
+        "softmax(x, axis=-1)",
+        "log_softmax(x)",
+        "l2_normalize(x, axis=-1)",
+        "logsumexp(x, axis=-1)",
+        "expand_dims(x, axis=1)",
+        "squeeze(x, axis=1)",
+        "transpose(x, axes=(0, 2, 1))",
+        "  x *\n 2\t",
+        "std(x, axis=1) + var(x, axis=1) + prod(x, axis=1)",
+        "erf(x) + rsqrt(x)",
+    ],
+)
 def test_documented_forms_parse(text):
     assert isinstance(expr.parse(text), (expr.Binary, expr.Call, expr.Unary, expr.Var))
 
 
 def test_constant_arithmetic_is_folded():
     tree = expr.parse("x * (2 ** 3 - 1 / 4) + -(3 // 2)")
-    assert tree == expr.Binary("+", expr.Binary("*", expr.Var(0, "x"), expr.Num(7.75)),
-                               expr.Num(-1))
+    assert tree == expr.Binary(
+        "+", expr.Binary("*", expr.Var(0, "x"), expr.Num(7.75)), expr.Num(-1)
+    )
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("__import__('os')", "unknown function '__import__'"),
-    ("__import__('os').system('echo hi')", "attribute access"),
-    ("x.__class__", "attribute access ('x.__class__', column 1)"),
-    ("x.sum()", "attribute access"),
-    ("x[0]", "indexing and slicing"),
-    ("x[:, 1:]", "indexing and slicing"),
-    ("(lambda: 1)()", "lambda"),
-    ("open('f')", "unknown function 'open'"),
-    ("eval('1')", "unknown function 'eval'"),
-    ("exec('x')", "unknown function 'exec'"),
-    ("getattr(x, 'y')", "unknown function 'getattr'"),
-    ("[i for i in x]", "comprehensions"),
-    ("(i for i in x)", "generator expressions"),
-    ("'a'", "strings are not allowed"),
-    ("b'a'", "strings are not allowed"),
-    ("f'{x}'", "strings"),
-    ("x if x else 1", "conditional expressions"),
-    ("x < 1", "comparisons"),
-    ("x and x", "'and'/'or'"),
-    ("not x", "'not'"),
-    ("~x", "'~'"),
-    ("x @ x", "'@'"),
-    ("(y := x)", "assignment expressions"),
-    ("{1: x}", "dicts"),
-    ("[x, x]", "lists"),
-    ("(x, x)", "tuples"),
-    ("1j * x", "complex numbers"),
-    ("x + True", "only allowed as a function's keyword value"),
-    ("x + None", "only allowed as a function's keyword value"),
-    ("x * ...", "not allowed"),
-    ("import os", "invalid syntax"),
-    ("x = 1", "invalid syntax"),
-    ("x; x", "invalid syntax"),
-    ("x +", "invalid syntax"),
-    ("", "empty expression"),
-    ("x\x00", "not allowed (ASCII text only)"),
-    ("\uff58 + 1", "ASCII text only"),  # a fullwidth x, which Python would read as x
-    ("x" + " + x" * 300, "expression too long"),
-    ("-" * 100 + "x", "nested too deeply"),
-    ("(" * 300 + "x" + ")" * 300, "invalid syntax"),
-    ("x" + "+x" * 130, "nested too deeply"),
-    ("exp(" * 70 + "x" + ")" * 70, "nested too deeply"),
-    ("9 ** 9 ** 9 ** 9 * x", "out of range"),
-    ("x * 10 ** 400", "out of range"),
-    ("x * 1e999", "out of range"),
-    ("x * 99999999999999999999999", "out of range"),
-    ("x / 0", None),  # fine: a tensor divided by zero is inf, as in torch
-    ("x * (1 / 0)", "division by zero"),
-    ("x * (-8) ** (1 / 3)", "not real"),
-    ("y + 1", "unknown name 'y'"),
-    ("xx + 1", "unknown name 'xx'; did you mean 'x'?"),
-    ("exp + x", "'exp' is a function: call it"),
-    ("tanhh(x)", "unknown function 'tanhh'; did you mean 'tanh'"),
-    ("sigmod(x)", "did you mean 'sigmoid'"),
-    ("x(1)", "'x' is an input, not a function"),
-    ("exp(x)(x)", "only named functions can be called"),
-    ("exp(x, 2)", "exp() takes at most 1 argument(s) (x), got 2"),
-    ("exp(*x)", "'*' unpacking"),
-    ("exp(**x)", "'**' unpacking"),
-    ("mean(x, axes=1)", "mean() has no argument 'axes'; did you mean 'axis'?"),
-    ("mean(x, 1, axis=1)", "got argument 'axis' twice"),
-    ("mean(x)", "mean() needs axis=...; mean over every axis would include the batch axis"),
-    ("sum(x, axis=None)", "None would include the batch axis"),
-    ("mean(x, axis=x)", "axis must be an int or a tuple of ints, written as a constant"),
-    ("mean(x, axis=1.5)", "axis must be an int"),
-    ("mean(x, axis=1, keepdims=1)", "keepdims must be True or False"),
-    ("max(x, x)", "use maximum(a, b)"),
-    ("clip(x, x, 1)", "x_min must be a number"),
-    ("clip(x)", "clip() needs x_min=..."),
-    ("maximum(x)", "maximum() is missing its argument 'x2'"),
-    ("exp(x=x)", "pass 'x' of exp() positionally"),
-    ("relu(x, max_value=-1)", "relu(): max_value: Input should be greater than or equal to 0"),
-    ("threshold(x)", "missing argument 'threshold'"),
-    ("relu(x, max_val=1)", "did you mean 'max_value'"),
-    ("1 + 2", "the expression uses no input"),
-    ("exp(1)", "the expression uses no input"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("__import__('os')", "unknown function '__import__'"),
+        ("__import__('os').system('echo hi')", "attribute access"),
+        ("x.__class__", "attribute access ('x.__class__', column 1)"),
+        ("x.sum()", "attribute access"),
+        ("x[0]", "indexing and slicing"),
+        ("x[:, 1:]", "indexing and slicing"),
+        ("(lambda: 1)()", "lambda"),
+        ("open('f')", "unknown function 'open'"),
+        ("eval('1')", "unknown function 'eval'"),
+        ("exec('x')", "unknown function 'exec'"),
+        ("getattr(x, 'y')", "unknown function 'getattr'"),
+        ("[i for i in x]", "comprehensions"),
+        ("(i for i in x)", "generator expressions"),
+        ("'a'", "strings are not allowed"),
+        ("b'a'", "strings are not allowed"),
+        ("f'{x}'", "strings"),
+        ("x if x else 1", "conditional expressions"),
+        ("x < 1", "comparisons"),
+        ("x and x", "'and'/'or'"),
+        ("not x", "'not'"),
+        ("~x", "'~'"),
+        ("x @ x", "'@'"),
+        ("(y := x)", "assignment expressions"),
+        ("{1: x}", "dicts"),
+        ("[x, x]", "lists"),
+        ("(x, x)", "tuples"),
+        ("1j * x", "complex numbers"),
+        ("x + True", "only allowed as a function's keyword value"),
+        ("x + None", "only allowed as a function's keyword value"),
+        ("x * ...", "not allowed"),
+        ("import os", "invalid syntax"),
+        ("x = 1", "invalid syntax"),
+        ("x; x", "invalid syntax"),
+        ("x +", "invalid syntax"),
+        ("", "empty expression"),
+        ("x\x00", "not allowed (ASCII text only)"),
+        ("\uff58 + 1", "ASCII text only"),  # a fullwidth x, which Python would read as x
+        ("x" + " + x" * 300, "expression too long"),
+        ("-" * 100 + "x", "nested too deeply"),
+        ("(" * 300 + "x" + ")" * 300, "invalid syntax"),
+        ("x" + "+x" * 130, "nested too deeply"),
+        ("exp(" * 70 + "x" + ")" * 70, "nested too deeply"),
+        ("9 ** 9 ** 9 ** 9 * x", "out of range"),
+        ("x * 10 ** 400", "out of range"),
+        ("x * 1e999", "out of range"),
+        ("x * 99999999999999999999999", "out of range"),
+        ("x / 0", None),  # fine: a tensor divided by zero is inf, as in torch
+        ("x * (1 / 0)", "division by zero"),
+        ("x * (-8) ** (1 / 3)", "not real"),
+        ("y + 1", "unknown name 'y'"),
+        ("xx + 1", "unknown name 'xx'; did you mean 'x'?"),
+        ("exp + x", "'exp' is a function: call it"),
+        ("tanhh(x)", "unknown function 'tanhh'; did you mean 'tanh'"),
+        ("sigmod(x)", "did you mean 'sigmoid'"),
+        ("x(1)", "'x' is an input, not a function"),
+        ("exp(x)(x)", "only named functions can be called"),
+        ("exp(x, 2)", "exp() takes at most 1 argument(s) (x), got 2"),
+        ("exp(*x)", "'*' unpacking"),
+        ("exp(**x)", "'**' unpacking"),
+        ("mean(x, axes=1)", "mean() has no argument 'axes'; did you mean 'axis'?"),
+        ("mean(x, 1, axis=1)", "got argument 'axis' twice"),
+        ("mean(x)", "mean() needs axis=...; mean over every axis would include the batch axis"),
+        ("sum(x, axis=None)", "None would include the batch axis"),
+        ("mean(x, axis=x)", "axis must be an int or a tuple of ints, written as a constant"),
+        ("mean(x, axis=1.5)", "axis must be an int"),
+        ("mean(x, axis=1, keepdims=1)", "keepdims must be True or False"),
+        ("max(x, x)", "use maximum(a, b)"),
+        ("clip(x, x, 1)", "x_min must be a number"),
+        ("clip(x)", "clip() needs x_min=..."),
+        ("maximum(x)", "maximum() is missing its argument 'x2'"),
+        ("exp(x=x)", "pass 'x' of exp() positionally"),
+        ("relu(x, max_value=-1)", "relu(): max_value: Input should be greater than or equal to 0"),
+        ("threshold(x)", "missing argument 'threshold'"),
+        ("relu(x, max_val=1)", "did you mean 'max_value'"),
+        ("1 + 2", "the expression uses no input"),
+        ("exp(1)", "the expression uses no input"),
+    ],
+)
 def test_forbidden_constructs_are_refused(text, message):
     if message is None:
         expr.parse(text)
@@ -149,8 +175,10 @@ def test_forbidden_constructs_are_refused(text, message):
 
 
 def test_messages_locate_the_construct():
-    assert refused("x + x.real") == \
-        "not allowed in an expression: attribute access ('x.real', column 5)"
+    assert (
+        refused("x + x.real")
+        == "not allowed in an expression: attribute access ('x.real', column 5)"
+    )
     assert refused("  x[0]").endswith("column 3)")
     assert "column 9" in refused("mean(x, axes=1)")
 
@@ -162,13 +190,19 @@ def test_nothing_runs_while_parsing(monkeypatch, tmp_path):
     monkeypatch.setattr(builtins, "eval", boom)
     monkeypatch.setattr(builtins, "exec", boom)
     probe = tmp_path / "probe"
-    for text in [f"open('{probe}', 'w')", f"__import__('pathlib').Path('{probe}').touch()",
-                 "(lambda: exec('raise SystemExit'))()", "[exit() for _ in x]"]:
+    for text in [
+        f"open('{probe}', 'w')",
+        f"__import__('pathlib').Path('{probe}').touch()",
+        "(lambda: exec('raise SystemExit'))()",
+        "[exit() for _ in x]",
+    ]:
         with pytest.raises(expr.ExprError):
             expr.parse(text)
         with pytest.raises(SpecError):
-            loads(f"netspec: 1\ninput_shape: [3]\nlayers:\n  - type: Lambda\n"
-                  f"    expression: \"{text}\"\n")
+            loads(
+                f"netspec: 1\ninput_shape: [3]\nlayers:\n  - type: Lambda\n"
+                f'    expression: "{text}"\n'
+            )
     assert not probe.exists()
 
 
@@ -195,9 +229,11 @@ def test_names_resolve_to_positions():
 def _vars(node):
     if isinstance(node, expr.Var):
         yield node
-    for child in getattr(node, "args", ()) or (getattr(node, "left", None),
-                                               getattr(node, "right", None),
-                                               getattr(node, "operand", None)):
+    for child in getattr(node, "args", ()) or (
+        getattr(node, "left", None),
+        getattr(node, "right", None),
+        getattr(node, "operand", None),
+    ):
         if child is not None:
             yield from _vars(child)
 
@@ -215,24 +251,31 @@ def test_broadcasting_shapes():
         b((None, 3), (None, 4, 3))
 
 
-@pytest.mark.parametrize(("text", "shapes", "message"), [
-    ("x * x0", [(3,)], None),
-    ("a * b", [(3,), (4,)], "cannot broadcast (None, 3) and (None, 4) in 'a * b'"),
-    ("a + b", [(3,), (2, 3)], "use expand_dims"),
-    ("mean(x, axis=1) + x", [(2, 3)], "batch axis of (None, 3) would meet axis 1 of (None, 2, 3)"),
-    ("mean(x, axis=0)", [(3,)], "axis 0 is the batch axis"),
-    ("sum(x, axis=-2)", [(3,)], "axis -2 is the batch axis"),
-    ("sum(x, axis=2)", [(3,)], "axis 2 is out of range for a value of rank 2"),
-    ("sum(x, axis=(1, -1))", [(3,)], "repeats an axis"),
-    ("softmax(x, axis=0)", [(3,)], "batch axis"),
-    ("glu(x)", [(3,)], "odd"),
-    ("expand_dims(x, axis=0)", [(3,)], "batch axis"),
-    ("squeeze(x, axis=1)", [(3,)], "axis 1 has size 3, not 1"),
-    ("transpose(x, (1, 0, 2))", [(3, 4)], "batch axis first"),
-    ("transpose(x, (0, 1))", [(3, 4)], "all 3 axes"),
-    ("clip(x, 2, 1)", [(3,)], "x_min 2 is above x_max 1"),
-    ("l2_normalize(x, epsilon=0)", [(3,)], "epsilon must be > 0"),
-])
+@pytest.mark.parametrize(
+    ("text", "shapes", "message"),
+    [
+        ("x * x0", [(3,)], None),
+        ("a * b", [(3,), (4,)], "cannot broadcast (None, 3) and (None, 4) in 'a * b'"),
+        ("a + b", [(3,), (2, 3)], "use expand_dims"),
+        (
+            "mean(x, axis=1) + x",
+            [(2, 3)],
+            "batch axis of (None, 3) would meet axis 1 of (None, 2, 3)",
+        ),
+        ("mean(x, axis=0)", [(3,)], "axis 0 is the batch axis"),
+        ("sum(x, axis=-2)", [(3,)], "axis -2 is the batch axis"),
+        ("sum(x, axis=2)", [(3,)], "axis 2 is out of range for a value of rank 2"),
+        ("sum(x, axis=(1, -1))", [(3,)], "repeats an axis"),
+        ("softmax(x, axis=0)", [(3,)], "batch axis"),
+        ("glu(x)", [(3,)], "odd"),
+        ("expand_dims(x, axis=0)", [(3,)], "batch axis"),
+        ("squeeze(x, axis=1)", [(3,)], "axis 1 has size 3, not 1"),
+        ("transpose(x, (1, 0, 2))", [(3, 4)], "batch axis first"),
+        ("transpose(x, (0, 1))", [(3, 4)], "all 3 axes"),
+        ("clip(x, 2, 1)", [(3,)], "x_min 2 is above x_max 1"),
+        ("l2_normalize(x, epsilon=0)", [(3,)], "epsilon must be > 0"),
+    ],
+)
 def test_shape_errors(text, shapes, message):
     inputs = ["a", "b"] if len(shapes) == 2 else None
     if message is None:
@@ -265,38 +308,72 @@ CASES = [
     ("mean(x, axis=-1, keepdims=True)", [(6, 3)], lambda x: x.mean(axis=-1, keepdims=True)),
     ("a * b + 1", [(2, 3), (2, 1)], lambda a, b: a * b + 1),
     ("x0 - x1 / 2", [(1, 3), (2, 1)], lambda a, b: a - b / 2),
-    ("-x ** 2 // 3 % 4", [(5,)], lambda x: -(x ** 2) // 3 % 4),
+    ("-x ** 2 // 3 % 4", [(5,)], lambda x: -(x**2) // 3 % 4),
     ("2 - x", [(5,)], lambda x: 2 - x),
     ("1 / (1 + abs(x))", [(5,)], lambda x: 1 / (1 + np.abs(x))),
-    ("2 ** x + 3 % (abs(x) + 1) + 7 // (abs(x) + 1)", [(5,)],
-     lambda x: 2 ** x + 3 % (np.abs(x) + 1) + 7 // (np.abs(x) + 1)),
-    ("exp(x) - log1p(abs(x)) + sqrt(abs(x)) * rsqrt(abs(x) + 1)", [(4,)],
-     lambda x: np.exp(x) - np.log1p(np.abs(x)) + np.sqrt(np.abs(x)) / np.sqrt(np.abs(x) + 1)),
-    ("square(x) + sin(x) * cos(x) + sign(x) + floor(x) + ceil(x) + round(x * 3)", [(6,)],
-     lambda x: x ** 2 + np.sin(x) * np.cos(x) + np.sign(x) + np.floor(x) + np.ceil(x)
-     + np.round(x * 3)),
+    (
+        "2 ** x + 3 % (abs(x) + 1) + 7 // (abs(x) + 1)",
+        [(5,)],
+        lambda x: 2**x + 3 % (np.abs(x) + 1) + 7 // (np.abs(x) + 1),
+    ),
+    (
+        "exp(x) - log1p(abs(x)) + sqrt(abs(x)) * rsqrt(abs(x) + 1)",
+        [(4,)],
+        lambda x: np.exp(x) - np.log1p(np.abs(x)) + np.sqrt(np.abs(x)) / np.sqrt(np.abs(x) + 1),
+    ),
+    (
+        "square(x) + sin(x) * cos(x) + sign(x) + floor(x) + ceil(x) + round(x * 3)",
+        [(6,)],
+        lambda x: (
+            x**2 + np.sin(x) * np.cos(x) + np.sign(x) + np.floor(x) + np.ceil(x) + np.round(x * 3)
+        ),
+    ),
     ("erf(x) + expm1(x) + arctan(x)", [(4,)], lambda x: _erf(x) + np.expm1(x) + np.arctan(x)),
-    ("relu(x) + softplus(x) + exp(1)", [(4,)],
-     lambda x: np.maximum(x, 0) + np.log1p(np.exp(x)) + math.e),
-    ("relu(x, max_value=0.5, negative_slope=0.1)", [(8,)],
-     lambda x: np.where(x > 0, np.minimum(x, 0.5), 0.1 * x)),
-    ("maximum(a, 0.2) * minimum(b, 0) + pow(abs(a), b)", [(3, 4), (3, 1)],
-     lambda a, b: np.maximum(a, 0.2) * np.minimum(b, 0) + np.abs(a) ** b),
+    (
+        "relu(x) + softplus(x) + exp(1)",
+        [(4,)],
+        lambda x: np.maximum(x, 0) + np.log1p(np.exp(x)) + math.e,
+    ),
+    (
+        "relu(x, max_value=0.5, negative_slope=0.1)",
+        [(8,)],
+        lambda x: np.where(x > 0, np.minimum(x, 0.5), 0.1 * x),
+    ),
+    (
+        "maximum(a, 0.2) * minimum(b, 0) + pow(abs(a), b)",
+        [(3, 4), (3, 1)],
+        lambda a, b: np.maximum(a, 0.2) * np.minimum(b, 0) + np.abs(a) ** b,
+    ),
     ("clip(x, -0.5, 0.5)", [(7,)], lambda x: np.clip(x, -0.5, 0.5)),
     ("sum(x, axis=(1, 2))", [(2, 3, 4)], lambda x: x.sum(axis=(1, 2))),
-    ("prod(x, axis=(1, -1), keepdims=True)", [(2, 3, 4)],
-     lambda x: x.prod(axis=(1, 3), keepdims=True)),
+    (
+        "prod(x, axis=(1, -1), keepdims=True)",
+        [(2, 3, 4)],
+        lambda x: x.prod(axis=(1, 3), keepdims=True),
+    ),
     ("max(x, axis=1) - min(x, axis=2)", [(3, 3)], lambda x: x.max(axis=1) - x.min(axis=2)),
     ("std(x, axis=-1) + var(x, axis=[1])", [(4, 4)], lambda x: x.std(axis=2) + x.var(axis=1)),
-    ("var(x, axis=[1, 2], keepdims=True) * x", [(4, 4)],
-     lambda x: x.var(axis=(1, 2), keepdims=True) * x),
+    (
+        "var(x, axis=[1, 2], keepdims=True) * x",
+        [(4, 4)],
+        lambda x: x.var(axis=(1, 2), keepdims=True) * x,
+    ),
     ("logsumexp(x, axis=-1)", [(3, 5)], lambda x: _lse(x, -1)),
-    ("softmax(x, axis=1) - log_softmax(x)", [(3, 4)],
-     lambda x: _softmax(x, 1) - (x - _lse(x, -1, keepdims=True))),
-    ("l2_normalize(x, axis=-1)", [(2, 5)],
-     lambda x: x / np.sqrt(np.maximum((x * x).sum(-1, keepdims=True), 1e-12))),
-    ("expand_dims(x, axis=1) * expand_dims(x, axis=-1)", [(4,)],
-     lambda x: x[:, None, :] * x[:, :, None]),
+    (
+        "softmax(x, axis=1) - log_softmax(x)",
+        [(3, 4)],
+        lambda x: _softmax(x, 1) - (x - _lse(x, -1, keepdims=True)),
+    ),
+    (
+        "l2_normalize(x, axis=-1)",
+        [(2, 5)],
+        lambda x: x / np.sqrt(np.maximum((x * x).sum(-1, keepdims=True), 1e-12)),
+    ),
+    (
+        "expand_dims(x, axis=1) * expand_dims(x, axis=-1)",
+        [(4,)],
+        lambda x: x[:, None, :] * x[:, :, None],
+    ),
     ("expand_dims(x, axis=-1) + 1", [(4,)], lambda x: x[..., None] + 1),
     ("squeeze(x, axis=(1, 3))", [(1, 4, 1)], lambda x: x[:, 0, :, 0]),
     ("transpose(x, (0, 2, 1)) * 2", [(2, 3)], lambda x: x.transpose(0, 2, 1) * 2),
@@ -308,21 +385,21 @@ CASES = [
 @pytest.mark.parametrize(("text", "shapes", "reference"), CASES, ids=[c[0] for c in CASES])
 def test_static_shape_and_values(text, shapes, reference):
     names = ["a", "b"] if len(shapes) == 2 and "a" in text else None
-    inputs = names if names else [f"x{i}" for i in range(len(shapes))] if len(shapes) > 1 \
-        else None
+    inputs = names if names else [f"x{i}" for i in range(len(shapes))] if len(shapes) > 1 else None
     layer = Lambda(type="Lambda", expression=text, inputs=inputs)
     static = layer.output_shape(list(shapes), Context())
     module = layer.build(list(shapes), Context())
     gen = torch.Generator().manual_seed(0)
-    xs = [torch.randn(3, *[d or 5 for d in s], generator=gen, dtype=torch.float64)
-          for s in shapes]
+    xs = [torch.randn(3, *[d or 5 for d in s], generator=gen, dtype=torch.float64) for s in shapes]
     y = module(*xs)
     assert tuple(y.shape[1:]) == tuple(d or 5 for d in static)
-    assert len(static) == y.ndim - 1 and all(d is None or d == r for d, r in
-                                             zip(static, y.shape[1:], strict=True))
+    assert len(static) == y.ndim - 1 and all(
+        d is None or d == r for d, r in zip(static, y.shape[1:], strict=True)
+    )
     if reference is not None:
-        np.testing.assert_allclose(y.numpy(), reference(*[x.numpy() for x in xs]), rtol=1e-6,
-                                   atol=1e-9)
+        np.testing.assert_allclose(
+            y.numpy(), reference(*[x.numpy() for x in xs]), rtol=1e-6, atol=1e-9
+        )
 
 
 @pytest.mark.parametrize("example", Lambda.examples, ids=lambda e: e["args"]["expression"])
@@ -383,12 +460,15 @@ def diagnostics(text: str):
     return info.value.diagnostics
 
 
-@pytest.mark.parametrize(("expression", "message"), [
-    ("x.__class__", "attribute access"),
-    ("mean(x, axis=0)", "axis 0 is the batch axis"),
-    ("tanhh(x)", "did you mean 'tanh'"),
-    ("x * y", "unknown name 'y'"),
-])
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        ("x.__class__", "attribute access"),
+        ("mean(x, axis=0)", "axis 0 is the batch axis"),
+        ("tanhh(x)", "did you mean 'tanh'"),
+        ("x * y", "unknown name 'y'"),
+    ],
+)
 def test_errors_are_located(expression, message):
     (d,) = diagnostics(SPEC % expression)
     assert d.path == "layers[1].expression"
@@ -428,8 +508,9 @@ layers:
     loads(base % "[null]")
     (d,) = diagnostics(base % "[4]")
     assert d.path == "layers[0].output_shape" and d.line == 4
-    assert "output_shape (None, 4) does not match the expression's output shape (None, 3)" \
-        in d.message
+    assert (
+        "output_shape (None, 4) does not match the expression's output shape (None, 3)" in d.message
+    )
     (d,) = diagnostics(base % "[0]")
     assert d.path == "layers[0].output_shape[0]"
 
@@ -460,8 +541,10 @@ layers:
 def test_unknown_key_and_long_expression_in_yaml():
     (d,) = diagnostics(SPEC % ("x + " * 400 + "x"))
     assert d.path == "layers[1].expression" and "too long" in d.message
-    ds = diagnostics("netspec: 1\ninput_shape: [4]\nlayers:\n"
-                     "  - {type: Lambda, expression: x, function: 'lambda x: x'}\n")
+    ds = diagnostics(
+        "netspec: 1\ninput_shape: [4]\nlayers:\n"
+        "  - {type: Lambda, expression: x, function: 'lambda x: x'}\n"
+    )
     assert ds[0].path == "layers[0].function" and "unknown key 'function'" in ds[0].message
 
 

@@ -29,19 +29,38 @@ from netspec.spec import spec_model
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 spec_model()  # loads layer plugins, so their layers are parametrised too
-CASES = [pytest.param(name, i, example, id=f"{name}-{i}")
-         for name, cls in LAYERS.items() for i, example in enumerate(cls.examples)]
+CASES = [
+    pytest.param(name, i, example, id=f"{name}-{i}")
+    for name, cls in LAYERS.items()
+    for i, example in enumerate(cls.examples)
+]
 PARITY_CASES = [case for case in CASES if LAYERS.get(case.values[0]).keras_parity]
 # (batch size, size given to variable dims): two different runs of each example.
 RUNS = ((1, 5), (3, 2))
-TORCH_DTYPES = {"float32": torch.float32, "float64": torch.float64, "float16": torch.float16,
-                "bfloat16": torch.bfloat16, "int64": torch.int64, "int32": torch.int32,
-                "int16": torch.int16, "int8": torch.int8, "uint8": torch.uint8, "bool": torch.bool}
+TORCH_DTYPES = {
+    "float32": torch.float32,
+    "float64": torch.float64,
+    "float16": torch.float16,
+    "bfloat16": torch.bfloat16,
+    "int64": torch.int64,
+    "int32": torch.int32,
+    "int16": torch.int16,
+    "int8": torch.int8,
+    "uint8": torch.uint8,
+    "bool": torch.bool,
+}
 
 
 def example_spec(name: str, example: dict):
-    return from_data(layer_spec(name, example["args"], example["inputs"],
-                                example.get("dtypes"), example.get("data_format")))
+    return from_data(
+        layer_spec(
+            name,
+            example["args"],
+            example["inputs"],
+            example.get("dtypes"),
+            example.get("data_format"),
+        )
+    )
 
 
 def make_inputs(spec, batch: int, var: int, seed: int = 0) -> list[torch.Tensor]:
@@ -83,6 +102,7 @@ def assert_shape(actual: tuple, static: tuple, batch: int | None) -> None:
 
 # ------------------------------------------------------------------------- registry and shapes
 
+
 @pytest.mark.parametrize("name", LAYERS.names())
 def test_every_layer_has_examples(name):
     cls = LAYERS.get(name)
@@ -114,6 +134,7 @@ def test_static_shape_is_the_forward_shape(name, index, example):
 
 # ------------------------------------------------------------------------------- Keras parity
 
+
 @pytest.mark.parametrize(("name", "index", "example"), PARITY_CASES)
 def test_keras_parity(name, index, example):
     spec = example_spec(name, example)
@@ -130,8 +151,9 @@ def test_keras_parity(name, index, example):
         outs = [o.double().numpy() for o in as_list(model(*inputs))]
     expected = as_list(keras_predict(kmodel, [x.numpy() for x in inputs]))
     statics = static_shapes(graph.nodes[0])
-    for out, want, static, kshape in zip(outs, expected, statics, keras_output_shapes(kmodel),
-                                         strict=True):
+    for out, want, static, kshape in zip(
+        outs, expected, statics, keras_output_shapes(kmodel), strict=True
+    ):
         assert out.shape == want.shape
         np.testing.assert_allclose(out, want.astype(np.float64), rtol=1e-5, atol=1e-5)
         # Keras's static shape, unless Keras's own rule disagrees with its call (glu).
@@ -141,6 +163,7 @@ def test_keras_parity(name, index, example):
 
 
 # --------------------------------------------------------------------- located shape errors
+
 
 def errors_of(text: str) -> list:
     with pytest.raises(SpecError) as info:
@@ -153,7 +176,8 @@ def line_of(text: str, needle: str) -> int:
 
 
 ERRORS = [
-    pytest.param("""\
+    pytest.param(
+        """\
 netspec: 1
 input_shape: [3, 4]
 layers:
@@ -161,8 +185,14 @@ layers:
     units: 2
   - type: RepeatVector
     n: 2
-""", "layers[1].type", "type: RepeatVector", "rank 2", id="wrong-rank"),
-    pytest.param("""\
+""",
+        "layers[1].type",
+        "type: RepeatVector",
+        "rank 2",
+        id="wrong-rank",
+    ),
+    pytest.param(
+        """\
 netspec: 1
 inputs:
   a: {shape: [3, 4]}
@@ -170,8 +200,14 @@ inputs:
 layers:
   - type: Concatenate
     inputs: [a, b]
-""", "layers[0].inputs", "inputs: [a, b]", "differ on axis 1", id="concatenate"),
-    pytest.param("""\
+""",
+        "layers[0].inputs",
+        "inputs: [a, b]",
+        "differ on axis 1",
+        id="concatenate",
+    ),
+    pytest.param(
+        """\
 netspec: 1
 inputs:
   a: {shape: [3, 4]}
@@ -179,8 +215,14 @@ inputs:
 layers:
   - type: Concatenate
     inputs: [a, b]
-""", "layers[0].inputs", "inputs: [a, b]", "same rank", id="concatenate-rank"),
-    pytest.param("""\
+""",
+        "layers[0].inputs",
+        "inputs: [a, b]",
+        "same rank",
+        id="concatenate-rank",
+    ),
+    pytest.param(
+        """\
 netspec: 1
 inputs:
   a: {shape: [3, 4]}
@@ -189,8 +231,14 @@ layers:
   - type: Concatenate
     axis: 0
     inputs: [a, b]
-""", "layers[0].axis", "axis: 0", "batch axis", id="concatenate-batch-axis"),
-    pytest.param("""\
+""",
+        "layers[0].axis",
+        "axis: 0",
+        "batch axis",
+        id="concatenate-batch-axis",
+    ),
+    pytest.param(
+        """\
 netspec: 1
 input_shape: [12]
 layers:
@@ -198,36 +246,66 @@ layers:
     units: 10
   - type: Reshape
     target_shape: [3, 4]
-""", "layers[1].target_shape", "target_shape", "10 values per sample", id="reshape"),
-    pytest.param("""\
+""",
+        "layers[1].target_shape",
+        "target_shape",
+        "10 values per sample",
+        id="reshape",
+    ),
+    pytest.param(
+        """\
 netspec: 1
 input_shape: [12]
 layers:
   - type: Reshape
     target_shape: [5, -1]
-""", "layers[0].target_shape", "target_shape", "not a multiple of 5", id="reshape-inferred"),
-    pytest.param("""\
+""",
+        "layers[0].target_shape",
+        "target_shape",
+        "not a multiple of 5",
+        id="reshape-inferred",
+    ),
+    pytest.param(
+        """\
 netspec: 1
 input_shape: [12]
 layers:
   - type: Reshape
     target_shape: [-1, -1]
-""", "layers[0].target_shape", "target_shape", "at most one entry", id="reshape-two-unknown"),
-    pytest.param("""\
+""",
+        "layers[0].target_shape",
+        "target_shape",
+        "at most one entry",
+        id="reshape-two-unknown",
+    ),
+    pytest.param(
+        """\
 netspec: 1
 input_shape: [3, 4]
 layers:
   - type: Permute
     dims: [1, 3]
-""", "layers[0].dims", "dims:", "not a permutation", id="permute-not-permutation"),
-    pytest.param("""\
+""",
+        "layers[0].dims",
+        "dims:",
+        "not a permutation",
+        id="permute-not-permutation",
+    ),
+    pytest.param(
+        """\
 netspec: 1
 input_shape: [3, 4, 5]
 layers:
   - type: Permute
     dims: [2, 1]
-""", "layers[0].dims", "dims:", "has 3 besides the batch axis", id="permute-rank"),
-    pytest.param("""\
+""",
+        "layers[0].dims",
+        "dims:",
+        "has 3 besides the batch axis",
+        id="permute-rank",
+    ),
+    pytest.param(
+        """\
 netspec: 1
 inputs:
   a: {shape: [3, 4]}
@@ -235,8 +313,14 @@ inputs:
 layers:
   - type: Add
     inputs: [a, b]
-""", "layers[0].inputs", "inputs: [a, b]", "does not broadcast", id="add"),
-    pytest.param("""\
+""",
+        "layers[0].inputs",
+        "inputs: [a, b]",
+        "does not broadcast",
+        id="add",
+    ),
+    pytest.param(
+        """\
 netspec: 1
 inputs:
   a: {shape: [4]}
@@ -245,8 +329,14 @@ inputs:
 layers:
   - type: Subtract
     inputs: [a, b, c]
-""", "layers[0].inputs", "inputs: [a, b, c]", "takes 2 input(s), got 3", id="subtract-arity"),
-    pytest.param("""\
+""",
+        "layers[0].inputs",
+        "inputs: [a, b, c]",
+        "takes 2 input(s), got 3",
+        id="subtract-arity",
+    ),
+    pytest.param(
+        """\
 netspec: 1
 inputs:
   a: {shape: [3, 5]}
@@ -255,8 +345,14 @@ layers:
   - type: Dot
     axes: 1
     inputs: [a, b]
-""", "layers[0].inputs", "inputs: [a, b]", "differ in size", id="dot-sizes"),
-    pytest.param("""\
+""",
+        "layers[0].inputs",
+        "inputs: [a, b]",
+        "differ in size",
+        id="dot-sizes",
+    ),
+    pytest.param(
+        """\
 netspec: 1
 inputs:
   a: {shape: [3]}
@@ -265,15 +361,26 @@ layers:
   - type: Dot
     axes: 0
     inputs: [a, b]
-""", "layers[0].axes", "axes: 0", "batch axis", id="dot-batch-axis"),
-    pytest.param("""\
+""",
+        "layers[0].axes",
+        "axes: 0",
+        "batch axis",
+        id="dot-batch-axis",
+    ),
+    pytest.param(
+        """\
 netspec: 1
 input_shape: [3, 4]
 layers:
   - type: Dropout
     rate: 0.5
     noise_shape: [null, 1]
-""", "layers[0].noise_shape", "noise_shape", "has rank 3", id="dropout-noise-shape"),
+""",
+        "layers[0].noise_shape",
+        "noise_shape",
+        "has rank 3",
+        id="dropout-noise-shape",
+    ),
 ]
 
 
@@ -289,6 +396,7 @@ def test_located_shape_errors(text, path, needle, message):
 
 
 # ------------------------------------------------------------------------------- behaviours
+
 
 def build_one(layer: dict, shape: list, dtype: str = "float32"):
     spec = {"netspec": 1, "input_shape": shape, "input_dtype": dtype, "layers": [layer]}
@@ -327,10 +435,16 @@ def test_embedding_casts_float_inputs():
 
 
 def test_activity_regularization_penalty_matches_keras():
-    spec = from_data({"netspec": 1, "input_shape": [5], "layers": [
-        {"type": "Dense", "units": 4},
-        {"type": "ActivityRegularization", "l1": 0.01, "l2": 0.1},
-    ]})
+    spec = from_data(
+        {
+            "netspec": 1,
+            "input_shape": [5],
+            "layers": [
+                {"type": "Dense", "units": 4},
+                {"type": "ActivityRegularization", "l1": 0.01, "l2": 0.1},
+            ],
+        }
+    )
     kmodel = keras_model(spec)
     model = netspec.build(spec, seed=0)
     copy_weights(kmodel, model)
@@ -344,21 +458,26 @@ def test_activity_regularization_penalty_matches_keras():
 
 
 def test_merge_of_integer_inputs_is_float32():
-    spec = {"netspec": 1, "inputs": {"a": {"shape": [3], "dtype": "int64"},
-                                     "b": {"shape": [3], "dtype": "int64"}},
-            "layers": [{"type": "Average", "inputs": ["a", "b"]}]}
+    spec = {
+        "netspec": 1,
+        "inputs": {"a": {"shape": [3], "dtype": "int64"}, "b": {"shape": [3], "dtype": "int64"}},
+        "layers": [{"type": "Average", "inputs": ["a", "b"]}],
+    }
     model = netspec.build(spec)
     out = model(torch.tensor([[1, 2, 3]]), torch.tensor([[2, 2, 2]]))
     assert out.dtype == torch.float32
     torch.testing.assert_close(out, torch.tensor([[1.5, 2.0, 2.5]]))
 
 
-@pytest.mark.parametrize(("layer", "shape"), [
-    ({"type": "Permute", "dims": [2, 1]}, [3, 4]),
-    ({"type": "RepeatVector", "n": 3}, [4]),
-    ({"type": "Reshape", "target_shape": [-1, 2]}, [3, 4]),
-    ({"type": "Flatten"}, [3, 4]),
-])
+@pytest.mark.parametrize(
+    ("layer", "shape"),
+    [
+        ({"type": "Permute", "dims": [2, 1]}, [3, 4]),
+        ({"type": "RepeatVector", "n": 3}, [4]),
+        ({"type": "Reshape", "target_shape": [-1, 2]}, [3, 4]),
+        ({"type": "Flatten"}, [3, 4]),
+    ],
+)
 def test_shape_layers_return_views(layer, shape):
     x = torch.randn(2, *shape)
     assert build_one(layer, shape)(x).data_ptr() == x.data_ptr()

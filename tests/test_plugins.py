@@ -20,17 +20,36 @@ layers:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     target = tmp_path_factory.mktemp("site")
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-                    "--no-build-isolation", "--target", str(target),
-                    str(ROOT / "tests" / "plugin_pkg")], check=True, timeout=300,
-                   cwd=tmp_path_factory.mktemp("build"))
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(target),
+            str(ROOT / "tests" / "plugin_pkg"),
+        ],
+        check=True,
+        timeout=300,
+        cwd=tmp_path_factory.mktemp("build"),
+    )
     return target
 
 
 def netspec_cli(site: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(ROOT)])}
-    return subprocess.run([sys.executable, str(ROOT / "cli.py"), *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "cli.py"), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_plugin_layer_validates_builds_and_is_listed(site, tmp_path):
@@ -38,33 +57,49 @@ def test_plugin_layer_validates_builds_and_is_listed(site, tmp_path):
     result = netspec_cli(site, "build", "m.yaml", "--json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
-    assert doc["layers"][1] == {"name": "scale", "type": "Scale", "inputs": ["dense"],
-                                "output_shape": [3], "params": 3}
+    assert doc["layers"][1] == {
+        "name": "scale",
+        "type": "Scale",
+        "inputs": ["dense"],
+        "output_shape": [3],
+        "params": 3,
+    }
     listed = netspec_cli(site, "list", "layers", cwd=tmp_path)
     assert "  Scale" in listed.stdout
 
 
 def test_plugin_layer_errors_are_located_with_hints(site, tmp_path):
-    (tmp_path / "bad.yaml").write_text(SPEC.replace("type: Scale,", "type: Scal,")
-                                       .replace("scale_initializer", "scale_init"))
+    (tmp_path / "bad.yaml").write_text(
+        SPEC.replace("type: Scale,", "type: Scal,").replace("scale_initializer", "scale_init")
+    )
     result = netspec_cli(site, "validate", "bad.yaml", cwd=tmp_path)
     assert result.returncode == 1
-    assert "bad.yaml:5:12: layers[1].type: unknown layer type 'Scal'; did you mean 'Scale'?" \
+    assert (
+        "bad.yaml:5:12: layers[1].type: unknown layer type 'Scal'; did you mean 'Scale'?"
         in result.stderr
+    )
 
 
 def test_plugin_layer_forward_and_schema(site, tmp_path):
-    code = ("import netspec, torch, json\n"
-            "from netspec.schema import json_schema\n"
-            "m = netspec.build(netspec.loads(open('m.yaml').read()), seed=0)\n"
-            "x = torch.randn(2, 4)\n"
-            "d = m.layers['dense']\n"
-            "assert torch.allclose(m(x), 2 * d(x))\n"
-            "print('Scale' in json.dumps(json_schema()))\n")
+    code = (
+        "import netspec, torch, json\n"
+        "from netspec.schema import json_schema\n"
+        "m = netspec.build(netspec.loads(open('m.yaml').read()), seed=0)\n"
+        "x = torch.randn(2, 4)\n"
+        "d = m.layers['dense']\n"
+        "assert torch.allclose(m(x), 2 * d(x))\n"
+        "print('Scale' in json.dumps(json_schema()))\n"
+    )
     (tmp_path / "m.yaml").write_text(SPEC)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(ROOT)])}
-    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "True"
 

@@ -14,8 +14,23 @@ from netspec.loader import from_data
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = sorted((ROOT / "specs").glob("*.yaml"))
-ODD = [None, [], {}, "x", "", -1, 0, 10**30, 1e300, True, [None], {"type": None}, [[1]],
-       {"type": "Dense"}, "dense:9"]
+ODD = [
+    None,
+    [],
+    {},
+    "x",
+    "",
+    -1,
+    0,
+    10**30,
+    1e300,
+    True,
+    [None],
+    {"type": None},
+    [[1]],
+    {"type": "Dense"},
+    "dense:9",
+]
 
 
 def paths(node, prefix=()):

@@ -39,8 +39,17 @@ from netspec.vocab.initializers import TRUNCATION_CORRECTION, compute_fans
 
 # Keras names netspec leaves out on purpose: abstract base classes, and the STFT initializer
 # (signal-processing kernels, not a general-purpose weight initializer).
-KERAS_OMITTED = {"STFT", "STFTInitializer", "stft", "Initializer", "initializer",
-                 "Regularizer", "regularizer", "Constraint", "constraint"}
+KERAS_OMITTED = {
+    "STFT",
+    "STFTInitializer",
+    "stft",
+    "Initializer",
+    "initializer",
+    "Regularizer",
+    "regularizer",
+    "Constraint",
+    "constraint",
+}
 # Names netspec accepts that Keras 3 does not: Keras 2's `l1_l2` string.
 NETSPEC_EXTRA = {"l1_l2"}
 # Keras arguments netspec does not take (yet): VarianceScaling's explicit fan axes (Keras 3.15).
@@ -98,16 +107,20 @@ def to_keras(obj):
 def keras_params(obj) -> dict[str, inspect.Parameter]:
     """Arguments of a Keras class's constructor or of an activation function (without x)."""
     sig = inspect.signature(obj if inspect.isfunction(obj) else obj.__init__)
-    return {n: p for n, p in sig.parameters.items()
-            if n not in ("self", "x") and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
+    return {
+        n: p
+        for n, p in sig.parameters.items()
+        if n not in ("self", "x") and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+    }
 
 
 # ---------------------------------------------------------------------------------------------
 # Names, aliases and arguments
 
 
-@pytest.mark.parametrize("kind,name", [(k, n) for k, (_, m, _f) in VOCABS.items()
-                                       for n in keras_names(m)])
+@pytest.mark.parametrize(
+    "kind,name", [(k, n) for k, (_, m, _f) in VOCABS.items() for n in keras_names(m)]
+)
 def test_every_keras_name_resolves_to_the_same_class(kind, name):
     registry, module, _ = VOCABS[kind]
     target = module.ALL_OBJECTS_DICT[name]
@@ -128,8 +141,9 @@ def test_activation_names_equal_keras():
     assert set(ACTIVATIONS.all_names()) == set(k_activations.ALL_OBJECTS_DICT)
 
 
-@pytest.mark.parametrize("kind,name", [(k, n) for k, (r, _m, _f) in VOCABS.items()
-                                       for n in r.names()])
+@pytest.mark.parametrize(
+    "kind,name", [(k, n) for k, (r, _m, _f) in VOCABS.items() for n in r.names()]
+)
 def test_arguments_and_defaults_equal_keras(kind, name):
     """Same argument names, and the same defaults (or both required)."""
     registry, module, _ = VOCABS[kind]
@@ -144,8 +158,10 @@ def test_arguments_and_defaults_equal_keras(kind, name):
             assert not field.is_required() and field.default == keras_default, (name, arg)
 
 
-@pytest.mark.parametrize("kind,name", [(k, n) for k, (_, m, _f) in VOCABS.items()
-                                       if k != "activation" for n in keras_names(m)])
+@pytest.mark.parametrize(
+    "kind,name",
+    [(k, n) for k, (_, m, _f) in VOCABS.items() if k != "activation" for n in keras_names(m)],
+)
 def test_bare_name_gives_keras_config(kind, name):
     """A bare name is the object Keras's `get(name)` gives (Keras 3 defaults)."""
     _, module, _ = VOCABS[kind]
@@ -158,8 +174,9 @@ def test_bare_name_gives_keras_config(kind, name):
     ours = parse(kind, name).model_dump(exclude={"type"})
     assert ours.keys() == expected.keys()
     for key, value in ours.items():  # Keras stores regularizer factors as float32
-        assert value == (pytest.approx(expected[key], rel=1e-6)
-                         if isinstance(value, float) else expected[key]), key
+        assert value == (
+            pytest.approx(expected[key], rel=1e-6) if isinstance(value, float) else expected[key]
+        ), key
 
 
 def test_l1_l2_strings():
@@ -173,8 +190,9 @@ def test_l1_l2_strings():
     assert parse("regularizer", {"type": "L1L2", "l1": 0.5}).l2 == 0.0
 
 
-@pytest.mark.parametrize("kind,name", [(k, n) for k, (r, _m, _f) in VOCABS.items()
-                                       for n in r.names() if len(n) >= 5])
+@pytest.mark.parametrize(
+    "kind,name", [(k, n) for k, (r, _m, _f) in VOCABS.items() for n in r.names() if len(n) >= 5]
+)
 def test_unknown_names_say_did_you_mean(kind, name):
     registry = VOCABS[kind][0]
     typo = name[:-1] + ("x" if name[-1] != "x" else "y")
@@ -202,8 +220,16 @@ def test_unknown_name_without_suggestion_and_alias_in_object_form():
 # Initializers
 
 # Keras-layout shapes: Dense kernels, Conv1D and Conv2D kernels (receptive-field fans), a bias.
-FAN_SHAPES = [(), (7,), (64, 48), (48, 64), (5, 32, 48), (3, 3, 16, 32), (3, 3, 16, 64),
-              (2, 3, 3, 8, 4)]
+FAN_SHAPES = [
+    (),
+    (7,),
+    (64, 48),
+    (48, 64),
+    (5, 32, 48),
+    (3, 3, 16, 32),
+    (3, 3, 16, 64),
+    (2, 3, 3, 8, 4),
+]
 STAT_SHAPES = [(96, 160), (3, 3, 16, 32), (3, 3, 16, 64), (5, 32, 48), (4096,)]
 # (scale, mode, distribution) of the named VarianceScaling presets, from Keras's docs.
 PRESETS = {
@@ -222,14 +248,18 @@ INIT_VARIANTS = {
     "VarianceScaling": [
         {"scale": s, "mode": m, "distribution": d}
         for s, m, d in itertools.product(
-            (2.5,), ("fan_in", "fan_out", "fan_avg"),
-            ("truncated_normal", "untruncated_normal", "uniform"))
-    ] + [{"scale": 0.5, "distribution": "normal"}],
+            (2.5,),
+            ("fan_in", "fan_out", "fan_avg"),
+            ("truncated_normal", "untruncated_normal", "uniform"),
+        )
+    ]
+    + [{"scale": 0.5, "distribution": "normal"}],
     "Orthogonal": [{"gain": 2.0}],
     "Identity": [{"gain": 3.0}],
 }
 INIT_CASES = [(n, {}) for n in INITIALIZERS.names()] + [
-    (n, kw) for n, variants in INIT_VARIANTS.items() for kw in variants]
+    (n, kw) for n, variants in INIT_VARIANTS.items() for kw in variants
+]
 
 
 def _case_id(case) -> str:
@@ -256,8 +286,13 @@ def expected_init(init, shape):
     if t == "RandomNormal":
         return "stats", init.mean, init.stddev, None, None
     if t == "RandomUniform":
-        return ("stats", (init.minval + init.maxval) / 2, (init.maxval - init.minval) / 12**0.5,
-                init.minval, init.maxval)
+        return (
+            "stats",
+            (init.minval + init.maxval) / 2,
+            (init.maxval - init.minval) / 12**0.5,
+            init.minval,
+            init.maxval,
+        )
     if t == "TruncatedNormal":
         s = init.stddev
         return "stats", init.mean, s * TRUNCATION_CORRECTION, init.mean - 2 * s, init.mean + 2 * s
@@ -380,16 +415,16 @@ def test_initializer_matches_keras(case):
             assert ours.max().item() == pytest.approx(ref.max().item(), abs=0.05 * std * 3.5)
 
 
-@pytest.mark.parametrize("shape", [(64, 16), (16, 64), (40, 40), (3, 3, 4, 8), (2, 3, 64)],
-                         ids=str)
+@pytest.mark.parametrize("shape", [(64, 16), (16, 64), (40, 40), (3, 3, 4, 8), (2, 3, 64)], ids=str)
 @pytest.mark.parametrize("gain", [1.0, 1.5])
 def test_orthogonal_is_orthogonal(shape, gain):
     q = INITIALIZERS.get("Orthogonal")(gain=gain, seed=2).sample(shape)
     flat = q.reshape(-1, shape[-1]).double()
     rows, cols = flat.shape
     gram = flat.T @ flat if rows >= cols else flat @ flat.T
-    torch.testing.assert_close(gram, gain**2 * torch.eye(min(rows, cols), dtype=torch.double),
-                               atol=1e-5, rtol=0)
+    torch.testing.assert_close(
+        gram, gain**2 * torch.eye(min(rows, cols), dtype=torch.double), atol=1e-5, rtol=0
+    )
     theirs = tt(k_initializers.Orthogonal(gain=gain, seed=2)(shape)).reshape(-1, shape[-1])
     theirs = theirs.double()
     gram_k = theirs.T @ theirs if rows >= cols else theirs @ theirs.T
@@ -419,8 +454,9 @@ def test_identity():
     assert torch.equal(x, torch.tensor([[2.0, 0, 0, 0, 0], [0, 2.0, 0, 0, 0], [0, 0, 2.0, 0, 0]]))
 
 
-@pytest.mark.parametrize("name", [n for n in INITIALIZERS.names()
-                                  if "seed" in INITIALIZERS.get(n).model_fields])
+@pytest.mark.parametrize(
+    "name", [n for n in INITIALIZERS.names() if "seed" in INITIALIZERS.get(n).model_fields]
+)
 def test_seeds(name):
     shape = (6, 8)
     cls = INITIALIZERS.get(name)
@@ -443,8 +479,23 @@ def test_variance_scaling_normal_means_truncated():
 # ---------------------------------------------------------------------------------------------
 # Activations
 
-_EDGES = [-1e4, -1000.0, -100.0, -30.0, -3.0, -1.0, -0.5, 0.0, 0.5, 1.0, 3.0, 30.0, 100.0,
-          1000.0, 1e4]
+_EDGES = [
+    -1e4,
+    -1000.0,
+    -100.0,
+    -30.0,
+    -3.0,
+    -1.0,
+    -0.5,
+    0.0,
+    0.5,
+    1.0,
+    3.0,
+    30.0,
+    100.0,
+    1000.0,
+    1e4,
+]
 
 
 def activation_grid(shape=(4, 6, 8)) -> torch.Tensor:
@@ -457,9 +508,15 @@ def activation_grid(shape=(4, 6, 8)) -> torch.Tensor:
 AXES = [{"axis": a} for a in (-1, 0, 1)]
 ACT_VARIANTS = {
     "relu": [
-        {"negative_slope": 0.1}, {"max_value": 6.0}, {"max_value": 2.5}, {"max_value": 0.0},
-        {"threshold": 1.0}, {"threshold": -1.0}, {"negative_slope": 0.1, "max_value": 2.0},
-        {"negative_slope": 0.2, "threshold": 0.5}, {"max_value": 6.0, "threshold": 1.0},
+        {"negative_slope": 0.1},
+        {"max_value": 6.0},
+        {"max_value": 2.5},
+        {"max_value": 0.0},
+        {"threshold": 1.0},
+        {"threshold": -1.0},
+        {"negative_slope": 0.1, "max_value": 2.0},
+        {"negative_slope": 0.2, "threshold": 0.5},
+        {"max_value": 6.0, "threshold": 1.0},
         {"negative_slope": 0.3, "max_value": 4.0, "threshold": -0.5},
         {"negative_slope": 0.3, "max_value": 6.0},
     ],
@@ -474,13 +531,17 @@ ACT_VARIANTS = {
     "hard_shrink": [{"threshold": 0.0}, {"threshold": 1.0}],
     "soft_shrink": [{"threshold": 0.0}, {"threshold": 1.0}],
     "squareplus": [{"b": 0.0}, {"b": 1.0}],
-    "threshold": [{"threshold": 0.5, "default_value": -2.0}, {"threshold": -1.0,
-                                                              "default_value": 0.0},
-                  {"threshold": 3.0, "default_value": 3.0}],
+    "threshold": [
+        {"threshold": 0.5, "default_value": -2.0},
+        {"threshold": -1.0, "default_value": 0.0},
+        {"threshold": 3.0, "default_value": 3.0},
+    ],
 }
-ACT_CASES = [(n, {}) for n in ACTIVATIONS.names()
-             if not any(f.is_required() for f in ACTIVATIONS.get(n).model_fields.values())] + [
-    (n, kw) for n, variants in ACT_VARIANTS.items() for kw in variants]
+ACT_CASES = [
+    (n, {})
+    for n in ACTIVATIONS.names()
+    if not any(f.is_required() for f in ACTIVATIONS.get(n).model_fields.values())
+] + [(n, kw) for n, variants in ACT_VARIANTS.items() for kw in variants]
 
 
 def test_every_activation_is_exercised():
@@ -529,14 +590,16 @@ def sparsemax_reference(x: torch.Tensor, axis: int) -> torch.Tensor:
 # sum to 1 when more than one logit survives. netspec follows the paper; until the installed Keras
 # has the fix, the reference above is the oracle.
 KERAS_SPARSEMAX_BROKEN = not np.allclose(
-    np_(k_activations.sparsemax(torch.tensor([[0.0, 0.5, 1.0]]))), [[0.0, 0.25, 0.75]])
+    np_(k_activations.sparsemax(torch.tensor([[0.0, 0.5, 1.0]]))), [[0.0, 0.25, 0.75]]
+)
 
 
 def test_sparsemax_is_the_simplex_projection():
     f = ACTIVATIONS.get("sparsemax")().function()
     torch.testing.assert_close(f(torch.tensor([0.0, 0.5, 1.0])), torch.tensor([0.0, 0.25, 0.75]))
-    torch.testing.assert_close(f(torch.tensor([0.1, 0.2, 0.3, 0.4, 0.5])),
-                               torch.tensor([0.0, 0.1, 0.2, 0.3, 0.4]))
+    torch.testing.assert_close(
+        f(torch.tensor([0.1, 0.2, 0.3, 0.4, 0.5])), torch.tensor([0.0, 0.1, 0.2, 0.3, 0.4])
+    )
     torch.testing.assert_close(f(torch.tensor([1.0, 1.0])), torch.tensor([0.5, 0.5]))
     x = torch.randn(50, 7, generator=torch.Generator().manual_seed(3))
     y = f(x)
@@ -580,8 +643,10 @@ def test_activation_formula(name):
 def test_activation_defaults_follow_keras_3():
     assert ACTIVATIONS.get("leaky_relu")().negative_slope == 0.2
     x = torch.tensor([-10.0, -3.0, -1.5, 0.0, 1.5, 3.0, 10.0])
-    torch.testing.assert_close(ACTIVATIONS.get("hard_sigmoid")().function()(x),
-                               torch.tensor([0.0, 0.0, 0.25, 0.5, 0.75, 1.0, 1.0]))
+    torch.testing.assert_close(
+        ACTIVATIONS.get("hard_sigmoid")().function()(x),
+        torch.tensor([0.0, 0.0, 0.25, 0.5, 0.75, 1.0, 1.0]),
+    )
     softmax = ACTIVATIONS.get("softmax")().function()(activation_grid())
     torch.testing.assert_close(softmax.sum(-1), torch.ones(4, 6))
     sparse = ACTIVATIONS.get("sparsemax")().function()(activation_grid())
@@ -622,7 +687,8 @@ REG_VARIANTS = {
     "OrthogonalRegularizer": [{"factor": 0.5, "mode": "rows"}, {"factor": 0.5, "mode": "columns"}],
 }
 REG_CASES = [(n, {}) for n in REGULARIZERS.names()] + [
-    (n, kw) for n, variants in REG_VARIANTS.items() for kw in variants]
+    (n, kw) for n, variants in REG_VARIANTS.items() for kw in variants
+]
 
 
 def reg_formula(reg, x: np.ndarray) -> float:
@@ -656,8 +722,9 @@ def test_regularizer_equals_keras_and_formula(case):
         assert ours.shape == () and ours.dtype == torch.float32
         ref = np_(to_keras(reg)(x.clone()))
         assert ours.item() == pytest.approx(float(ref), rel=1e-5, abs=1e-7)
-        assert ours.item() == pytest.approx(reg_formula(reg, x.double().numpy()), rel=1e-5,
-                                            abs=1e-7)
+        assert ours.item() == pytest.approx(
+            reg_formula(reg, x.double().numpy()), rel=1e-5, abs=1e-7
+        )
 
 
 def test_orthogonal_regularizer_orthogonal_rows_cost_nothing():
@@ -673,14 +740,23 @@ def test_orthogonal_regularizer_orthogonal_rows_cost_nothing():
 
 CON_VARIANTS = {
     "MaxNorm": [{"max_value": 0.5}, {"max_value": 1.0}],
-    "MinMaxNorm": [{"min_value": 0.5, "max_value": 1.5, "rate": 0.5},
-                   {"min_value": 0.8, "max_value": 1.2, "rate": 1.0},
-                   {"min_value": 0.2, "max_value": 0.6, "rate": 0.25}],
+    "MinMaxNorm": [
+        {"min_value": 0.5, "max_value": 1.5, "rate": 0.5},
+        {"min_value": 0.8, "max_value": 1.2, "rate": 1.0},
+        {"min_value": 0.2, "max_value": 0.6, "rate": 0.25},
+    ],
 }
 CON_CASES = [(n, {}) for n in CONSTRAINTS.names()] + [
-    (n, kw) for n, variants in CON_VARIANTS.items() for kw in variants]
-CON_SHAPES_AXES = [((6, 5), 0), ((6, 5), 1), ((3, 3, 4, 5), 0), ((3, 3, 4, 5), 1),
-                   ((3, 3, 4, 5), 3), ((3, 3, 4, 5), [0, 1, 2])]
+    (n, kw) for n, variants in CON_VARIANTS.items() for kw in variants
+]
+CON_SHAPES_AXES = [
+    ((6, 5), 0),
+    ((6, 5), 1),
+    ((3, 3, 4, 5), 0),
+    ((3, 3, 4, 5), 1),
+    ((3, 3, 4, 5), 3),
+    ((3, 3, 4, 5), [0, 1, 2]),
+]
 
 
 def constraint_input(shape) -> torch.Tensor:
@@ -713,8 +789,7 @@ def test_constraint_equals_keras(case):
         elif name == "MaxNorm":
             torch.testing.assert_close(after, before.clamp(max=con.max_value), atol=1e-5, rtol=0)
         elif name == "MinMaxNorm":
-            want = (con.rate * before.clamp(con.min_value, con.max_value)
-                    + (1 - con.rate) * before)
+            want = con.rate * before.clamp(con.min_value, con.max_value) + (1 - con.rate) * before
             torch.testing.assert_close(after, want, atol=1e-5, rtol=0)
         else:
             raise AssertionError(f"no formula for constraint {name}: add one here")
@@ -725,18 +800,22 @@ def test_constraint_equals_keras(case):
 
 
 def _dense_spec(**layer):
-    return {"netspec": 1, "input_shape": [8],
-            "layers": [{"type": "Dense", "units": 4, **layer}]}
+    return {"netspec": 1, "input_shape": [8], "layers": [{"type": "Dense", "units": 4, **layer}]}
 
 
-SPEC_A = _dense_spec(kernel_regularizer={"type": "L2", "l2": 0.01},
-                     kernel_constraint={"type": "MaxNorm", "max_value": 0.5, "axis": 0},
-                     activity_regularizer="l1")
-SPEC_B = _dense_spec(kernel_regularizer={"type": "OrthogonalRegularizer", "factor": 0.3},
-                     bias_regularizer={"type": "L1L2", "l1": 0.2, "l2": 0.1},
-                     bias_initializer={"type": "RandomNormal", "stddev": 1.0},
-                     bias_constraint="non_neg",
-                     activity_regularizer={"type": "L2", "l2": 0.05}, activation="tanh")
+SPEC_A = _dense_spec(
+    kernel_regularizer={"type": "L2", "l2": 0.01},
+    kernel_constraint={"type": "MaxNorm", "max_value": 0.5, "axis": 0},
+    activity_regularizer="l1",
+)
+SPEC_B = _dense_spec(
+    kernel_regularizer={"type": "OrthogonalRegularizer", "factor": 0.3},
+    bias_regularizer={"type": "L1L2", "l1": 0.2, "l2": 0.1},
+    bias_initializer={"type": "RandomNormal", "stddev": 1.0},
+    bias_constraint="non_neg",
+    activity_regularizer={"type": "L2", "l2": 0.05},
+    activation="tanh",
+)
 
 
 def layer_spec(spec):
@@ -749,8 +828,14 @@ def keras_twin(model):
     """A Keras Dense with the spec's arguments and netspec's weights (Keras layout)."""
     layer = layer_spec(model._spec_data)
     kw = {}
-    for arg in ("kernel_regularizer", "bias_regularizer", "activity_regularizer",
-                "kernel_constraint", "bias_constraint", "activation"):
+    for arg in (
+        "kernel_regularizer",
+        "bias_regularizer",
+        "activity_regularizer",
+        "kernel_constraint",
+        "bias_constraint",
+        "activation",
+    ):
         value = getattr(layer, arg)
         if value is not None:
             kw[arg] = to_keras(value)
@@ -833,8 +918,10 @@ def test_apply_constraints_equals_keras(spec):
 
 
 def test_build_seed_gives_same_initial_weights():
-    spec = _dense_spec(kernel_initializer="he_normal",
-                       bias_initializer={"type": "RandomUniform", "minval": -1, "maxval": 1})
+    spec = _dense_spec(
+        kernel_initializer="he_normal",
+        bias_initializer={"type": "RandomUniform", "minval": -1, "maxval": 1},
+    )
     a, b, c = (build(spec, seed=s).state_dict() for s in (3, 3, 4))
     assert a.keys() == b.keys()
     assert all(torch.equal(a[k], b[k]) for k in a)
@@ -843,8 +930,11 @@ def test_build_seed_gives_same_initial_weights():
 
 def test_initializers_see_the_keras_layout():
     """He normal on a Dense kernel: fan_in is the input size (Keras (in, out) layout)."""
-    spec = {"netspec": 1, "input_shape": [512],
-            "layers": [{"type": "Dense", "units": 16, "kernel_initializer": "he_normal"}]}
+    spec = {
+        "netspec": 1,
+        "input_shape": [512],
+        "layers": [{"type": "Dense", "units": 16, "kernel_initializer": "he_normal"}],
+    }
     model = build(spec, seed=5)
     kernel = model.layers["dense"].kernel.detach().double()
     assert tuple(kernel.shape) == (16, 512)

@@ -16,14 +16,17 @@ def one_error(text: str) -> str:
     return str(info.value.diagnostics[0])
 
 
-@pytest.mark.parametrize("tag", [
-    "!!python/object/apply:os.system ['touch /tmp/netspec_pwned']",
-    "!!python/object:os.system {}",
-    "!!python/name:os.system",
-    "!!python/module:os",
-    "!!binary aGVsbG8=",
-    "!custom 3",
-])
+@pytest.mark.parametrize(
+    "tag",
+    [
+        "!!python/object/apply:os.system ['touch /tmp/netspec_pwned']",
+        "!!python/object:os.system {}",
+        "!!python/name:os.system",
+        "!!python/module:os",
+        "!!binary aGVsbG8=",
+        "!custom 3",
+    ],
+)
 def test_object_tags_are_refused_and_nothing_runs(tag, tmp_path):
     marker = "/tmp/netspec_pwned"
     if os.path.exists(marker):
@@ -62,8 +65,10 @@ def test_marks_are_one_based_and_point_at_values_and_keys():
 
 
 def test_merge_keys_and_plain_types():
-    doc = load_yaml("base: &b {units: 3, activation: relu}\nx:\n  <<: *b\n  units: 4\n"
-                    "y: [1, 2.5, true, null, 2020-01-01]\n")
+    doc = load_yaml(
+        "base: &b {units: 3, activation: relu}\nx:\n  <<: *b\n  units: 4\n"
+        "y: [1, 2.5, true, null, 2020-01-01]\n"
+    )
     assert doc.data["x"] == {"units": 4, "activation": "relu"}
     assert doc.data["y"] == [1, 2.5, True, None, "2020-01-01"]
 

@@ -51,5 +51,13 @@ def load_plugins() -> list[str]:
     return loaded
 
 
-__all__ = ["LAYERS", "Context", "Layer", "Shape", "ShapeError", "Weight", "load_plugins",
-           "register_layer"]
+__all__ = [
+    "LAYERS",
+    "Context",
+    "Layer",
+    "Shape",
+    "ShapeError",
+    "Weight",
+    "load_plugins",
+    "register_layer",
+]

@@ -19,15 +19,19 @@ class Activation(Layer):
 
     type: Literal["Activation"] = "Activation"
     activation: ActivationField = Field(
-        ..., description="The activation: a name (`relu`) or an object with the function's "
-        "arguments (`{type: leaky_relu, negative_slope: 0.1}`).")
+        ...,
+        description="The activation: a name (`relu`) or an object with the function's "
+        "arguments (`{type: leaky_relu, negative_slope: 0.1}`).",
+    )
 
     examples = (
         {"args": {"activation": "relu"}, "inputs": [[5]]},
         {"args": {"activation": "softmax"}, "inputs": [[3, 4]]},
         {"args": {"activation": {"type": "softmax", "axis": 1}}, "inputs": [[3, 4]]},
-        {"args": {"activation": {"type": "leaky_relu", "negative_slope": 0.1}},
-         "inputs": [[None, 2, 3]]},
+        {
+            "args": {"activation": {"type": "leaky_relu", "negative_slope": 0.1}},
+            "inputs": [[None, 2, 3]],
+        },
         {"args": {"activation": "glu"}, "inputs": [[3, 8]]},
         {"args": {"activation": "tanh"}, "inputs": [[2, 3, 4, 2]]},
     )

@@ -67,17 +67,26 @@ class Layer(BaseModel):
 
     type: str
     name: str | None = Field(
-        None, pattern=NAME_PATTERN,
+        None,
+        pattern=NAME_PATTERN,
         description="Unique layer name (identifier characters). Default: Keras-style automatic "
-        "names from the type (dense, dense_1, ...), skipping names already taken.")
+        "names from the type (dense, dense_1, ...), skipping names already taken.",
+    )
     inputs: str | Annotated[list[str], Field(min_length=1)] | None = Field(
-        None, description="Input(s): names of layers or model inputs; `name:k` picks output k of a "
-        "multi-output layer. Default: the previous layer (the model's input for the first).")
-    trainable: bool = Field(True, description="False freezes the layer's weights (Keras's "
-                            "`trainable`); they count as non-trainable params.")
+        None,
+        description="Input(s): names of layers or model inputs; `name:k` picks output k of a "
+        "multi-output layer. Default: the previous layer (the model's input for the first).",
+    )
+    trainable: bool = Field(
+        True,
+        description="False freezes the layer's weights (Keras's "
+        "`trainable`); they count as non-trainable params.",
+    )
     input_shape: list[Annotated[int, Field(gt=0)] | None] | None = Field(
-        None, description="Shape of the model's input without the batch axis (first layer only, "
-        "as in Keras's `Dense(32, input_shape=(16,))`).")
+        None,
+        description="Shape of the model's input without the batch axis (first layer only, "
+        "as in Keras's `Dense(32, input_shape=(16,))`).",
+    )
 
     # (min, max) number of inputs; max None means unbounded.
     arity: ClassVar[tuple[int, int | None]] = (1, 1)
@@ -136,8 +145,9 @@ def need_rank(shape: Shape, rank: int | tuple[int, ...], what: str = "input") ->
     ranks = (rank,) if isinstance(rank, int) else rank
     if len(shape) + 1 not in ranks:
         want = " or ".join(str(r) for r in ranks)
-        raise ShapeError(f"expects an {what} of rank {want} (batch axis included), "
-                         f"got shape {fmt_shape(shape)}")
+        raise ShapeError(
+            f"expects an {what} of rank {want} (batch axis included), got shape {fmt_shape(shape)}"
+        )
 
 
 def fmt_shape(shape: Shape) -> str:

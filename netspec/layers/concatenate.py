@@ -18,8 +18,11 @@ class Concatenate(_Merge):
     as Keras's rule does. The batch axis cannot be the concatenation axis."""
 
     type: Literal["Concatenate"] = "Concatenate"
-    axis: int = Field(-1, description="Axis along which to concatenate, counted with the batch "
-                      "axis as Keras does (-1: the last axis, 1: the first after the batch).")
+    axis: int = Field(
+        -1,
+        description="Axis along which to concatenate, counted with the batch "
+        "axis as Keras does (-1: the last axis, 1: the first after the batch).",
+    )
 
     examples = (
         {"args": {}, "inputs": [[3], [5]]},
@@ -33,24 +36,30 @@ class Concatenate(_Merge):
     def output_shape(self, shapes: list[Shape], ctx: Context) -> Shape:
         ranks = {len(s) for s in shapes}
         if len(ranks) > 1:
-            raise ShapeError("Concatenate needs inputs of the same rank, got "
-                             + ", ".join(fmt_shape(s) for s in shapes))
+            raise ShapeError(
+                "Concatenate needs inputs of the same rank, got "
+                + ", ".join(fmt_shape(s) for s in shapes)
+            )
         rank = len(shapes[0]) + 1
         if not -rank <= self.axis < rank or self.axis % rank == 0:
             what = "the batch axis" if -rank <= self.axis < rank else "out of range"
-            raise ShapeError(f"axis {self.axis} is {what} for inputs of rank {rank} (batch "
-                             "included): pick one of 1.." + str(rank - 1) + " or -1..-"
-                             + str(rank - 1), "axis")
+            raise ShapeError(
+                f"axis {self.axis} is {what} for inputs of rank {rank} (batch "
+                "included): pick one of 1.." + str(rank - 1) + " or -1..-" + str(rank - 1),
+                "axis",
+            )
         axis = self.axis % rank - 1  # index into the shapes without the batch axis
         for i in range(rank - 1):
             sizes = {s[i] for s in shapes} - {None}
             if i != axis and len(sizes) > 1:
-                raise ShapeError(f"inputs must match on every axis except the concatenation axis "
-                                 f"{self.axis}; they differ on axis {i + 1}: "
-                                 + ", ".join(fmt_shape(s) for s in shapes))
+                raise ShapeError(
+                    f"inputs must match on every axis except the concatenation axis "
+                    f"{self.axis}; they differ on axis {i + 1}: "
+                    + ", ".join(fmt_shape(s) for s in shapes)
+                )
         sizes = [s[axis] for s in shapes]
         total = None if None in sizes else sum(sizes)
-        return (*shapes[0][:axis], total, *shapes[0][axis + 1:])
+        return (*shapes[0][:axis], total, *shapes[0][axis + 1 :])
 
     def build(self, shapes: list[Shape], ctx: Context):
         from ..torch.merge import ConcatenateModule

@@ -14,29 +14,51 @@ class WeightedLayer(Layer):
     """Arguments shared by layers with a kernel and a bias (Keras's names and defaults)."""
 
     activation: ActivationField | None = Field(
-        None, description="Activation applied to the output (none: linear).")
+        None, description="Activation applied to the output (none: linear)."
+    )
     use_bias: bool = Field(True, description="Whether the layer adds a bias vector.")
     kernel_initializer: InitializerField = Field(
-        "glorot_uniform", validate_default=True, description="Initializer of the kernel.")
+        "glorot_uniform", validate_default=True, description="Initializer of the kernel."
+    )
     bias_initializer: InitializerField = Field(
-        "zeros", validate_default=True, description="Initializer of the bias.")
+        "zeros", validate_default=True, description="Initializer of the bias."
+    )
     kernel_regularizer: RegularizerField | None = Field(
-        None, description="Penalty on the kernel, added to the training loss.")
+        None, description="Penalty on the kernel, added to the training loss."
+    )
     bias_regularizer: RegularizerField | None = Field(
-        None, description="Penalty on the bias, added to the training loss.")
+        None, description="Penalty on the bias, added to the training loss."
+    )
     activity_regularizer: RegularizerField | None = Field(
-        None, description="Penalty on the layer's output, divided by the batch size (as Keras).")
+        None, description="Penalty on the layer's output, divided by the batch size (as Keras)."
+    )
     kernel_constraint: ConstraintField | None = Field(
-        None, description="Projection applied to the kernel after each optimizer step.")
+        None, description="Projection applied to the kernel after each optimizer step."
+    )
     bias_constraint: ConstraintField | None = Field(
-        None, description="Projection applied to the bias after each optimizer step.")
+        None, description="Projection applied to the bias after each optimizer step."
+    )
 
     def kernel_and_bias(self, kernel_shape: tuple[int, ...], bias_size: int) -> list[Weight]:
-        out = [Weight("kernel", kernel_shape, self.kernel_initializer, self.kernel_regularizer,
-                      self.kernel_constraint)]
+        out = [
+            Weight(
+                "kernel",
+                kernel_shape,
+                self.kernel_initializer,
+                self.kernel_regularizer,
+                self.kernel_constraint,
+            )
+        ]
         if self.use_bias:
-            out.append(Weight("bias", (bias_size,), self.bias_initializer, self.bias_regularizer,
-                              self.bias_constraint))
+            out.append(
+                Weight(
+                    "bias",
+                    (bias_size,),
+                    self.bias_initializer,
+                    self.bias_regularizer,
+                    self.bias_constraint,
+                )
+            )
         return out
 
 
@@ -68,8 +90,9 @@ class Dense(WeightedLayer):
     def output_shape(self, shapes: list[Shape], ctx: Context) -> Shape:
         shape = shapes[0]
         if not shape:
-            raise ShapeError("expects an input of rank >= 2 (batch axis included), "
-                             "got shape (None,)")
+            raise ShapeError(
+                "expects an input of rank >= 2 (batch axis included), got shape (None,)"
+            )
         if shape[-1] is None:
             raise ShapeError("the last axis of Dense's input must be known, got None")
         return activated(self.activation, (*shape[:-1], self.units))

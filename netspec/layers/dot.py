@@ -23,10 +23,15 @@ class Dot(_Merge):
 
     type: Literal["Dot"] = "Dot"
     axes: int | Annotated[list[int], Field(min_length=2, max_length=2)] = Field(
-        ..., description="Axis of both inputs, or [axis of the first, axis of the second], "
-        "counted with the batch axis (which cannot be one of them); negative counts from the end.")
-    normalize: bool = Field(False, description="L2-normalize both inputs along the dot axes "
-                            "first, so the output is the cosine similarity.")
+        ...,
+        description="Axis of both inputs, or [axis of the first, axis of the second], "
+        "counted with the batch axis (which cannot be one of them); negative counts from the end.",
+    )
+    normalize: bool = Field(
+        False,
+        description="L2-normalize both inputs along the dot axes "
+        "first, so the output is the cosine similarity.",
+    )
 
     arity = (2, 2)
     examples = (
@@ -46,12 +51,14 @@ class Dot(_Merge):
         for axis, shape in zip(axes, shapes, strict=True):
             rank = len(shape) + 1
             if rank < 2:
-                raise ShapeError(f"Dot needs inputs of rank >= 2 (batch axis included), got "
-                                 f"{fmt_shape(shape)}")
+                raise ShapeError(
+                    f"Dot needs inputs of rank >= 2 (batch axis included), got {fmt_shape(shape)}"
+                )
             if not -rank <= axis < rank or axis % rank == 0:
                 what = "the batch axis" if -rank <= axis < rank else "out of range"
-                raise ShapeError(f"axis {axis} is {what} for an input of shape {fmt_shape(shape)}",
-                                 "axes")
+                raise ShapeError(
+                    f"axis {axis} is {what} for an input of shape {fmt_shape(shape)}", "axes"
+                )
             out.append(axis % rank)
         return out[0], out[1]
 
@@ -59,9 +66,11 @@ class Dot(_Merge):
         a1, a2 = self.dot_axes(shapes)
         x, y = shapes
         if x[a1 - 1] != y[a2 - 1]:
-            raise ShapeError(f"the dot axes differ in size: {x[a1 - 1]} (axis {a1} of "
-                             f"{fmt_shape(x)}) and {y[a2 - 1]} (axis {a2} of {fmt_shape(y)})")
-        out = (*x[:a1 - 1], *x[a1:], *y[:a2 - 1], *y[a2:])
+            raise ShapeError(
+                f"the dot axes differ in size: {x[a1 - 1]} (axis {a1} of "
+                f"{fmt_shape(x)}) and {y[a2 - 1]} (axis {a2} of {fmt_shape(y)})"
+            )
+        out = (*x[: a1 - 1], *x[a1:], *y[: a2 - 1], *y[a2:])
         return out or (1,)
 
     def build(self, shapes: list[Shape], ctx: Context):

@@ -18,15 +18,22 @@ class Dropout(Layer):
     mode (Keras's `Dropout`; torch's `module.train()` / `module.eval()` pick the mode)."""
 
     type: Literal["Dropout"] = "Dropout"
-    rate: float = Field(..., ge=0, lt=1, description="Fraction of the input units to drop, "
-                        "in [0, 1).")
+    rate: float = Field(
+        ..., ge=0, lt=1, description="Fraction of the input units to drop, in [0, 1)."
+    )
     noise_shape: list[PositiveDim | None] | None = Field(
-        None, description="Shape of the binary mask, batch axis included, broadcast against the "
+        None,
+        description="Shape of the binary mask, batch axis included, broadcast against the "
         "input (as Keras): one entry per input axis, each None (that axis's size), 1 (the same "
         "mask along that axis) or the axis's size; `[null, 1, null]` drops the same features at "
-        "every timestep of a (batch, timesteps, features) input. Default: the input's shape.")
-    seed: int | None = Field(None, ge=0, description="Seed of this layer's own random stream "
-                             "(reproducible masks); default: torch's global generator.")
+        "every timestep of a (batch, timesteps, features) input. Default: the input's shape.",
+    )
+    seed: int | None = Field(
+        None,
+        ge=0,
+        description="Seed of this layer's own random stream "
+        "(reproducible masks); default: torch's global generator.",
+    )
 
     keeps_dtype = True
     examples = (
@@ -42,14 +49,19 @@ class Dropout(Layer):
         if noise is None:
             return shape
         if len(noise) != len(shape) + 1:
-            raise ShapeError(f"noise_shape has {len(noise)} entries but the input "
-                             f"{fmt_shape(shape)} has rank {len(shape) + 1} (noise_shape includes "
-                             "the batch axis)", "noise_shape")
+            raise ShapeError(
+                f"noise_shape has {len(noise)} entries but the input "
+                f"{fmt_shape(shape)} has rank {len(shape) + 1} (noise_shape includes "
+                "the batch axis)",
+                "noise_shape",
+            )
         for axis, (n, d) in enumerate(zip(noise[1:], shape, strict=True), start=1):
             if n is not None and n != 1 and d is not None and n != d:
-                raise ShapeError(f"noise_shape[{axis}] is {n}: it must be null, 1 or the input's "
-                                 f"size {d} on axis {axis} (input {fmt_shape(shape)})",
-                                 "noise_shape")
+                raise ShapeError(
+                    f"noise_shape[{axis}] is {n}: it must be null, 1 or the input's "
+                    f"size {d} on axis {axis} (input {fmt_shape(shape)})",
+                    "noise_shape",
+                )
         return shape
 
     def build(self, shapes: list[Shape], ctx: Context):

@@ -21,38 +21,64 @@ class Embedding(Layer):
     input_dim: int = Field(..., gt=0, description="Size of the vocabulary: largest index + 1.")
     output_dim: int = Field(..., gt=0, description="Dimension of the embedding vectors.")
     embeddings_initializer: InitializerField = Field(
-        "uniform", validate_default=True, description="Initializer of the embeddings matrix "
-        "(Keras's default: RandomUniform(-0.05, 0.05)).")
+        "uniform",
+        validate_default=True,
+        description="Initializer of the embeddings matrix "
+        "(Keras's default: RandomUniform(-0.05, 0.05)).",
+    )
     embeddings_regularizer: RegularizerField | None = Field(
-        None, description="Penalty on the embeddings matrix, added to the training loss.")
+        None, description="Penalty on the embeddings matrix, added to the training loss."
+    )
     embeddings_constraint: ConstraintField | None = Field(
-        None, description="Projection applied to the embeddings matrix after each optimizer "
-        "step (axis 0 is the vocabulary axis, as in Keras).")
+        None,
+        description="Projection applied to the embeddings matrix after each optimizer "
+        "step (axis 0 is the vocabulary axis, as in Keras).",
+    )
     mask_zero: bool = Field(
-        False, description="Whether index 0 is padding, to be masked out downstream (input_dim "
+        False,
+        description="Whether index 0 is padding, to be masked out downstream (input_dim "
         "is then the vocabulary size + 1). Accepted for Keras compatibility: no layer of this "
         "release consumes masks (index 0 embeds like any other); masks are carried to recurrent "
-        "layers in a later release.")
+        "layers in a later release.",
+    )
     activity_regularizer: RegularizerField | None = Field(
-        None, description="Penalty on the layer's output, divided by the batch size (as Keras).")
+        None, description="Penalty on the layer's output, divided by the batch size (as Keras)."
+    )
 
     examples = (
         {"args": {"input_dim": 10, "output_dim": 4}, "inputs": [[5]], "dtypes": ["int64"]},
-        {"args": {"input_dim": 7, "output_dim": 3, "mask_zero": True}, "inputs": [[None]],
-         "dtypes": ["int32"]},
+        {
+            "args": {"input_dim": 7, "output_dim": 3, "mask_zero": True},
+            "inputs": [[None]],
+            "dtypes": ["int32"],
+        },
         {"args": {"input_dim": 5, "output_dim": 2}, "inputs": [[2, 3]], "dtypes": ["float32"]},
-        {"args": {"input_dim": 4, "output_dim": 6, "embeddings_initializer": "he_normal",
-                  "embeddings_regularizer": "l2", "embeddings_constraint": "unit_norm"},
-         "inputs": [[]], "dtypes": ["int64"]},
+        {
+            "args": {
+                "input_dim": 4,
+                "output_dim": 6,
+                "embeddings_initializer": "he_normal",
+                "embeddings_regularizer": "l2",
+                "embeddings_constraint": "unit_norm",
+            },
+            "inputs": [[]],
+            "dtypes": ["int64"],
+        },
     )
 
     def output_shape(self, shapes: list[Shape], ctx: Context) -> Shape:
         return (*shapes[0], self.output_dim)
 
     def weights(self, shapes: list[Shape], ctx: Context) -> list[Weight]:
-        return [Weight("embeddings", (self.input_dim, self.output_dim),
-                       self.embeddings_initializer, self.embeddings_regularizer,
-                       self.embeddings_constraint)]
+        return [
+            Weight(
+                "embeddings",
+                (self.input_dim, self.output_dim),
+                self.embeddings_initializer,
+                self.embeddings_regularizer,
+                self.embeddings_constraint,
+            )
+        ]
 
     def build(self, shapes: list[Shape], ctx: Context):
         from ..torch.core_layers import EmbeddingModule

@@ -22,16 +22,21 @@ class Flatten(Layer):
 
     type: Literal["Flatten"] = "Flatten"
     data_format: DataFormat | None = Field(
-        None, description="Layout of the input: channels_last (batch, ..., channels) or "
-        "channels_first (batch, channels, ...). Default: the spec's data_format.")
+        None,
+        description="Layout of the input: channels_last (batch, ..., channels) or "
+        "channels_first (batch, channels, ...). Default: the spec's data_format.",
+    )
 
     keeps_dtype = True
     examples = (
         {"args": {}, "inputs": [[3, 4]]},
         {"args": {}, "inputs": [[2, 3, 4]], "data_format": "channels_first"},
         {"args": {"data_format": "channels_first"}, "inputs": [[2, 3, 2, 2]]},
-        {"args": {"data_format": "channels_last"}, "inputs": [[2, 3, 4]],
-         "data_format": "channels_first"},
+        {
+            "args": {"data_format": "channels_last"},
+            "inputs": [[2, 3, 4]],
+            "data_format": "channels_first",
+        },
         {"args": {}, "inputs": [[None, 3]]},
         {"args": {}, "inputs": [[5]], "dtypes": ["int32"]},
         {"args": {}, "inputs": [[]]},

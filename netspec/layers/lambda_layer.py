@@ -31,11 +31,16 @@ class Lambda(Layer):
 
     type: Literal["Lambda"] = "Lambda"
     expression: str = Field(
-        ..., description="The expression (see the Lambda layer's docs for the language); "
-        "validated without running anything.")
+        ...,
+        description="The expression (see the Lambda layer's docs for the language); "
+        "validated without running anything.",
+    )
     declared_shape: list[Dim] | None = Field(
-        None, alias="output_shape", description="Expected output shape without the batch axis "
-        "(Keras's argument); must agree with the inferred shape (null matches any size).")
+        None,
+        alias="output_shape",
+        description="Expected output shape without the batch axis "
+        "(Keras's argument); must agree with the inferred shape (null matches any size).",
+    )
 
     arity = (1, None)
     keras_parity = False
@@ -44,10 +49,14 @@ class Lambda(Layer):
         {"args": {"expression": "tanh(x) * sigmoid(x)"}, "inputs": [[4, 5]]},
         {"args": {"expression": "mean(x, axis=1)"}, "inputs": [[6, 3]]},
         {"args": {"expression": "x0 * x1 + 1"}, "inputs": [[2, 3], [2, 1]]},
-        {"args": {"expression": "softmax(x, axis=1) - logsumexp(x, axis=-1, keepdims=True)"},
-         "inputs": [[None, 4]]},
-        {"args": {"expression": "expand_dims(x, axis=1) ** 2", "output_shape": [1, 5]},
-         "inputs": [[5]]},
+        {
+            "args": {"expression": "softmax(x, axis=1) - logsumexp(x, axis=-1, keepdims=True)"},
+            "inputs": [[None, 4]],
+        },
+        {
+            "args": {"expression": "expand_dims(x, axis=1) ** 2", "output_shape": [1, 5]},
+            "inputs": [[5]],
+        },
         {"args": {"expression": "x / 2 - x // 3"}, "inputs": [[3]], "dtypes": ["int32"]},
     )
 
@@ -71,10 +80,14 @@ class Lambda(Layer):
         declared = self.declared_shape
         if declared is not None:
             agree = len(declared) == len(shape) and all(
-                d is None or d == s for d, s in zip(declared, shape, strict=False))
+                d is None or d == s for d, s in zip(declared, shape, strict=False)
+            )
             if not agree:
-                raise ShapeError(f"output_shape {fmt_shape(tuple(declared))} does not match the "
-                                 f"expression's output shape {fmt_shape(shape)}", "output_shape")
+                raise ShapeError(
+                    f"output_shape {fmt_shape(tuple(declared))} does not match the "
+                    f"expression's output shape {fmt_shape(shape)}",
+                    "output_shape",
+                )
         return shape
 
     def build(self, shapes: list[Shape], ctx: Context):

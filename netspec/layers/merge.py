@@ -25,8 +25,10 @@ class _Merge(Layer):
                 out = _broadcast(out, shape)
             except ValueError:
                 seen = ", ".join(f"inputs[{j}] {fmt_shape(s)}" for j, s in enumerate(shapes[:k]))
-                raise ShapeError(f"inputs[{k}] {fmt_shape(shape)} does not broadcast with {seen}: "
-                                 "sizes must be equal, or 1 to broadcast") from None
+                raise ShapeError(
+                    f"inputs[{k}] {fmt_shape(shape)} does not broadcast with {seen}: "
+                    "sizes must be equal, or 1 to broadcast"
+                ) from None
         return out
 
     def build(self, shapes: list[Shape], ctx: Context):
@@ -42,7 +44,7 @@ def _broadcast(a: Shape, b: Shape) -> Shape:
     if not b:
         return a
     out = list(a[: len(a) - len(b)])
-    for i, j in zip(a[len(a) - len(b):], b, strict=True):
+    for i, j in zip(a[len(a) - len(b) :], b, strict=True):
         if i is None or j is None:
             out.append(None)
         elif i == 1 or j == 1:

@@ -16,8 +16,12 @@ class Permute(Layer):
     `dims: [2, 1]` turns (batch, 10, 64) into (batch, 64, 10). The result is a view."""
 
     type: Literal["Permute"] = "Permute"
-    dims: list[int] = Field(..., min_length=1, description="Permutation of 1..rank (1-based, "
-                            "without the batch axis): output axis i is input axis dims[i-1].")
+    dims: list[int] = Field(
+        ...,
+        min_length=1,
+        description="Permutation of 1..rank (1-based, "
+        "without the batch axis): output axis i is input axis dims[i-1].",
+    )
 
     keeps_dtype = True
     examples = (
@@ -31,11 +35,17 @@ class Permute(Layer):
     def output_shape(self, shapes: list[Shape], ctx: Context) -> Shape:
         shape, dims = shapes[0], self.dims
         if sorted(dims) != list(range(1, len(dims) + 1)):
-            raise ShapeError(f"dims {dims} is not a permutation of 1..{len(dims)} (1-based axes, "
-                             "the batch axis excluded)", "dims")
+            raise ShapeError(
+                f"dims {dims} is not a permutation of 1..{len(dims)} (1-based axes, "
+                "the batch axis excluded)",
+                "dims",
+            )
         if len(dims) != len(shape):
-            raise ShapeError(f"dims {dims} permutes {len(dims)} axes but the input "
-                             f"{fmt_shape(shape)} has {len(shape)} besides the batch axis", "dims")
+            raise ShapeError(
+                f"dims {dims} permutes {len(dims)} axes but the input "
+                f"{fmt_shape(shape)} has {len(shape)} besides the batch axis",
+                "dims",
+            )
         return tuple(shape[d - 1] for d in dims)
 
     def build(self, shapes: list[Shape], ctx: Context):

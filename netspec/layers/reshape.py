@@ -22,8 +22,10 @@ class Reshape(Layer):
 
     type: Literal["Reshape"] = "Reshape"
     target_shape: list[int] = Field(
-        ..., description="Shape of each sample after the reshape, without the batch axis; one "
-        "entry may be -1 (inferred from the input's size).")
+        ...,
+        description="Shape of each sample after the reshape, without the batch axis; one "
+        "entry may be -1 (inferred from the input's size).",
+    )
 
     keeps_dtype = True
     examples = (
@@ -50,13 +52,18 @@ class Reshape(Layer):
         size, rest = math.prod(shape), math.prod(d for d in target if d != -1)
         if -1 not in target:
             if size != rest:
-                raise ShapeError(f"cannot reshape {fmt_shape(shape)} ({size} values per sample) "
-                                 f"to {fmt_shape(tuple(target))} ({rest} values)", "target_shape")
+                raise ShapeError(
+                    f"cannot reshape {fmt_shape(shape)} ({size} values per sample) "
+                    f"to {fmt_shape(tuple(target))} ({rest} values)",
+                    "target_shape",
+                )
             return tuple(target)
         if size % rest:
-            raise ShapeError(f"cannot reshape {fmt_shape(shape)} ({size} values per sample) to "
-                             f"{fmt_shape(tuple(target))}: {size} is not a multiple of {rest}",
-                             "target_shape")
+            raise ShapeError(
+                f"cannot reshape {fmt_shape(shape)} ({size} values per sample) to "
+                f"{fmt_shape(tuple(target))}: {size} is not a multiple of {rest}",
+                "target_shape",
+            )
         return tuple(size // rest if d == -1 else d for d in target)
 
     def build(self, shapes: list[Shape], ctx: Context):

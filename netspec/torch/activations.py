@@ -55,7 +55,7 @@ def _sparsemax(axis: int) -> Fn:
 
 
 _MAKERS: dict[str, Callable] = {
-    "linear": lambda a: (lambda x: x),
+    "linear": lambda a: lambda x: x,
     "exponential": lambda a: torch.exp,
     "hard_sigmoid": lambda a: F.hardsigmoid,
     "hard_silu": lambda a: F.hardswish,
@@ -75,18 +75,18 @@ _MAKERS: dict[str, Callable] = {
     "tanh": lambda a: torch.tanh,
     "tanh_shrink": lambda a: F.tanhshrink,
     "relu": _relu,
-    "leaky_relu": lambda a: (lambda x: F.leaky_relu(x, a.negative_slope)),
-    "elu": lambda a: (lambda x: F.elu(x, a.alpha)),
-    "celu": lambda a: (lambda x: F.celu(x, a.alpha)),
-    "gelu": lambda a: (lambda x: F.gelu(x, approximate="tanh" if a.approximate else "none")),
-    "glu": lambda a: (lambda x: F.glu(x, dim=a.axis)),
-    "softmax": lambda a: (lambda x: torch.softmax(x, dim=a.axis)),
-    "log_softmax": lambda a: (lambda x: torch.log_softmax(x, dim=a.axis)),
+    "leaky_relu": lambda a: lambda x: F.leaky_relu(x, a.negative_slope),
+    "elu": lambda a: lambda x: F.elu(x, a.alpha),
+    "celu": lambda a: lambda x: F.celu(x, a.alpha),
+    "gelu": lambda a: lambda x: F.gelu(x, approximate="tanh" if a.approximate else "none"),
+    "glu": lambda a: lambda x: F.glu(x, dim=a.axis),
+    "softmax": lambda a: lambda x: torch.softmax(x, dim=a.axis),
+    "log_softmax": lambda a: lambda x: torch.log_softmax(x, dim=a.axis),
     "sparsemax": lambda a: _sparsemax(a.axis),
-    "hard_shrink": lambda a: (lambda x: F.hardshrink(x, a.threshold)),
-    "soft_shrink": lambda a: (lambda x: F.softshrink(x, a.threshold)),
-    "squareplus": lambda a: (lambda x: (x + torch.sqrt(x * x + a.b)) / 2),
-    "threshold": lambda a: (lambda x: F.threshold(x, a.threshold, a.default_value)),
+    "hard_shrink": lambda a: lambda x: F.hardshrink(x, a.threshold),
+    "soft_shrink": lambda a: lambda x: F.softshrink(x, a.threshold),
+    "squareplus": lambda a: lambda x: (x + torch.sqrt(x * x + a.b)) / 2,
+    "threshold": lambda a: lambda x: F.threshold(x, a.threshold, a.default_value),
 }
 
 

@@ -61,8 +61,11 @@ class DropoutModule(nn.Module):
         if self.noise_shape is None and self.seed is None:
             return F.dropout(x, self.rate, training=True)
         keep = 1.0 - self.rate
-        shape = x.shape if self.noise_shape is None else [
-            d if n is None else n for n, d in zip(self.noise_shape, x.shape, strict=True)]
+        shape = (
+            x.shape
+            if self.noise_shape is None
+            else [d if n is None else n for n, d in zip(self.noise_shape, x.shape, strict=True)]
+        )
         if self.seed is None:
             mask = torch.empty(shape, device=x.device).bernoulli_(keep)
         else:

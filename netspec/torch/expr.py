@@ -17,19 +17,45 @@ from ..vocab.activations import ACTIVATIONS
 
 Fn = Callable[[Sequence[torch.Tensor]], torch.Tensor]
 
-BINARY_OPS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
-              "//": operator.floordiv, "%": operator.mod, "**": operator.pow}
-UNARY = {
-    "abs": torch.abs, "exp": torch.exp, "expm1": torch.expm1, "log": torch.log,
-    "log1p": torch.log1p, "log2": torch.log2, "log10": torch.log10, "sqrt": torch.sqrt,
-    "rsqrt": torch.rsqrt, "square": torch.square, "reciprocal": torch.reciprocal,
-    "negative": torch.neg, "sin": torch.sin, "cos": torch.cos, "tan": torch.tan,
-    "arcsin": torch.asin, "arccos": torch.acos, "arctan": torch.atan, "sinh": torch.sinh,
-    "cosh": torch.cosh, "arcsinh": torch.asinh, "arctanh": torch.atanh, "sign": torch.sign,
-    "floor": torch.floor, "ceil": torch.ceil, "round": torch.round, "erf": torch.erf,
+BINARY_OPS = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": operator.truediv,
+    "//": operator.floordiv,
+    "%": operator.mod,
+    "**": operator.pow,
 }
-BINARY = {"maximum": torch.maximum, "minimum": torch.minimum, "pow": torch.pow,
-          "power": torch.pow}
+UNARY = {
+    "abs": torch.abs,
+    "exp": torch.exp,
+    "expm1": torch.expm1,
+    "log": torch.log,
+    "log1p": torch.log1p,
+    "log2": torch.log2,
+    "log10": torch.log10,
+    "sqrt": torch.sqrt,
+    "rsqrt": torch.rsqrt,
+    "square": torch.square,
+    "reciprocal": torch.reciprocal,
+    "negative": torch.neg,
+    "sin": torch.sin,
+    "cos": torch.cos,
+    "tan": torch.tan,
+    "arcsin": torch.asin,
+    "arccos": torch.acos,
+    "arctan": torch.atan,
+    "sinh": torch.sinh,
+    "cosh": torch.cosh,
+    "arcsinh": torch.asinh,
+    "arctanh": torch.atanh,
+    "sign": torch.sign,
+    "floor": torch.floor,
+    "ceil": torch.ceil,
+    "round": torch.round,
+    "erf": torch.erf,
+}
+BINARY = {"maximum": torch.maximum, "minimum": torch.minimum, "pow": torch.pow, "power": torch.pow}
 
 
 def _prod(x: torch.Tensor, dim: tuple[int, ...], keepdim: bool) -> torch.Tensor:
@@ -39,7 +65,11 @@ def _prod(x: torch.Tensor, dim: tuple[int, ...], keepdim: bool) -> torch.Tensor:
 
 
 REDUCE = {
-    "sum": torch.sum, "mean": torch.mean, "max": torch.amax, "min": torch.amin, "prod": _prod,
+    "sum": torch.sum,
+    "mean": torch.mean,
+    "max": torch.amax,
+    "min": torch.amin,
+    "prod": _prod,
     "logsumexp": torch.logsumexp,
     "std": lambda x, dim, keepdim: torch.std(x, dim=dim, correction=0, keepdim=keepdim),
     "var": lambda x, dim, keepdim: torch.var(x, dim=dim, correction=0, keepdim=keepdim),
@@ -64,8 +94,9 @@ def _function(call: expr.Call, p: dict) -> Callable[..., torch.Tensor]:
     if kind == "l2_normalize":
         dim, eps = p["axis"], p["epsilon"]
         # tf.math.l2_normalize (Keras 2's backend.l2_normalize): x * rsqrt(max(sum(x^2), eps))
-        return lambda x: x * torch.rsqrt(torch.clamp(torch.sum(x * x, dim=dim, keepdim=True),
-                                                     min=eps))
+        return lambda x: (
+            x * torch.rsqrt(torch.clamp(torch.sum(x * x, dim=dim, keepdim=True), min=eps))
+        )
     if kind == "expand_dims":
         axis = p["axis"]
         return lambda x: torch.unsqueeze(x, axis)

@@ -40,7 +40,8 @@ class NetspecModel(nn.Module):
         self._activity: list[torch.Tensor] = []
         self._keras_weights = [
             (param, info)
-            for module in self.layers.values() for sub in module.modules()
+            for module in self.layers.values()
+            for sub in module.modules()
             for name, info in getattr(sub, "keras_weights", {}).items()
             if (param := getattr(sub, name)) is not None
         ]
@@ -49,7 +50,7 @@ class NetspecModel(nn.Module):
         if len(args) > len(self.input_names):
             raise TypeError(f"forward takes {len(self.input_names)} inputs, got {len(args)}")
         values = list(args)
-        for name in self.input_names[len(args):]:
+        for name in self.input_names[len(args) :]:
             if name not in kwargs:
                 raise TypeError(f"forward is missing input '{name}'")
             values.append(kwargs.pop(name))
@@ -85,8 +86,11 @@ class NetspecModel(nn.Module):
 
     def regularization_loss(self) -> torch.Tensor:
         """Weight penalties (kernel_ and bias_regularizer), on the Keras-layout weights."""
-        terms = [info.weight.regularizer.penalty(info.keras_view(p))
-                 for p, info in self._keras_weights if info.weight.regularizer is not None]
+        terms = [
+            info.weight.regularizer.penalty(info.keras_view(p))
+            for p, info in self._keras_weights
+            if info.weight.regularizer is not None
+        ]
         return torch.stack(terms).sum() if terms else torch.zeros((), device=self._device())
 
     def losses(self) -> torch.Tensor:

@@ -32,8 +32,9 @@ class KerasWeight:
         return value if self.perm is None else value.permute(self.perm)
 
 
-def create_weight(module: nn.Module, weight: Weight, ctx: Context,
-                  perm: tuple[int, ...] | None = None) -> nn.Parameter:
+def create_weight(
+    module: nn.Module, weight: Weight, ctx: Context, perm: tuple[int, ...] | None = None
+) -> nn.Parameter:
     """Sample `weight` in Keras layout, store it permuted by `perm` as `module.<name>`."""
     info = KerasWeight(weight, perm)
     data = info.from_keras(weight.initializer.sample(weight.shape, ctx.generator)).contiguous()
@@ -49,14 +50,19 @@ def load_keras_weights(model, weights: dict[str, list]) -> None:
     `get_weights()` (arrays in Keras layout and order); each is permuted into torch layout."""
     for name, arrays in weights.items():
         module = model.layers[name]
-        infos = [(sub, n, info) for sub in module.modules()
-                 for n, info in getattr(sub, "keras_weights", {}).items()]
+        infos = [
+            (sub, n, info)
+            for sub in module.modules()
+            for n, info in getattr(sub, "keras_weights", {}).items()
+        ]
         if len(infos) != len(arrays):
             raise ValueError(f"layer '{name}' has {len(infos)} weights, got {len(arrays)}")
         with torch.no_grad():
             for (sub, n, info), array in zip(infos, arrays, strict=True):
                 value = torch.as_tensor(array, dtype=torch.float32)
                 if tuple(value.shape) != tuple(info.weight.shape):
-                    raise ValueError(f"{name}.{n}: Keras shape {tuple(info.weight.shape)}, "
-                                     f"got {tuple(value.shape)}")
+                    raise ValueError(
+                        f"{name}.{n}: Keras shape {tuple(info.weight.shape)}, "
+                        f"got {tuple(value.shape)}"
+                    )
                 getattr(sub, n).copy_(info.from_keras(value))

@@ -6,8 +6,16 @@ from .initializers import INITIALIZERS, Initializer, InitializerField
 from .regularizers import REGULARIZERS, Regularizer, RegularizerField
 
 __all__ = [
-    "ACTIVATIONS", "Activation", "ActivationField",
-    "CONSTRAINTS", "Constraint", "ConstraintField",
-    "INITIALIZERS", "Initializer", "InitializerField",
-    "REGULARIZERS", "Regularizer", "RegularizerField",
+    "ACTIVATIONS",
+    "Activation",
+    "ActivationField",
+    "CONSTRAINTS",
+    "Constraint",
+    "ConstraintField",
+    "INITIALIZERS",
+    "Initializer",
+    "InitializerField",
+    "REGULARIZERS",
+    "Regularizer",
+    "RegularizerField",
 ]

@@ -36,7 +36,7 @@ class Activation(VocabModel):
         size = full[axis]
         if size is not None and size % 2:
             raise ValueError(f"glu splits axis {self.axis} in halves; its size {size} is odd")
-        full = (*full[:axis], None if size is None else size // 2, *full[axis + 1:])
+        full = (*full[:axis], None if size is None else size // 2, *full[axis + 1 :])
         return full[1:] if not batch_axis else full
 
 
@@ -65,44 +65,81 @@ _SIMPLE = {
 _AXIS = Field(-1, description="Axis along which the function normalizes.")
 # name: (docstring, {field: (type, Field)})
 _WITH_ARGS = {
-    "relu": ("max(x, 0); with arguments: x for x > threshold (clipped at max_value), "
-             "negative_slope * (x - threshold) below.", {
-        "negative_slope": (float, Field(0.0, description="Slope below the threshold.")),
-        "max_value": (float | None, Field(None, ge=0, description="Upper bound (none: no bound).")),
-        "threshold": (float, Field(0.0, description="Values at or below it are damped.")),
-    }),
-    "leaky_relu": ("x for x >= 0, negative_slope * x below.", {
-        "negative_slope": (float, Field(
-            0.2, description="Slope for x < 0 (0.2, as Keras's activation; the LeakyReLU layer "
-            "uses 0.3).")),
-    }),
-    "elu": ("x for x > 0, alpha * (exp(x) - 1) below.", {
-        "alpha": (float, Field(1.0, description="Scale of the negative part.")),
-    }),
-    "celu": ("max(0, x) + min(0, alpha * (exp(x / alpha) - 1)).", {
-        "alpha": (float, Field(1.0, gt=0, description="Scale of the negative part.")),
-    }),
-    "gelu": ("x * Phi(x), the Gaussian error linear unit.", {
-        "approximate": (bool, Field(False, description="Use the tanh approximation.")),
-    }),
+    "relu": (
+        "max(x, 0); with arguments: x for x > threshold (clipped at max_value), "
+        "negative_slope * (x - threshold) below.",
+        {
+            "negative_slope": (float, Field(0.0, description="Slope below the threshold.")),
+            "max_value": (
+                float | None,
+                Field(None, ge=0, description="Upper bound (none: no bound)."),
+            ),
+            "threshold": (float, Field(0.0, description="Values at or below it are damped.")),
+        },
+    ),
+    "leaky_relu": (
+        "x for x >= 0, negative_slope * x below.",
+        {
+            "negative_slope": (
+                float,
+                Field(
+                    0.2,
+                    description="Slope for x < 0 (0.2, as Keras's activation; the LeakyReLU layer "
+                    "uses 0.3).",
+                ),
+            ),
+        },
+    ),
+    "elu": (
+        "x for x > 0, alpha * (exp(x) - 1) below.",
+        {
+            "alpha": (float, Field(1.0, description="Scale of the negative part.")),
+        },
+    ),
+    "celu": (
+        "max(0, x) + min(0, alpha * (exp(x / alpha) - 1)).",
+        {
+            "alpha": (float, Field(1.0, gt=0, description="Scale of the negative part.")),
+        },
+    ),
+    "gelu": (
+        "x * Phi(x), the Gaussian error linear unit.",
+        {
+            "approximate": (bool, Field(False, description="Use the tanh approximation.")),
+        },
+    ),
     "glu": ("a * sigmoid(b), with x split in halves a, b along axis.", {"axis": (int, _AXIS)}),
     "softmax": ("exp(x) / sum(exp(x)) along axis.", {"axis": (int, _AXIS)}),
     "log_softmax": ("x - log(sum(exp(x))) along axis.", {"axis": (int, _AXIS)}),
-    "sparsemax": ("Euclidean projection of x onto the probability simplex along axis.",
-                  {"axis": (int, _AXIS)}),
-    "hard_shrink": ("x if |x| > threshold else 0.", {
-        "threshold": (float, Field(0.5, ge=0, description="Half-width of the zeroed band.")),
-    }),
-    "soft_shrink": ("x - threshold above threshold, x + threshold below -threshold, else 0.", {
-        "threshold": (float, Field(0.5, ge=0, description="Half-width of the zeroed band.")),
-    }),
-    "squareplus": ("(x + sqrt(x^2 + b)) / 2.", {
-        "b": (float, Field(4.0, ge=0, description="Smoothness at 0.")),
-    }),
-    "threshold": ("x if x > threshold else default_value. Has no defaults: object form only.", {
-        "threshold": (float, Field(..., description="Values at or below it are replaced.")),
-        "default_value": (float, Field(..., description="The replacement value.")),
-    }),
+    "sparsemax": (
+        "Euclidean projection of x onto the probability simplex along axis.",
+        {"axis": (int, _AXIS)},
+    ),
+    "hard_shrink": (
+        "x if |x| > threshold else 0.",
+        {
+            "threshold": (float, Field(0.5, ge=0, description="Half-width of the zeroed band.")),
+        },
+    ),
+    "soft_shrink": (
+        "x - threshold above threshold, x + threshold below -threshold, else 0.",
+        {
+            "threshold": (float, Field(0.5, ge=0, description="Half-width of the zeroed band.")),
+        },
+    ),
+    "squareplus": (
+        "(x + sqrt(x^2 + b)) / 2.",
+        {
+            "b": (float, Field(4.0, ge=0, description="Smoothness at 0.")),
+        },
+    ),
+    "threshold": (
+        "x if x > threshold else default_value. Has no defaults: object form only.",
+        {
+            "threshold": (float, Field(..., description="Values at or below it are replaced.")),
+            "default_value": (float, Field(..., description="The replacement value.")),
+        },
+    ),
 }
 
 

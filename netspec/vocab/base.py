@@ -24,8 +24,11 @@ class VocabModel(BaseModel):
 
     def describe(self) -> str:
         """Short text for summaries: `HeUniform` or `L2(l2=0.001)`."""
-        args = {k: v for k, v in self.model_dump(exclude={"type"}).items()
-                if v != type(self).model_fields[k].default}
+        args = {
+            k: v
+            for k, v in self.model_dump(exclude={"type"}).items()
+            if v != type(self).model_fields[k].default
+        }
         inner = ", ".join(f"{k}={v}" for k, v in args.items())
         return f"{self.type}({inner})" if inner else self.type
 
@@ -63,8 +66,9 @@ def _resolver(registry: Registry, presets: dict[str, dict[str, Any]]):
     return resolve
 
 
-def name_or_object(registry: Registry[type[VocabModel]],
-                   presets: dict[str, dict[str, Any]] | None = None) -> Any:
+def name_or_object(
+    registry: Registry[type[VocabModel]], presets: dict[str, dict[str, Any]] | None = None
+) -> Any:
     """The annotated field type for a vocabulary (a discriminated union plus name resolution).
 
     `presets` maps a bare name (an alias in `registry`) to the arguments it stands for, for the

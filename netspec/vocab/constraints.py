@@ -15,9 +15,12 @@ from .base import VocabModel, name_or_object
 
 CONSTRAINTS: Registry[type[Constraint]] = Registry("constraint")
 EPSILON = 1e-7  # keras.config.epsilon()
-Axis = Field(0, description="Axis (or axes) of the Keras-layout weight along which norms are "
-             "computed: 0 for a Dense kernel (in, out) constrains each unit's incoming weights; "
-             "[0, 1, 2] for a Conv2D kernel (rows, cols, in, out) in channels_last.")
+Axis = Field(
+    0,
+    description="Axis (or axes) of the Keras-layout weight along which norms are "
+    "computed: 0 for a Dense kernel (in, out) constrains each unit's incoming weights; "
+    "[0, 1, 2] for a Conv2D kernel (rows, cols, in, out) in channels_last.",
+)
 
 
 class Constraint(VocabModel):
@@ -59,8 +62,13 @@ class MinMaxNorm(Constraint):
     type: Literal["MinMaxNorm"] = "MinMaxNorm"
     min_value: float = Field(0.0, ge=0, description="Smallest norm allowed.")
     max_value: float = Field(1.0, ge=0, description="Largest norm allowed.")
-    rate: float = Field(1.0, ge=0, le=1, description="Rate of the projection: "
-                        "(1 - rate) * norm + rate * clip(norm, min_value, max_value).")
+    rate: float = Field(
+        1.0,
+        ge=0,
+        le=1,
+        description="Rate of the projection: "
+        "(1 - rate) * norm + rate * clip(norm, min_value, max_value).",
+    )
     axis: int | list[int] = Axis
 
     def project(self, w):

@@ -17,8 +17,11 @@ from .base import VocabModel, name_or_object
 INITIALIZERS: Registry[type[Initializer]] = Registry("initializer")
 # Keras's truncated normal cuts at 2 stddev; this is the stddev of a unit normal so truncated.
 TRUNCATION_CORRECTION = 0.87962566103423978
-Seed = Field(None, description="Seed of this initializer's own random stream; the same seed gives "
-             "the same values. Default: drawn from the build seed.")
+Seed = Field(
+    None,
+    description="Seed of this initializer's own random stream; the same seed gives "
+    "the same values. Default: drawn from the build seed.",
+)
 
 
 def compute_fans(shape: tuple[int, ...]) -> tuple[float, float]:
@@ -173,10 +176,13 @@ class VarianceScaling(_Scaling):
     type: Literal["VarianceScaling"] = "VarianceScaling"
     scale: float = Field(1.0, gt=0, description="Scaling factor (positive).")
     mode: Literal["fan_in", "fan_out", "fan_avg"] = Field(
-        "fan_in", description="Which fan divides the scale.")
+        "fan_in", description="Which fan divides the scale."
+    )
     distribution: Literal["truncated_normal", "untruncated_normal", "uniform"] = Field(
-        "truncated_normal", description="Distribution; the truncated normal's stddev is divided by "
-        "0.8796 so the variance is `scale / n`, as Keras. `normal` is read as truncated_normal.")
+        "truncated_normal",
+        description="Distribution; the truncated normal's stddev is divided by "
+        "0.8796 so the variance is `scale / n`, as Keras. `normal` is read as truncated_normal.",
+    )
     seed: int | None = Seed
 
     @field_validator("distribution", mode="before")
@@ -190,30 +196,70 @@ class VarianceScaling(_Scaling):
 
 
 def _preset(name: str, alias: str, scale: float, mode: str, distribution: str, doc: str):
-    cls = type(name, (_Scaling,), {
-        "__doc__": doc,
-        "__annotations__": {"type": Literal[name], "seed": "int | None"},
-        "type": name,
-        "seed": Seed,
-        "_params": lambda self: (scale, mode, distribution),
-    })
+    cls = type(
+        name,
+        (_Scaling,),
+        {
+            "__doc__": doc,
+            "__annotations__": {"type": Literal[name], "seed": "int | None"},
+            "type": name,
+            "seed": Seed,
+            "_params": lambda self: (scale, mode, distribution),
+        },
+    )
     cls.__module__ = __name__
     INITIALIZERS.register(name, cls, (alias,))
     return cls
 
 
-GlorotNormal = _preset("GlorotNormal", "glorot_normal", 1.0, "fan_avg", "truncated_normal",
-                       "Truncated normal with stddev sqrt(2 / (fan_in + fan_out)).")
-GlorotUniform = _preset("GlorotUniform", "glorot_uniform", 1.0, "fan_avg", "uniform",
-                        "Uniform in [-limit, limit], limit = sqrt(6 / (fan_in + fan_out)).")
-HeNormal = _preset("HeNormal", "he_normal", 2.0, "fan_in", "truncated_normal",
-                   "Truncated normal with stddev sqrt(2 / fan_in).")
-HeUniform = _preset("HeUniform", "he_uniform", 2.0, "fan_in", "uniform",
-                    "Uniform in [-limit, limit], limit = sqrt(6 / fan_in).")
-LecunNormal = _preset("LecunNormal", "lecun_normal", 1.0, "fan_in", "truncated_normal",
-                      "Truncated normal with stddev sqrt(1 / fan_in).")
-LecunUniform = _preset("LecunUniform", "lecun_uniform", 1.0, "fan_in", "uniform",
-                       "Uniform in [-limit, limit], limit = sqrt(3 / fan_in).")
+GlorotNormal = _preset(
+    "GlorotNormal",
+    "glorot_normal",
+    1.0,
+    "fan_avg",
+    "truncated_normal",
+    "Truncated normal with stddev sqrt(2 / (fan_in + fan_out)).",
+)
+GlorotUniform = _preset(
+    "GlorotUniform",
+    "glorot_uniform",
+    1.0,
+    "fan_avg",
+    "uniform",
+    "Uniform in [-limit, limit], limit = sqrt(6 / (fan_in + fan_out)).",
+)
+HeNormal = _preset(
+    "HeNormal",
+    "he_normal",
+    2.0,
+    "fan_in",
+    "truncated_normal",
+    "Truncated normal with stddev sqrt(2 / fan_in).",
+)
+HeUniform = _preset(
+    "HeUniform",
+    "he_uniform",
+    2.0,
+    "fan_in",
+    "uniform",
+    "Uniform in [-limit, limit], limit = sqrt(6 / fan_in).",
+)
+LecunNormal = _preset(
+    "LecunNormal",
+    "lecun_normal",
+    1.0,
+    "fan_in",
+    "truncated_normal",
+    "Truncated normal with stddev sqrt(1 / fan_in).",
+)
+LecunUniform = _preset(
+    "LecunUniform",
+    "lecun_uniform",
+    1.0,
+    "fan_in",
+    "uniform",
+    "Uniform in [-limit, limit], limit = sqrt(3 / fan_in).",
+)
 
 
 @_register("orthogonal", "OrthogonalInitializer")

@@ -78,15 +78,18 @@ class OrthogonalRegularizer(Regularizer):
     type: Literal["OrthogonalRegularizer"] = "OrthogonalRegularizer"
     factor: float = Field(0.01, ge=0, description="Regularization factor.")
     mode: Literal["rows", "columns"] = Field(
-        "rows", description="Whether the rows or the columns of the (Keras-layout) weight should "
-        "be orthogonal.")
+        "rows",
+        description="Whether the rows or the columns of the (Keras-layout) weight should "
+        "be orthogonal.",
+    )
 
     def penalty(self, x):
         import torch
 
         if x.ndim != 2:
             raise ValueError(
-                f"OrthogonalRegularizer needs a 2-D weight, got shape {tuple(x.shape)}")
+                f"OrthogonalRegularizer needs a 2-D weight, got shape {tuple(x.shape)}"
+            )
         v = x if self.mode == "rows" else x.T
         v = torch.nn.functional.normalize(v, dim=1, eps=1e-12)
         size = v.shape[0]

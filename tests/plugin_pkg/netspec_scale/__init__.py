@@ -13,7 +13,8 @@ class Scale(Layer):
 
     type: Literal["Scale"] = "Scale"
     scale_initializer: InitializerField = Field(
-        "ones", validate_default=True, description="Initializer of the scale vector.")
+        "ones", validate_default=True, description="Initializer of the scale vector."
+    )
 
     keras_parity = False
     examples = ({"args": {}, "inputs": [[4]]},)
