@@ -172,7 +172,7 @@ _BINOPS = {
     ast.Mod: "%",
     ast.Pow: "**",
 }
-_PY_OPS = {
+BINARY_OPS = {  # the operators; they apply to numbers and torch tensors alike
     "+": operator.add,
     "-": operator.sub,
     "*": operator.mul,
@@ -229,7 +229,7 @@ def _fold(op: str, a: int | float, b: int | float) -> int | float:
             raise OverflowError
     if op == "**" and not (isinstance(a, int) and isinstance(b, int) and b >= 0):
         a, b = float(a), float(b)
-    value = _PY_OPS[op](a, b)
+    value = BINARY_OPS[op](a, b)
     if isinstance(value, complex) or (isinstance(value, float) and not math.isfinite(value)):
         raise ValueError("not a real number")
     if abs(value) > (MAX_INT if isinstance(value, int) else MAX_FLOAT):

@@ -247,7 +247,13 @@ def _infer(graph: Graph, ctx_format: str) -> None:
 
 
 def _ref_problem(graph: Graph, node: Node, ref: Ref) -> Problem | None:
-    return _check_ref(graph, ref, ("layers", node.index, "inputs"))
+    return _check_ref(graph, ref, _inputs_path(node))
+
+
+def _inputs_path(node: Node) -> Path:
+    """The layer's `inputs` key when the spec writes one, else the layer itself."""
+    written = node.layer is not None and node.layer.inputs is not None
+    return ("layers", node.index, "inputs") if written else ("layers", node.index)
 
 
 def _check_ref(graph: Graph, ref: Ref, path: Path) -> Problem | None:
@@ -276,7 +282,7 @@ def _apply_rule(graph: Graph, node: Node, shapes: list[Shape], ctx: Context) -> 
         want = str(low) if low == high else f"{low} or more" if high is None else f"{low}-{high}"
         graph.problems.append(
             Problem(
-                ("layers", node.index, "inputs"),
+                _inputs_path(node),
                 f"{layer.type} takes {want} input(s), got {len(shapes)}",
             )
         )

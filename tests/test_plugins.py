@@ -108,3 +108,53 @@ def test_plugin_is_absent_without_the_package():
     from netspec.layers import LAYERS
 
     assert "Scale" not in LAYERS
+
+
+MULTI = """netspec: 1
+input_shape: [6]
+layers:
+  - {type: Dense, units: 4}
+  - {type: Split}
+  - {type: Dense, units: 3, inputs: "split:1", name: head}
+  - {type: Add, inputs: ["split:0", "split:1"], name: both}
+outputs: [head, both, "split:0"]
+"""
+
+
+def test_multi_output_layer_refs_and_outputs(site, tmp_path):
+    (tmp_path / "m.yaml").write_text(MULTI)
+    result = netspec_cli(site, "build", "m.yaml", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["layers"][1]["output_shape"] == [[2], [2]]
+    assert doc["layers"][2]["inputs"] == ["split:1"]
+    assert doc["outputs"] == ["head", "both", "split:0"]
+    code = (
+        "import netspec, torch\n"
+        "m = netspec.build(netspec.load('m.yaml'), seed=0)\n"
+        "x = torch.randn(5, 6)\n"
+        "head, both, first = m(x)\n"
+        "a, b = m.layers['dense'](x).chunk(2, dim=-1)\n"
+        "assert torch.allclose(both, a + b) and torch.allclose(first, a)\n"
+        "assert torch.allclose(head, m.layers['head'](b))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(ROOT)])}
+    ran = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert ran.returncode == 0, ran.stderr
+    (tmp_path / "bad.yaml").write_text(
+        MULTI.replace('inputs: "split:1", name', "name").replace('"split:0"]\n', '"split:2"]\n')
+    )
+    bad = netspec_cli(site, "validate", "bad.yaml", cwd=tmp_path)
+    assert bad.returncode == 1
+    assert (
+        "bad.yaml:6:5: layers[2]: 'split' has 2 outputs: pick one as 'split:0' ... "
+        "'split:1'" in bad.stderr
+    )
+    assert "outputs[2]: 'split' has 2 output(s); 'split:2' does not exist" in bad.stderr

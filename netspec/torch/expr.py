@@ -17,15 +17,7 @@ from ..vocab.activations import ACTIVATIONS
 
 Fn = Callable[[Sequence[torch.Tensor]], torch.Tensor]
 
-BINARY_OPS = {
-    "+": operator.add,
-    "-": operator.sub,
-    "*": operator.mul,
-    "/": operator.truediv,
-    "//": operator.floordiv,
-    "%": operator.mod,
-    "**": operator.pow,
-}
+BINARY_OPS = expr.BINARY_OPS
 UNARY = {
     "abs": torch.abs,
     "exp": torch.exp,

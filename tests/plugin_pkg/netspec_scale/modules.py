@@ -12,3 +12,8 @@ class ScaleModule(nn.Module):
 
     def forward(self, x):
         return x * self.scale
+
+
+class SplitModule(nn.Module):
+    def forward(self, x):
+        return tuple(x.chunk(2, dim=-1))
