@@ -119,6 +119,28 @@ def list_(
 
 
 @app.command()
+def explain(
+    name: Annotated[
+        str,
+        typer.Argument(
+            help="A layer type, initializer, regularizer, constraint or activation (class name "
+            "or alias: Dense, he_uniform, MaxNorm, relu), NAME.ARGUMENT (Dense.units), or "
+            "KIND.NAME to pick a registry (initializers.Orthogonal).",
+            show_default=False,
+        ),
+    ],
+) -> None:
+    """Explain a name a spec may use (or one argument): types, defaults, meaning.
+
+    The same text as docs/reference.md, for one entry: `netspec explain Dense`,
+    `netspec explain Dense.kernel_initializer`, `netspec explain he_uniform`."""
+    with user_errors():
+        from netspec.reference import explain_text
+
+        sys.stdout.write(explain_text(name))
+
+
+@app.command()
 def schema(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write here (default: stdout).")

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from .errors import BudgetError, NetspecError
-from .graph import Graph
+from .graph import Graph, layer_refs
 from .layers.base import Context
 from .loader import from_data, graph_of, load
 from .spec import SpecBase
@@ -90,8 +90,13 @@ def build(spec_or_path, device=None, seed: int | None = None, max_memory: int | 
     generator = torch.Generator()
     generator.manual_seed(seed if seed is not None else int(torch.randint(0, 2**62, ()).item()))
     modules, activity = {}, {}
-    for node in graph.nodes:
-        ctx = Context(graph.data_format, list(node.input_dtypes), generator=generator)
+    # Entries that use other entries' modules (Shared) come after all the others, so the
+    # weights a seed gives do not depend on them.
+    later = [n for n in graph.nodes if layer_refs(n.layer)]
+    for node in [n for n in graph.nodes if not layer_refs(n.layer)] + later:
+        ctx = Context(
+            graph.data_format, list(node.input_dtypes), generator=generator, modules=modules
+        )
         module = node.layer.build(list(node.input_shapes), ctx)
         if not node.layer.trainable:
             module.requires_grad_(False)

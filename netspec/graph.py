@@ -11,7 +11,7 @@ import heapq
 from dataclasses import dataclass, field
 
 from .errors import Path, Problem
-from .layers.base import Context, Layer, Shape, ShapeError, snake_case
+from .layers.base import LAYERS, Context, Layer, Shape, ShapeError, fmt_shape, snake_case
 from .registry import did_you_mean
 
 
@@ -46,6 +46,9 @@ class Node:
     input_dtypes: list[str] = field(default_factory=list)
     output: Shape | list[Shape] | None = None  # None while unknown
     dtype: str = "float32"
+    # The mask the output carries: the name of the layer that made it (None: no mask); a list
+    # for a multi-output layer. See Layer.propagates_mask and docs/spec-format.md, "Masks".
+    mask: str | list[str | None] | None = None
 
 
 @dataclass
@@ -143,7 +146,9 @@ def _names(spec, raw_layers: list, taken: set[str], problems: list[Problem]) -> 
     names = []
     for i, name in enumerate(explicit):
         if name is None:
-            prefix = snake_case(_type_of(spec.layers[i], raw_layers, i))
+            kind = _type_of(spec.layers[i], raw_layers, i)
+            # Keras names a layer after its class: Convolution2D (an alias) gives conv2d.
+            prefix = snake_case(LAYERS.canonical(kind) if kind in LAYERS else kind)
             n = counters.get(prefix, 0)
             name = prefix if n == 0 else f"{prefix}_{n}"
             while name in taken:
@@ -194,10 +199,45 @@ def _connect(spec, nodes: list[Node], inputs: list[InputNode], problems: list[Pr
                 node.inputs.append(ref)
 
 
+def layer_refs(layer: Layer | None) -> list[tuple[str, str]]:
+    """(field, name) of the other layer entries an entry refers to besides its inputs (Shared's
+    `layer`): they come before it in the execution order and are built before it."""
+    refs = getattr(layer, "layer_refs", None)
+    return refs() if refs is not None else []
+
+
+def _check_layer_refs(nodes: list[Node], inputs: list[InputNode], problems: list[Problem]) -> None:
+    by_name = {n.name: n for n in nodes}
+    for node in nodes:
+        for key, name in layer_refs(node.layer):
+            path: Path = ("layers", node.index, key)
+            target = by_name.get(name)
+            if name == node.name:
+                problems.append(Problem(path, f"layer '{name}' refers to itself"))
+            elif name in {inp.name for inp in inputs}:
+                problems.append(Problem(path, f"'{name}' is a model input, not a layer entry"))
+            elif target is None:
+                others = [n for n in by_name if n != node.name]
+                problems.append(
+                    Problem(path, f"unknown layer '{name}'" + did_you_mean(name, others))
+                )
+            elif further := layer_refs(target.layer):
+                original = further[0][1]
+                problems.append(
+                    Problem(
+                        path,
+                        f"'{name}' is itself a {target.type} entry (of '{original}'): refer to "
+                        f"'{original}'",
+                    )
+                )
+
+
 def _order(nodes: list[Node], problems: list[Problem]) -> list[int]:
     """Topological order, stable in spec order; layers on a cycle are reported and left out."""
     index = {n.name: n.index for n in nodes}
     deps = {n.index: {index[r.node] for r in n.inputs if r.node in index} for n in nodes}
+    for n in nodes:  # entries an entry refers to (Shared's `layer`) run first
+        deps[n.index] |= {index[m] for _, m in layer_refs(n.layer) if m in index and m != n.name}
     users: dict[int, list[int]] = {n.index: [] for n in nodes}
     for i, ds in deps.items():
         for d in ds:
@@ -231,6 +271,8 @@ def _infer(graph: Graph, ctx_format: str) -> None:
         node = graph.nodes[i]
         if node.layer is None or not node.inputs:
             continue
+        if any(_unresolved(graph, node, name) for _, name in layer_refs(node.layer)):
+            continue  # reported on the reference, or on the referenced entry
         shapes, dtypes = [], []
         for ref in node.inputs:
             problem = _ref_problem(graph, node, ref)
@@ -243,7 +285,19 @@ def _infer(graph: Graph, ctx_format: str) -> None:
             shapes.append(shape)
             dtypes.append(dtype)
         else:
-            _apply_rule(graph, node, shapes, Context(ctx_format, dtypes))
+            _apply_rule(graph, node, shapes, Context(ctx_format, dtypes, layers=graph.by_name))
+            if node.input_shapes is not None:
+                _apply_mask(graph, node, [value_mask(graph, ref) for ref in node.inputs])
+
+
+def _unresolved(graph: Graph, node: Node, name: str) -> bool:
+    target = graph.node(name)
+    return (
+        name == node.name
+        or target is None
+        or target.input_shapes is None
+        or bool(layer_refs(target.layer))
+    )
 
 
 def _ref_problem(graph: Graph, node: Node, ref: Ref) -> Problem | None:
@@ -292,11 +346,78 @@ def _apply_rule(graph: Graph, node: Node, shapes: list[Shape], ctx: Context) -> 
         layer.weights(shapes, ctx)  # weight rules may refuse shapes too
     except ShapeError as exc:
         where = exc.field or ("inputs" if layer.inputs is not None else "type")
-        graph.problems.append(Problem(("layers", node.index, where), str(exc)))
+        where = where if isinstance(where, tuple) else (where,)
+        graph.problems.append(Problem(("layers", node.index, *where), str(exc)))
         return
     node.input_shapes = shapes
     node.input_dtypes = list(ctx.dtypes)
     node.dtype = ctx.dtypes[0] if getattr(layer, "keeps_dtype", False) else "float32"
+
+
+def value_mask(graph: Graph, ref: Ref) -> str | None:
+    """The producer of the mask the value `ref` carries, if any."""
+    node = graph.node(ref.node)
+    mask = node.mask if node is not None else None
+    if isinstance(mask, list):
+        return mask[ref.index] if ref.index is not None and ref.index < len(mask) else None
+    return mask
+
+
+def _apply_mask(graph: Graph, node: Node, masks: list[str | None]) -> None:
+    """Static mask propagation (Keras's compute_mask): which mask each output carries, and a
+    located problem where a mask reaches a layer that would drop it or silently ignore it."""
+    layer = node.layer
+    outputs = len(node.output) if isinstance(node.output, list) else None
+    if layer.produces_mask():
+        node.mask = node.name if outputs is None else [node.name] * outputs
+        return
+    sources = sorted({m for m in masks if m is not None})
+    if not sources:
+        return
+    made_by = graph.node(sources[0])
+    what = f"the mask of '{sources[0]}' ({made_by.type if made_by else 'layer'})"
+    if layer.consumes_mask:
+        if len(sources) > 1:
+            _mask_problem(graph, node, f"{layer.type} takes one mask, got those of {sources}")
+            return
+        carried = layer.output_mask()
+        if isinstance(carried, list):
+            node.mask = [sources[0] if c else None for c in carried]
+        else:
+            node.mask = sources[0] if carried else None
+        return
+    if not layer.propagates_mask:
+        _mask_problem(
+            graph,
+            node,
+            f"{what} reaches {layer.type}, which neither uses masks nor carries them on (Keras "
+            "would drop it or ignore it); masks go to recurrent layers (SimpleRNN, LSTM, GRU, "
+            "Bidirectional), through layers that keep the timesteps (Dense, Activation, "
+            "Dropout, TimeDistributed, ...)",
+        )
+        return
+    shape = node.output if outputs is None else None
+    masked_shapes = [s for s, m in zip(node.input_shapes, masks, strict=True) if m is not None]
+    if len(sources) > 1 or shape is None or not _same_axes(shape[:-1], masked_shapes[0][:-1]):
+        _mask_problem(
+            graph,
+            node,
+            f"{what} covers axes {layer.type} does not keep (input "
+            f"{fmt_shape(masked_shapes[0])}, output "
+            f"{fmt_shape(shape) if shape is not None else node.output}): it cannot carry it on",
+        )
+        return
+    node.mask = sources[0]
+
+
+def _same_axes(a: Shape, b: Shape) -> bool:
+    return len(a) == len(b) and all(
+        x is None or y is None or x == y for x, y in zip(a, b, strict=True)
+    )
+
+
+def _mask_problem(graph: Graph, node: Node, message: str) -> None:
+    graph.problems.append(Problem(_inputs_path(node), message))
 
 
 def _outputs(spec, graph: Graph) -> list[Ref]:
@@ -348,6 +469,7 @@ def resolve(spec, raw_layers: list | None = None) -> Graph:
         for i, (layer, name) in enumerate(zip(spec.layers, names, strict=True))
     ]
     _connect(spec, nodes, inputs, problems)
+    _check_layer_refs(nodes, inputs, problems)
     order = _order(nodes, problems)
     graph = Graph(spec.name, spec.data_format, inputs, nodes, order, [], problems)
     _infer(graph, spec.data_format)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, TypeAdapter, field_validator
 
 from .layers import LAYERS, Layer, load_plugins
 from .layers.base import NAME_PATTERN, DataFormat
@@ -25,7 +25,7 @@ OutputRef = Annotated[str, Field(pattern=NAME_PATTERN[:-1] + r"(:[0-9]+)?$")]
 class InputSpec(BaseModel):
     """One model input (Keras's `keras.Input`)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     shape: list[Dim] = Field(
         ...,
@@ -38,7 +38,7 @@ class InputSpec(BaseModel):
 class SpecBase(BaseModel):
     """A netspec model spec (format version 1)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     netspec: Literal[1] = Field(..., description="Spec format version; required, must be 1.")
     name: str = Field(
@@ -65,6 +65,14 @@ class SpecBase(BaseModel):
         "output k of a multi-output layer (default: the last layer).",
     )
     _graph: Any = PrivateAttr(None)
+
+    @field_validator("netspec", mode="before")
+    @classmethod
+    def _not_a_bool(cls, value: Any) -> Any:
+        # Literal[1] takes True (True == 1 in Python); the version is the number 1.
+        if isinstance(value, bool):
+            raise ValueError(f"should be 1, the format version (got {value!r})")
+        return value
 
 
 def _layer_union() -> Any:

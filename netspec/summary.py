@@ -36,10 +36,16 @@ def summary_dict(graph: Graph, counts: dict[str, tuple[int, int]] | None = None)
                 "inputs": [str(r) for r in n.inputs],
                 "output_shape": _shape_json(n.output),
                 "params": sum(counts[n.name]),
+                **({"shares": shares} if (shares := _shares(n)) else {}),
             }
             for n in graph.nodes
         ],
     }
+
+
+def _shares(node) -> str | None:
+    """The entry whose weights a Shared entry uses (None for other entries)."""
+    return node.layer.layer if node.type == "Shared" and node.layer is not None else None
 
 
 def _keras_shape(shape) -> str:
@@ -68,7 +74,8 @@ def summary_table(graph: Graph):
             f"{n.name} ({n.type})",
             _keras_shape(n.output),
             f"{sum(counts[n.name]):,}",
-            ", ".join(str(r) for r in n.inputs),
+            ", ".join(str(r) for r in n.inputs)
+            + (f"; shares: {shares}" if (shares := _shares(n)) else ""),
         )
 
     def total(label: str, count: int) -> Text:

@@ -9,6 +9,11 @@ netspec model the Keras model's weights, so outputs can be compared value for va
 
 A layer whose arguments do not map one-to-one onto Keras's (or that Keras lacks: keras_parity
 False) needs an entry in `ADAPTERS` that makes its Keras layer.
+
+A `Shared` entry calls the Keras layer object of the entry it names once more (a shared layer,
+as a siamese network in Keras's functional API): Keras has one layer with two calls, so the model
+answers `get_layer(shared_name)` with a `SharedCall` (that call's output, no weights of its own)
+and `keras_param_counts` gives the Shared entry (0, 0), as netspec counts it.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
@@ -98,28 +104,65 @@ def _value(values: dict[str, Any], ref: Ref):
     return value if ref.index is None else value[ref.index]
 
 
+@dataclass
+class SharedCall:
+    """A Shared entry's call of another entry's Keras layer: its output, no weights of its own."""
+
+    name: str
+    layer: keras.layers.Layer  # the shared Keras layer (one object, called once more here)
+    output: Any
+    weights: list = field(default_factory=list)
+    trainable_weights: list = field(default_factory=list)
+    non_trainable_weights: list = field(default_factory=list)
+
+    def count_params(self) -> int:
+        return 0
+
+
+class OracleModel(keras.Model):
+    """A Keras functional model (a Model subclass called with inputs and outputs is one) that
+    also answers `get_layer` for netspec's Shared entries."""
+
+    def get_layer(self, name=None, index=None):
+        shared = self.__dict__.get("shared_calls", {})
+        if index is None and name in shared:
+            return shared[name]
+        return super().get_layer(name, index)
+
+
 def keras_model(spec) -> keras.Model:
     """The Keras functional model of a validated spec (a Spec, or a dict as YAML gives)."""
     if isinstance(spec, dict):
         spec = from_data(spec)
     graph = graph_of(spec)
     values: dict[str, Any] = {}
+    made: dict[str, keras.layers.Layer] = {}
+    shared: dict[str, SharedCall] = {}
     inputs = []
     for inp in graph.inputs:
         tensor = keras.Input(shape=inp.shape, dtype=inp.dtype, name=inp.name)
         values[inp.name] = tensor
         inputs.append(tensor)
-    for index in graph.order:
+    for index in graph.order:  # a shared entry's original comes first in this order
         node = graph.nodes[index]
         args = [_value(values, ref) for ref in node.inputs]
-        single = node.layer.arity == (1, 1)
-        values[node.name] = keras_layer(node.layer, graph, node.name)(args[0] if single else args)
+        if node.type == "Shared":
+            layer = made[node.layer.layer]  # the same Keras layer object, called once more
+            arity = graph.node(node.layer.layer).layer.arity
+        else:
+            layer = made[node.name] = keras_layer(node.layer, graph, node.name)
+            arity = node.layer.arity
+        values[node.name] = layer(args[0] if arity == (1, 1) else args)
+        if node.type == "Shared":
+            shared[node.name] = SharedCall(node.name, layer, values[node.name])
     outputs = [_value(values, ref) for ref in graph.outputs]
-    return keras.Model(
+    model = OracleModel(
         inputs[0] if len(inputs) == 1 else inputs,
         outputs[0] if len(outputs) == 1 else outputs,
         name=graph.name,
     )
+    object.__setattr__(model, "shared_calls", shared)  # plain attribute: not Keras-tracked
+    return model
 
 
 def keras_weights(model: keras.Model) -> dict[str, list[np.ndarray]]:
@@ -141,11 +184,14 @@ def keras_param_counts(model: keras.Model) -> dict[str, tuple[int, int]]:
     def size(weights) -> int:
         return sum(math.prod(w.shape) for w in weights)
 
-    return {
+    counts = {
         layer.name: (size(layer.trainable_weights), size(layer.non_trainable_weights))
         for layer in model.layers
         if not isinstance(layer, keras.layers.InputLayer)
     }
+    # Calls of a shared layer after its first one own no weights (Keras counts them once).
+    counts.update({name: (0, 0) for name in model.__dict__.get("shared_calls", {})})
+    return counts
 
 
 def keras_predict(model: keras.Model, inputs: list[np.ndarray], training: bool = False):
@@ -190,3 +236,67 @@ def layer_spec(
     if data_format is not None:
         spec["data_format"] = data_format
     return spec
+
+
+def _bidirectional(layer: Layer, graph: Graph, name: str) -> keras.layers.Layer:
+    backward = layer.backward_layer
+    return keras.layers.Bidirectional(
+        keras_layer(layer.layer, graph, f"{name}_layer"),
+        merge_mode=layer.merge_mode,
+        backward_layer=None if backward is None else keras_layer(backward, graph, f"{name}_bwd"),
+        name=name,
+        trainable=layer.trainable,
+    )
+
+
+def _time_distributed(layer: Layer, graph: Graph, name: str) -> keras.layers.Layer:
+    inner = keras_layer(layer.layer, graph, f"{name}_layer")
+    return keras.layers.TimeDistributed(inner, name=name, trainable=layer.trainable)
+
+
+# Wrappers: their nested layer spec becomes the Keras layer it wraps.
+ADAPTERS["Bidirectional"] = _bidirectional
+ADAPTERS["TimeDistributed"] = _time_distributed
+
+
+def _spatial_dropout(layer: Layer, graph: Graph, name: str) -> keras.layers.Layer:
+    # Keras's SpatialDropout classes take no `trainable` (nor, for 1D, `data_format`).
+    extra = {}
+    if layer.type != "SpatialDropout1D":
+        extra["data_format"] = layer.data_format or graph.data_format
+    return getattr(keras.layers, layer.type)(layer.rate, seed=layer.seed, name=name, **extra)
+
+
+class CallWith(keras.layers.Layer):
+    """A Keras layer called with the call arguments that netspec takes as layer arguments
+    (`use_causal_mask`, `return_attention_scores`), on a list of inputs (`unpack`: as
+    positional arguments, as MultiHeadAttention takes them). Its weights are the inner
+    layer's, in the inner layer's order."""
+
+    def __init__(self, inner, unpack: bool, call_kwargs: dict, **kwargs):
+        super().__init__(**kwargs)
+        self.inner = inner
+        self.unpack = unpack
+        self.call_kwargs = call_kwargs
+
+    def call(self, inputs, training=None):
+        if self.unpack:
+            return self.inner(*inputs, training=training, **self.call_kwargs)
+        return self.inner(inputs, training=training, **self.call_kwargs)
+
+
+def _attention(layer: Layer, graph: Graph, name: str) -> keras.layers.Layer:
+    kwargs = keras_kwargs(layer, graph)
+    call = {k: kwargs.pop(k) for k in ("use_causal_mask", "return_attention_scores")}
+    if "projection_shape" in kwargs:  # MultiHeadAttention's `output_shape` (a field alias)
+        kwargs["output_shape"] = kwargs.pop("projection_shape")
+    inner = getattr(keras.layers, layer.type)(name=f"{name}_inner", **kwargs)
+    unpack = layer.type == "MultiHeadAttention"
+    return CallWith(inner, unpack, call, name=name, trainable=layer.trainable)
+
+
+# Keras's call arguments and constructor quirks.
+for _type in ("SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D"):
+    ADAPTERS[_type] = _spatial_dropout
+ADAPTERS["Attention"] = _attention
+ADAPTERS["MultiHeadAttention"] = _attention

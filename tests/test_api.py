@@ -175,3 +175,22 @@ def test_torch_compile_runs_the_model_and_records_activity_penalties():
     assert not torch.allclose(model.activity_loss(), eager)
     compiled(x)
     assert torch.allclose(model.activity_loss(), eager, atol=1e-6)
+
+
+def test_a_model_deep_copies_after_a_forward_with_activity_penalties():
+    import copy
+
+    model = netspec.build(
+        {
+            "netspec": 1,
+            "input_shape": [4],
+            "layers": [{"type": "Dense", "units": 3, "activity_regularizer": "l2"}],
+        },
+        seed=0,
+    )
+    model(torch.randn(2, 4))
+    twin = copy.deepcopy(model)
+    assert torch.equal(twin.layers["dense"].kernel, model.layers["dense"].kernel)
+    x = torch.randn(5, 4)
+    assert torch.allclose(twin(x), model(x))
+    assert torch.allclose(twin.activity_loss(), model.activity_loss())

@@ -21,6 +21,26 @@ from . import merge  # noqa: E402,F401  isort: skip
 from . import concatenate  # noqa: E402,F401  isort: skip
 from . import dot  # noqa: E402,F401  isort: skip
 from . import lambda_layer  # noqa: E402,F401  isort: skip
+from . import shared  # noqa: E402,F401  isort: skip
+from . import normalization  # noqa: E402,F401  isort: skip
+from . import batch_normalization  # noqa: E402,F401  isort: skip
+from . import group_normalization  # noqa: E402,F401  isort: skip
+from . import pooling  # noqa: E402,F401  isort: skip
+from . import global_pooling  # noqa: E402,F401  isort: skip
+from . import padding  # noqa: E402,F401  isort: skip
+from . import upsampling  # noqa: E402,F401  isort: skip
+from . import locally_connected  # noqa: E402,F401  isort: skip
+from . import conv  # noqa: E402,F401  isort: skip
+from . import conv_transpose  # noqa: E402,F401  isort: skip
+from . import depthwise_conv  # noqa: E402,F401  isort: skip
+from . import separable_conv  # noqa: E402,F401  isort: skip
+from . import activation_layers  # noqa: E402,F401  isort: skip
+from . import noise  # noqa: E402,F401  isort: skip
+from . import recurrent  # noqa: E402,F401  isort: skip
+from . import masking  # noqa: E402,F401  isort: skip
+from . import wrappers  # noqa: E402,F401  isort: skip
+from . import attention  # noqa: E402,F401  isort: skip
+from . import multi_head_attention  # noqa: E402,F401  isort: skip
 
 PLUGIN_GROUP = "netspec.layers"
 _plugins_loaded = False

@@ -24,6 +24,7 @@ class Activation(Layer):
         "arguments (`{type: leaky_relu, negative_slope: 0.1}`).",
     )
 
+    propagates_mask = True  # Keras's supports_masking: the mask passes through
     examples = (
         {"args": {"activation": "relu"}, "inputs": [[5]]},
         {"args": {"activation": "softmax"}, "inputs": [[3, 4]]},

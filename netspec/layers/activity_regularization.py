@@ -20,6 +20,7 @@ class ActivityRegularization(Layer):
     l1: float = Field(0.0, ge=0, description="L1 regularization factor.")
     l2: float = Field(0.0, ge=0, description="L2 regularization factor.")
 
+    propagates_mask = True  # Keras's supports_masking: the mask passes through
     examples = (
         {"args": {"l1": 0.01}, "inputs": [[4]]},
         {"args": {"l1": 0.1, "l2": 0.2}, "inputs": [[None, 3]]},

@@ -28,9 +28,10 @@ DataFormat = Literal["channels_last", "channels_first"]
 
 
 class ShapeError(ValueError):
-    """A shape rule's refusal; `field` names the argument at fault (else the layer's inputs)."""
+    """A shape rule's refusal; `field` names the argument at fault (else the layer's inputs):
+    a key, or a tuple of keys for an argument nested in another (("layer", "units"))."""
 
-    def __init__(self, message: str, field: str | None = None):
+    def __init__(self, message: str, field: str | tuple[str | int, ...] | None = None):
         super().__init__(message)
         self.field = field
 
@@ -42,6 +43,10 @@ class Context:
     data_format: str = "channels_last"
     dtypes: list[str] = field(default_factory=list)  # dtypes of the inputs, when known
     generator: Any = None  # torch.Generator of the build (builders only)
+    # Entries that refer to other layer entries (Shared): the graph's nodes by name (shape
+    # rules), and the modules built so far by name (builders; referenced entries come first).
+    layers: dict[str, Any] | None = None
+    modules: dict[str, Any] | None = None
 
 
 @dataclass
@@ -63,7 +68,9 @@ class Weight:
 class Layer(BaseModel):
     """Fields every layer takes."""
 
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=False)
+    # strict: values are taken as written, as the JSON Schema says (no "3" or true for 3,
+    # no 1 or "yes" for true); see tests/test_schema_property.py.
+    model_config = ConfigDict(extra="forbid", strict=True, use_attribute_docstrings=False)
 
     type: str
     name: str | None = Field(
@@ -96,8 +103,27 @@ class Layer(BaseModel):
     keras_parity: ClassVar[bool] = True
     # Test cases, used by the registry-parametrised tests: each is a dict with "args" (the
     # layer's arguments), "inputs" (a list of input shapes without batch) and optionally
-    # "dtypes" (a list of input dtypes) and "data_format".
+    # "dtypes" (a list of input dtypes), "data_format", and "keras_parity": False to leave
+    # that example out of the Keras comparison (where Keras's backends disagree and netspec
+    # follows another one than torch; the layer's own tests check it against a reference).
     examples: ClassVar[tuple[dict, ...]] = ()
+    # Masks (Keras's timestep masks; docs/spec-format.md, "Masks"): a mask covers every axis of
+    # a value but the last, and is made by a producer (`produces_mask()`: Embedding with
+    # mask_zero, Masking; its module's `compute_mask(*inputs)` makes it). `propagates_mask`: the
+    # output carries its input's mask unchanged (Keras's supports_masking layers that keep the
+    # masked axes: Dense, Activation, Dropout, ...). `consumes_mask`: the module's forward takes
+    # `mask=` (bool, True = valid step) and honours it; `output_mask()` says which outputs carry
+    # it on. A mask reaching any other layer is a located error (Keras would drop or ignore it).
+    propagates_mask: ClassVar[bool] = False
+    consumes_mask: ClassVar[bool] = False
+
+    def produces_mask(self) -> bool:
+        """Whether this layer makes a new mask from its inputs (replacing any they carry)."""
+        return False
+
+    def output_mask(self) -> bool | list[bool]:
+        """A mask consumer's outputs that carry the input's mask on (a list for several)."""
+        return False
 
     def output_shape(self, shapes: list[Shape], ctx: Context) -> Shape | list[Shape]:
         """Static shape rule: output shape(s) for input shapes, raising ShapeError."""

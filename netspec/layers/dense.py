@@ -80,6 +80,7 @@ class Dense(WeightedLayer):
     type: Literal["Dense"] = "Dense"
     units: int = Field(..., gt=0, description="Dimensionality of the output space.")
 
+    propagates_mask = True  # Keras's supports_masking: the mask passes through
     examples = (
         {"args": {"units": 4}, "inputs": [[3]]},
         {"args": {"units": 5, "activation": "tanh", "use_bias": False}, "inputs": [[2, 6]]},

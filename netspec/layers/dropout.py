@@ -35,6 +35,7 @@ class Dropout(Layer):
         "(reproducible masks); default: torch's global generator.",
     )
 
+    propagates_mask = True  # Keras's supports_masking: the mask passes through
     keeps_dtype = True
     examples = (
         {"args": {"rate": 0.5}, "inputs": [[8]]},

@@ -36,10 +36,10 @@ class Embedding(Layer):
     )
     mask_zero: bool = Field(
         False,
-        description="Whether index 0 is padding, to be masked out downstream (input_dim "
-        "is then the vocabulary size + 1). Accepted for Keras compatibility: no layer of this "
-        "release consumes masks (index 0 embeds like any other); masks are carried to recurrent "
-        "layers in a later release.",
+        description="Whether index 0 is padding, masked out downstream (input_dim is then the "
+        "vocabulary size + 1): the output carries a mask (index != 0) that recurrent layers "
+        "use to skip padding steps, through layers that keep the timesteps (see "
+        "docs/spec-format.md, Masks).",
     )
     activity_regularizer: RegularizerField | None = Field(
         None, description="Penalty on the layer's output, divided by the batch size (as Keras)."
@@ -65,6 +65,9 @@ class Embedding(Layer):
             "dtypes": ["int64"],
         },
     )
+
+    def produces_mask(self) -> bool:
+        return self.mask_zero
 
     def output_shape(self, shapes: list[Shape], ctx: Context) -> Shape:
         return (*shapes[0], self.output_dim)

@@ -25,6 +25,8 @@ class Reshape(Layer):
         ...,
         description="Shape of each sample after the reshape, without the batch axis; one "
         "entry may be -1 (inferred from the input's size).",
+        # What `_check_entries` checks (not `_one_inferred`: editors differ on maxContains).
+        json_schema_extra={"items": {"anyOf": [{"type": "integer", "minimum": 1}, {"const": -1}]}},
     )
 
     keeps_dtype = True
@@ -38,9 +40,14 @@ class Reshape(Layer):
 
     @field_validator("target_shape")
     @classmethod
-    def _check(cls, value: list[int]) -> list[int]:
+    def _check_entries(cls, value: list[int]) -> list[int]:
         if any(d == 0 or d < -1 for d in value):
             raise ValueError("entries must be positive, or -1 for one inferred size")
+        return value
+
+    @field_validator("target_shape")
+    @classmethod
+    def _one_inferred(cls, value: list[int]) -> list[int]:
         if value.count(-1) > 1:
             raise ValueError("at most one entry may be -1")
         return value

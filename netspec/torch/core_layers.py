@@ -150,3 +150,7 @@ class EmbeddingModule(nn.Module):
         if x.dtype not in (torch.int32, torch.int64):
             x = x.to(torch.int32)
         return F.embedding(x, self.embeddings)
+
+    def compute_mask(self, x: torch.Tensor) -> torch.Tensor:
+        """mask_zero's mask: True where the index is not 0 (of the input as given, as Keras)."""
+        return x != 0

@@ -37,6 +37,12 @@ class NetspecModel(nn.Module):
         chained = all(refs == ((k, None),) for k, (_, refs, _) in enumerate(plan))
         plain = chained and not activity and self._outputs == ((len(plan), None),)
         self._chain = tuple(m for m, _, _ in plan) if plain and len(self.input_names) == 1 else None
+        # Masks (docs/spec-format.md, "Masks"): per plan step, the slot of the mask its module
+        # takes as `mask=` and whether it makes one. None when no layer uses a mask: then
+        # forward does no mask work at all.
+        self._mask_plan = _mask_plan(graph, slot)
+        if self._mask_plan is not None:
+            self._chain = None
         self._activity: list[torch.Tensor] = []
         self._keras_weights = [
             (param, info)
@@ -68,6 +74,8 @@ class NetspecModel(nn.Module):
             values = self._bind(args, kwargs)
         else:
             values = list(args)
+        if self._mask_plan is not None:
+            return self._forward_masked(values)
         activity = self._activity = []
         for module, refs, regularizer in self._plan:
             inputs = [values[s] if k is None else values[s][k] for s, k in refs]
@@ -77,6 +85,32 @@ class NetspecModel(nn.Module):
             values.append(out)
         outs = tuple(values[s] if k is None else values[s][k] for s, k in self._outputs)
         return outs[0] if self._single_output else outs
+
+    def _forward_masked(self, values: list):
+        """forward with masks: mask makers compute theirs, mask users receive them."""
+        activity = self._activity = []
+        masks: dict[int, torch.Tensor] = {}
+        for (module, refs, regularizer), (mask_in, makes) in zip(
+            self._plan, self._mask_plan, strict=True
+        ):
+            inputs = [values[s] if k is None else values[s][k] for s, k in refs]
+            if mask_in is None:
+                out = module(*inputs)
+            else:
+                out = module(*inputs, mask=masks[mask_in])
+            if makes:
+                masks[len(values)] = module.compute_mask(*inputs)
+            if regularizer is not None:
+                activity.append(_activity_penalty(regularizer, out))
+            values.append(out)
+        outs = tuple(values[s] if k is None else values[s][k] for s, k in self._outputs)
+        return outs[0] if self._single_output else outs
+
+    def __getstate__(self) -> dict:
+        # The latest forward's penalties belong to that forward's autograd graph, which
+        # copy.deepcopy and pickle cannot copy: a copy starts without them.
+        state = super().__getstate__() if hasattr(super(), "__getstate__") else self.__dict__
+        return {**state, "_activity": []}
 
     def activity_loss(self) -> torch.Tensor:
         """Activity penalties of the latest forward (each divided by its batch size, as Keras)."""
@@ -112,6 +146,29 @@ class NetspecModel(nn.Module):
 
     def _device(self) -> torch.device:
         return next((p.device for p in self.parameters()), torch.device("cpu"))
+
+
+def _mask_plan(graph, slot: dict[str, int]) -> list[tuple[int | None, bool]] | None:
+    """(slot of the mask a step's module takes, whether the step makes a mask) per plan step,
+    or None when no layer takes a mask."""
+    from ..graph import value_mask
+
+    takes: dict[str, str] = {}  # consumer -> the mask maker whose mask it takes
+    for node in graph.nodes:
+        if node.layer is not None and node.layer.consumes_mask:
+            sources = [m for r in node.inputs if (m := value_mask(graph, r)) is not None]
+            if sources:
+                takes[node.name] = sources[0]
+    if not takes:
+        return None
+    makers = set(takes.values())
+    return [
+        (
+            slot[takes[graph.nodes[i].name]] if graph.nodes[i].name in takes else None,
+            graph.nodes[i].name in makers,
+        )
+        for i in graph.order
+    ]
 
 
 def _activity_penalty(regularizer, out) -> torch.Tensor:

@@ -15,28 +15,61 @@ from torch import nn
 from ..layers.base import Context, Weight
 
 
+@dataclass(frozen=True)
+class GateLayout:
+    """Keras layout -> torch layout of a gated recurrent weight, where a permutation is not
+    enough: the last axis holds one block per gate, in Keras's gate order; `order` lists the
+    Keras block of each torch block (GRU: Keras z, r, h -> torch r, z, n is (1, 0, 2)), and
+    `transpose` then swaps the two axes of a matrix (Keras (in, 3*units) -> torch (3*units, in))."""
+
+    order: tuple[int, ...]
+    transpose: bool = True
+
+    def to_torch(self, value: torch.Tensor) -> torch.Tensor:
+        blocks = value.chunk(len(self.order), dim=-1)
+        value = torch.cat([blocks[i] for i in self.order], dim=-1)
+        return value.mT if self.transpose else value
+
+    def to_keras(self, value: torch.Tensor) -> torch.Tensor:
+        if self.transpose:
+            value = value.mT
+        blocks = value.chunk(len(self.order), dim=-1)
+        inverse = sorted(range(len(self.order)), key=self.order.__getitem__)
+        return torch.cat([blocks[i] for i in inverse], dim=-1)
+
+
 @dataclass
 class KerasWeight:
     """How a torch parameter relates to the Keras weight it implements."""
 
     weight: Weight
     perm: tuple[int, ...] | None  # Keras layout -> torch layout (None: same layout)
+    layout: GateLayout | None = None  # instead of perm, where a permutation is not enough
 
     def keras_view(self, param: torch.Tensor) -> torch.Tensor:
+        if self.layout is not None:
+            return self.layout.to_keras(param)
         if self.perm is None:
             return param
         inverse = sorted(range(len(self.perm)), key=self.perm.__getitem__)
         return param.permute(inverse)
 
     def from_keras(self, value: torch.Tensor) -> torch.Tensor:
+        if self.layout is not None:
+            return self.layout.to_torch(value)
         return value if self.perm is None else value.permute(self.perm)
 
 
 def create_weight(
-    module: nn.Module, weight: Weight, ctx: Context, perm: tuple[int, ...] | None = None
+    module: nn.Module,
+    weight: Weight,
+    ctx: Context,
+    perm: tuple[int, ...] | None = None,
+    layout: GateLayout | None = None,
 ) -> nn.Parameter:
-    """Sample `weight` in Keras layout, store it permuted by `perm` as `module.<name>`."""
-    info = KerasWeight(weight, perm)
+    """Sample `weight` in Keras layout, store it permuted by `perm` (or rearranged by `layout`)
+    as `module.<name>`."""
+    info = KerasWeight(weight, perm, layout)
     data = info.from_keras(weight.initializer.sample(weight.shape, ctx.generator)).contiguous()
     param = nn.Parameter(data, requires_grad=weight.trainable)
     module.register_parameter(weight.name, param)

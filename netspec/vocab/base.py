@@ -18,7 +18,7 @@ from ..registry import Registry, UnknownName
 class VocabModel(BaseModel):
     """Base of initializer, regularizer, constraint and activation objects."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)  # as Layer's
 
     type: str
 

@@ -182,6 +182,8 @@ class VarianceScaling(_Scaling):
         "truncated_normal",
         description="Distribution; the truncated normal's stddev is divided by "
         "0.8796 so the variance is `scale / n`, as Keras. `normal` is read as truncated_normal.",
+        # The schema lists Keras's legacy `normal` too, since the validator accepts it.
+        json_schema_extra={"enum": ["truncated_normal", "untruncated_normal", "uniform", "normal"]},
     )
     seed: int | None = Seed
 

@@ -1,0 +1,210 @@
+"""Convolutions: Conv1D, Conv2D, Conv3D, and SpatialConv, the arguments and shape rules that every
+convolution family shares (Keras's `BaseConv`, `keras.src.ops.operation_utils`)."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import Field, ValidationInfo, field_validator
+
+from .base import Context, DataFormat, Layer, Shape, ShapeError, Weight, fmt_shape, register_layer
+from .dense import WeightedLayer, activated
+
+Ints = int | list[int]
+CF = "channels_first"
+
+
+class SpatialConv(Layer):
+    """The window arguments of every convolution, Keras's names and defaults. `kernel_size`,
+    `strides` and `dilation_rate` take one integer for every spatial axis, or one per axis."""
+
+    kernel_size: Ints = Field(..., description="Size of the window: an integer, or one per axis.")
+    strides: Ints = Field(1, description="Step of the window: an integer, or one per axis.")
+    padding: Literal["valid", "same"] = Field(
+        "valid",
+        description="valid: no padding; same: zeros around the input so that the output has "
+        "ceil(input / strides) positions (an odd padding puts the extra zero at the end).",
+    )
+    data_format: DataFormat | None = Field(
+        None,
+        description="Layout of input and output: channels_last (batch, ..., channels) or "
+        "channels_first (batch, channels, ...). Default: the spec's data_format.",
+    )
+    dilation_rate: Ints = Field(1, description="Spacing of the taps: an integer, or one per axis.")
+
+    rank: ClassVar[int] = 2  # number of spatial axes
+
+    @field_validator("kernel_size", "strides", "dilation_rate")
+    @classmethod
+    def _check_ints(cls, value: Ints, info: ValidationInfo) -> Ints:
+        values = ntuple(value, cls.rank, info.field_name)
+        strides = info.data.get("strides")
+        if info.field_name == "dilation_rate" and strides is not None:
+            if max(values) > 1 and max(ntuple(strides, cls.rank)) > 1:
+                raise ValueError(
+                    "dilation_rate > 1 is incompatible with strides > 1 (Keras refuses both)"
+                )
+        return value
+
+    def tup(self, name: str) -> tuple[int, ...]:
+        return ntuple(getattr(self, name), self.rank, name, 0)
+
+    def channels_first(self, ctx: Context) -> bool:
+        return (self.data_format or ctx.data_format) == "channels_first"
+
+    def split(self, shape: Shape, ctx: Context) -> tuple[Shape, int]:
+        """(spatial axes, channels) of an input, which must have the layer's rank."""
+        first = self.channels_first(ctx)
+        if len(shape) != self.rank + 1:
+            layout = "channels, spatial axes" if first else "spatial axes, channels"
+            raise ShapeError(
+                f"expects an input of rank {self.rank + 2} (batch, {layout}; {self.rank} spatial "
+                f"axes), got shape {fmt_shape(shape)}"
+            )
+        channels, spatial = (shape[0], shape[1:]) if first else (shape[-1], shape[:-1])
+        if channels is None:
+            raise ShapeError(f"the channels axis must be known, got shape {fmt_shape(shape)}")
+        return spatial, channels
+
+    def join(self, spatial: Shape, channels: int, ctx: Context) -> Shape:
+        return (channels, *spatial) if self.channels_first(ctx) else (*spatial, channels)
+
+    def windows(self) -> list[tuple[int, int, int]]:
+        """(kernel size, stride, dilation) of each spatial axis."""
+        return list(zip(*map(self.tup, ("kernel_size", "strides", "dilation_rate")), strict=True))
+
+    def conv_spatial(self, shape: Shape, spatial: Shape) -> Shape:
+        """Keras's `compute_conv_output_shape` for the spatial axes (None stays None)."""
+        out = []
+        for axis, (n, (k, s, d)) in enumerate(zip(spatial, self.windows(), strict=True)):
+            span, valid = (k - 1) * d + 1, self.padding == "valid"
+            if valid and n is not None and n < span:
+                raise ShapeError(
+                    f"the window ({span} wide on spatial axis {axis}) is larger than the "
+                    f"input {fmt_shape(shape)} with padding 'valid'",
+                    "kernel_size",
+                )
+            out.append(None if n is None else (n - span) // s + 1 if valid else (n - 1) // s + 1)
+        return tuple(out)
+
+
+def example(inputs: list, data_format: str | None = None, **args) -> dict:
+    """A layer example (see `Layer.examples`), written compactly."""
+    out = {"args": args, "inputs": inputs}
+    return out if data_format is None else {**out, "data_format": data_format}
+
+
+def ntuple(value: Ints, rank: int, name: str = "", low: int = 1) -> tuple[int, ...]:
+    """Keras's `standardize_tuple`: an integer for every axis, or a list of `rank` integers."""
+    values = (value,) * rank if isinstance(value, int) else tuple(value)
+    if len(values) != rank:
+        raise ValueError(f"{name} needs one integer or a list of {rank}, got {value}")
+    if any(v < low for v in values):
+        raise ValueError(f"{name} entries must be >= {low}, got {value}")
+    return values
+
+
+class BaseConv(SpatialConv, WeightedLayer):
+    """Keras's `BaseConv`: `activation(conv(x, kernel) + bias)`, kernel (*kernel_size,
+    in_channels / groups, filters)."""
+
+    filters: int = Field(..., gt=0, description="Number of output channels.")
+    groups: int = Field(
+        1,
+        gt=0,
+        description="Number of groups the channels are split in, each convolved separately "
+        "(divides filters and the input's channels).",
+    )
+
+    @field_validator("groups")
+    @classmethod
+    def _check_groups(cls, value: int, info: ValidationInfo) -> int:
+        if info.data.get("filters", value) % value:
+            raise ValueError(f"groups ({value}) must divide filters ({info.data['filters']})")
+        return value
+
+    def output_shape(self, shapes: list[Shape], ctx: Context) -> Shape:
+        spatial, channels = self.split(shapes[0], ctx)
+        if channels % self.groups:
+            raise ShapeError(
+                f"groups ({self.groups}) must divide the input's {channels} channels", "groups"
+            )
+        out = self.join(self.conv_spatial(shapes[0], spatial), self.filters, ctx)
+        return activated(self.activation, out)
+
+    def weights(self, shapes: list[Shape], ctx: Context) -> list[Weight]:
+        channels = self.split(shapes[0], ctx)[1]
+        kernel = (*self.tup("kernel_size"), channels // self.groups, self.filters)
+        return self.kernel_and_bias(kernel, self.filters)
+
+    def build(self, shapes: list[Shape], ctx: Context):
+        from ..torch.conv import ConvModule
+
+        spatial = self.split(shapes[0], ctx)[0]
+        return ConvModule(self, spatial, self.weights(shapes, ctx), ctx)
+
+
+@register_layer
+class Conv1D(BaseConv):
+    """1-D convolution over (batch, steps, channels), or (batch, channels, steps) with
+    channels_first (Keras's `Conv1D`). `padding: causal` pads dilation_rate * (kernel_size - 1)
+    zeros at the start only, so output t never sees inputs after t (Keras's causal padding)."""
+
+    type: Literal["Conv1D", "Convolution1D"] = "Conv1D"
+    padding: Literal["valid", "same", "causal"] = Field(
+        "valid",
+        description=SpatialConv.model_fields["padding"].description + " causal: "
+        "dilation_rate * (kernel_size - 1) zeros before the first step only.",
+    )
+
+    rank = 1
+    examples = (
+        example([[7, 2]], filters=4, kernel_size=3),
+        example([[9, 2]], filters=3, kernel_size=4, padding="same", strides=2),
+        example([[None, 3]], filters=2, kernel_size=[3], padding="causal", dilation_rate=2),
+        example(
+            [[6, 3]], CF, filters=4, kernel_size=2, padding="causal", strides=2, activation="relu"
+        ),
+        example([[None, 6]], filters=6, kernel_size=3, groups=3, padding="same", strides=3),
+        example([[3, 5]], filters=2, kernel_size=5, use_bias=False, data_format=CF),
+    )
+
+
+@register_layer
+class Conv2D(BaseConv):
+    """2-D convolution over (batch, rows, cols, channels), or (batch, channels, rows, cols) with
+    channels_first (Keras's `Conv2D`); `same` padding is Keras's (the extra zero of an odd
+    padding at the end), also with strides > 1 and even kernels, where torch has no such mode."""
+
+    type: Literal["Conv2D", "Convolution2D"] = "Conv2D"
+
+    examples = (
+        example([[6, 5, 2]], filters=4, kernel_size=3),
+        example([[8, 7, 3]], filters=3, kernel_size=[3, 2], strides=[2, 1], padding="same"),
+        example([[2, None, 6]], CF, filters=2, kernel_size=3, strides=2, padding="same"),
+        example([[5, None, 3]], filters=2, kernel_size=2, dilation_rate=[2, 1], padding="same"),
+        example([[4, 3, 3]], filters=4, kernel_size=1, groups=2, data_format=CF, activation="tanh"),
+        example([[7, 8, 2]], filters=3, kernel_size=[2, 3], strides=3, kernel_regularizer="l2"),
+        example(
+            [[5, 5, 1]], filters=2, kernel_size=3, kernel_constraint="max_norm", padding="same"
+        ),
+    )
+
+
+@register_layer
+class Conv3D(BaseConv):
+    """3-D convolution over (batch, d1, d2, d3, channels), or (batch, channels, d1, d2, d3) with
+    channels_first (Keras's `Conv3D`)."""
+
+    type: Literal["Conv3D", "Convolution3D"] = "Conv3D"
+
+    rank = 3
+    examples = (
+        example([[3, 4, 3, 2]], filters=2, kernel_size=2),
+        example(
+            [[5, 4, 3, 1]], CF, filters=3, kernel_size=[3, 2, 1], strides=[2, 1, 2], padding="same"
+        ),
+        example(
+            [[None, 3, 4, 2]], filters=2, kernel_size=2, dilation_rate=2, padding="same", groups=2
+        ),
+    )

@@ -1,0 +1,375 @@
+"""Recurrent layers: SimpleRNN, LSTM and GRU, with Keras's arguments, defaults and weights.
+
+They run on PyTorch's fused kernels (`torch.lstm`, `torch.gru`, `torch.rnn_tanh/relu`, what
+nn.LSTM/nn.GRU/nn.RNN call) whenever the arguments allow it, and on a step loop otherwise
+(`netspec.torch.recurrent`). They take a mask (Embedding's mask_zero, Masking) and skip the
+masked steps as Keras does.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import Field, field_validator
+
+from ..vocab import ActivationField, ConstraintField, InitializerField, RegularizerField
+from .base import Context, Layer, Shape, ShapeError, Weight, fmt_shape, register_layer
+
+
+def plain(activation, *names: str) -> bool:
+    """Whether `activation` is one of `names` with its default arguments (what a fused kernel
+    computes)."""
+    if activation is None or activation.type not in names:
+        return False
+    return all(
+        getattr(activation, f) == info.default
+        for f, info in type(activation).model_fields.items()
+        if f != "type"
+    )
+
+
+class Recurrent(Layer):
+    """Arguments shared by SimpleRNN, LSTM and GRU (Keras's names, defaults and order)."""
+
+    units: int = Field(..., gt=0, description="Dimensionality of the output space (and state).")
+    activation: ActivationField | None = Field(
+        "tanh",
+        validate_default=True,
+        description="Activation of the candidate state and output (none: linear).",
+    )
+    use_bias: bool = Field(True, description="Whether the layer uses a bias vector.")
+    kernel_initializer: InitializerField = Field(
+        "glorot_uniform",
+        validate_default=True,
+        description="Initializer of the kernel (the input transformation), Keras layout "
+        "(input_dim, gates * units).",
+    )
+    recurrent_initializer: InitializerField = Field(
+        "orthogonal",
+        validate_default=True,
+        description="Initializer of the recurrent kernel (the state transformation), Keras "
+        "layout (units, gates * units).",
+    )
+    bias_initializer: InitializerField = Field(
+        "zeros", validate_default=True, description="Initializer of the bias."
+    )
+    kernel_regularizer: RegularizerField | None = Field(
+        None, description="Penalty on the kernel, added to the training loss."
+    )
+    recurrent_regularizer: RegularizerField | None = Field(
+        None, description="Penalty on the recurrent kernel, added to the training loss."
+    )
+    bias_regularizer: RegularizerField | None = Field(
+        None, description="Penalty on the bias, added to the training loss."
+    )
+    activity_regularizer: RegularizerField | None = Field(
+        None,
+        description="Penalty on the layer's outputs (states included with return_state), "
+        "divided by the batch size (as Keras).",
+    )
+    kernel_constraint: ConstraintField | None = Field(
+        None, description="Projection applied to the kernel after each optimizer step."
+    )
+    recurrent_constraint: ConstraintField | None = Field(
+        None, description="Projection applied to the recurrent kernel after each optimizer step."
+    )
+    bias_constraint: ConstraintField | None = Field(
+        None, description="Projection applied to the bias after each optimizer step."
+    )
+    dropout: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="Fraction of the input units to drop in training mode, in [0, 1) (one "
+        "mask per sequence, the same at every step, as Keras).",
+    )
+    recurrent_dropout: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="Fraction of the state units to drop for the recurrent transformation in "
+        "training mode, in [0, 1) (one mask per sequence). Runs the step loop, not the fused "
+        "kernel.",
+    )
+    seed: int | None = Field(
+        None, ge=0, description="Seed of the dropout masks (default: torch's global generator)."
+    )
+    return_sequences: bool = Field(
+        False,
+        description="Return the output of every step, (batch, timesteps, units), instead of "
+        "the last one, (batch, units).",
+    )
+    return_state: bool = Field(
+        False,
+        description="Also return the final state(s), as more outputs ([output, h] for "
+        "SimpleRNN and GRU, [output, h, c] for LSTM): pick them with `name:k`.",
+    )
+    go_backwards: bool = Field(
+        False,
+        description="Process the sequence backwards; with return_sequences the outputs come "
+        "in that reversed order (as Keras).",
+    )
+    stateful: bool = Field(
+        False,
+        description="Keras's stateful RNNs (state kept from batch to batch) are not "
+        "supported: must be false.",
+        json_schema_extra={"const": False},
+    )
+    unroll: bool = Field(
+        False,
+        description="Accepted for Keras compatibility, without effect (a Keras speed/memory "
+        "trade-off; netspec runs the fused kernel or a step loop either way).",
+    )
+
+    consumes_mask = True
+    gates: ClassVar[int] = 1
+    state_count: ClassVar[int] = 1
+
+    @field_validator("stateful")
+    @classmethod
+    def _not_stateful(cls, value: bool) -> bool:
+        if value:
+            raise ValueError(
+                "stateful RNNs are not supported: a netspec model keeps no state between "
+                "batches (set stateful: false)"
+            )
+        return value
+
+    def output_mask(self) -> bool | list[bool]:
+        # keras RNN.compute_mask: the output carries the mask with return_sequences; the
+        # states never do.
+        if self.return_state:
+            return [self.return_sequences] + [False] * self.state_count
+        return self.return_sequences
+
+    def output_shape(self, shapes: list[Shape], ctx: Context) -> Shape | list[Shape]:
+        shape = shapes[0]
+        if len(shape) != 2:
+            raise ShapeError(
+                f"expects an input of rank 3 (batch, timesteps, features), got shape "
+                f"{fmt_shape(shape)}"
+            )
+        if shape[-1] is None:
+            raise ShapeError(f"the features axis of {self.type}'s input must be known, got None")
+        for name in ("activation", "recurrent_activation"):
+            act = getattr(self, name, None)
+            if act is not None and act.type == "glu":
+                raise ShapeError(f"glu halves its input: it cannot be {self.type}'s {name}", name)
+        if getattr(self, "use_cudnn", "auto") is True and not self.fused():
+            raise ShapeError(
+                f"use_cudnn is true but {self.type}'s arguments need the step loop "
+                f"({self.why_not_fused()}); set use_cudnn: auto",
+                "use_cudnn",
+            )
+        out = (shape[0], self.units) if self.return_sequences else (self.units,)
+        if self.return_state:
+            return [out] + [(self.units,)] * self.state_count
+        return out
+
+    def bias_shape(self) -> tuple[int, ...]:
+        return (self.gates * self.units,)
+
+    def bias_initializer_spec(self):
+        return self.bias_initializer
+
+    def weights(self, shapes: list[Shape], ctx: Context) -> list[Weight]:
+        size = self.gates * self.units
+        out = [
+            Weight(
+                "kernel",
+                (shapes[0][-1], size),
+                self.kernel_initializer,
+                self.kernel_regularizer,
+                self.kernel_constraint,
+            ),
+            Weight(
+                "recurrent_kernel",
+                (self.units, size),
+                self.recurrent_initializer,
+                self.recurrent_regularizer,
+                self.recurrent_constraint,
+            ),
+        ]
+        if self.use_bias:
+            out.append(
+                Weight(
+                    "bias",
+                    self.bias_shape(),
+                    self.bias_initializer_spec(),
+                    self.bias_regularizer,
+                    self.bias_constraint,
+                )
+            )
+        return out
+
+    def why_not_fused(self) -> str | None:
+        """Why the fused kernel cannot run this layer (None: it can)."""
+        if self.recurrent_dropout:
+            return "recurrent_dropout"
+        if getattr(self, "use_cudnn", "auto") is False:
+            return "use_cudnn: false"
+        if not plain(self.activation, "tanh"):
+            return "activation other than tanh"
+        if not plain(getattr(self, "recurrent_activation", None), "sigmoid"):
+            return "recurrent_activation other than sigmoid"
+        return None
+
+    def fused(self) -> bool:
+        """Whether the layer runs on PyTorch's fused kernel."""
+        return self.why_not_fused() is None
+
+    def build(self, shapes: list[Shape], ctx: Context):
+        from ..torch.recurrent import RecurrentModule
+
+        return RecurrentModule(self, self.weights(shapes, ctx), ctx)
+
+
+class GatedRecurrent(Recurrent):
+    """LSTM and GRU: a recurrent activation and Keras's use_cudnn."""
+
+    recurrent_activation: ActivationField | None = Field(
+        "sigmoid",
+        validate_default=True,
+        description="Activation of the gates (none: linear).",
+    )
+    use_cudnn: Literal["auto"] | bool = Field(
+        "auto",
+        description="Keras's switch for the fused kernel: auto uses it when the arguments "
+        "allow (tanh, sigmoid, no recurrent_dropout), false never, true requires it.",
+    )
+
+
+_SEQ = [[5, 3]]
+
+
+@register_layer
+class SimpleRNN(Recurrent):
+    """Fully-connected RNN: `h_t = activation(x_t kernel + h_{t-1} recurrent_kernel + bias)`,
+    the output being the state (Keras's `SimpleRNN`). Input (batch, timesteps, features);
+    output (batch, units), or (batch, timesteps, units) with return_sequences. Runs on
+    PyTorch's fused RNN kernel with tanh or relu and no recurrent_dropout."""
+
+    type: Literal["SimpleRNN"] = "SimpleRNN"
+
+    examples = (
+        {"args": {"units": 4}, "inputs": _SEQ},
+        {"args": {"units": 3, "return_sequences": True, "activation": "relu"}, "inputs": _SEQ},
+        {
+            "args": {"units": 2, "return_state": True, "go_backwards": True, "use_bias": False},
+            "inputs": [[None, 4]],
+        },
+        {"args": {"units": 3, "activation": "sigmoid", "return_sequences": True}, "inputs": _SEQ},
+        {"args": {"units": 3}, "inputs": [[4, 2]], "dtypes": ["int64"]},
+    )
+
+    def why_not_fused(self) -> str | None:
+        if self.recurrent_dropout:
+            return "recurrent_dropout"
+        if not plain(self.activation, "tanh", "relu"):
+            return "activation other than tanh or relu"
+        return None
+
+
+@register_layer
+class LSTM(GatedRecurrent):
+    """Long Short-Term Memory (Hochreiter 1997; Keras's `LSTM`): gates i, f, c, o in Keras's
+    (and PyTorch's) order; the output is the hidden state h. Input (batch, timesteps,
+    features); output (batch, units), or (batch, timesteps, units) with return_sequences;
+    return_state adds h and c. Runs on PyTorch's fused LSTM kernel for Keras's default
+    activations and no recurrent_dropout; Keras's single bias stands for PyTorch's two."""
+
+    type: Literal["LSTM"] = "LSTM"
+    unit_forget_bias: bool = Field(
+        True,
+        description="Add 1 to the forget gate's bias at initialization (its part of the bias "
+        "is then ones, whatever bias_initializer says), as Jozefowicz et al. recommend.",
+    )
+
+    gates = 4
+    state_count = 2
+    examples = (
+        {"args": {"units": 4}, "inputs": _SEQ},
+        {"args": {"units": 3, "return_sequences": True, "return_state": True}, "inputs": _SEQ},
+        {
+            "args": {"units": 2, "go_backwards": True, "return_sequences": True},
+            "inputs": [[None, 3]],
+        },
+        {
+            "args": {
+                "units": 3,
+                "activation": "relu",
+                "recurrent_activation": "hard_sigmoid",
+                "use_bias": False,
+            },
+            "inputs": _SEQ,
+        },
+        {
+            "args": {"units": 2, "unit_forget_bias": False, "bias_initializer": "ones"},
+            "inputs": _SEQ,
+        },
+    )
+
+    def bias_initializer_spec(self):
+        if not self.unit_forget_bias:
+            return self.bias_initializer
+        return ForgetBiasInitializer(self.bias_initializer, self.units)
+
+
+@register_layer
+class GRU(GatedRecurrent):
+    """Gated Recurrent Unit (Cho et al. 2014; Keras's `GRU`): gates z, r, h in Keras's order.
+    With reset_after (Keras 3's default, PyTorch's and cuDNN's variant) the reset gate applies
+    after the recurrent transformation and the bias is (2, 3 * units), input and recurrent
+    biases; runs then on PyTorch's fused GRU kernel (weights stored in its r, z, n gate order)
+    for Keras's default activations and no recurrent_dropout."""
+
+    type: Literal["GRU"] = "GRU"
+    reset_after: bool = Field(
+        True,
+        description="Apply the reset gate after the recurrent transformation (Keras 3's "
+        "default; fused kernel) rather than before (Keras 2's original; step loop).",
+    )
+
+    gates = 3
+    state_count = 1
+    examples = (
+        {"args": {"units": 4}, "inputs": _SEQ},
+        {"args": {"units": 3, "return_sequences": True, "return_state": True}, "inputs": _SEQ},
+        {"args": {"units": 3, "reset_after": False, "return_sequences": True}, "inputs": _SEQ},
+        {
+            "args": {"units": 2, "go_backwards": True, "use_bias": False},
+            "inputs": [[None, 3]],
+        },
+        {"args": {"units": 2, "activation": "softsign", "return_state": True}, "inputs": _SEQ},
+    )
+
+    def bias_shape(self) -> tuple[int, ...]:
+        return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
+
+    def why_not_fused(self) -> str | None:
+        if not self.reset_after:
+            return "reset_after: false"
+        return super().why_not_fused()
+
+
+class ForgetBiasInitializer:
+    """LSTM's unit_forget_bias: the bias initializer's values, with the forget gate's block
+    (the second of four) set to ones, as Keras's LSTMCell builds it."""
+
+    def __init__(self, base, units: int):
+        self.base, self.units = base, units
+
+    def sample(self, shape, generator=None):
+        import torch
+
+        u = self.units
+        return torch.cat(
+            [
+                self.base.sample((u,), generator),
+                torch.ones(u),
+                self.base.sample((2 * u,), generator),
+            ]
+        )
+
+    def __repr__(self) -> str:
+        return f"ForgetBiasInitializer({self.base!r})"

@@ -1,0 +1,113 @@
+"""Torch module of the MultiHeadAttention layer (see attention.py for the attention core)."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .attention import AttentionDropout, band_mask
+from .core_layers import as_float
+from .weights import create_weight
+
+
+class MultiHeadAttentionModule(AttentionDropout):
+    """Keras MultiHeadAttention. Projections are F.linear with kernels stored (heads * dim,
+    in); attention runs over the flattened `attention_axes` of each head."""
+
+    def __init__(self, spec, groups, ctx, axes: tuple[int, ...], rank: int, scale: float):
+        super().__init__(spec.dropout, spec.seed)
+        for name, weights in groups:
+            holder = nn.Module()
+            kernel = weights[0]
+            n = len(kernel.shape)
+            # Keras (in, heads, dim) -> (heads, dim, in); output (heads, dim, *out) -> (*out, ...).
+            perm = (1, 2, 0) if name != "attention_output" else (*range(2, n), 0, 1)
+            create_weight(holder, kernel, ctx, perm=perm)
+            if len(weights) > 1:
+                create_weight(holder, weights[1], ctx)
+            else:
+                holder.register_parameter("bias", None)
+            setattr(self, name, holder)
+        self.gated = spec.use_gate
+        self.out_dims = tuple(groups[-1][1][0].shape[2:])
+        self.scale = scale
+        self.causal = spec.use_causal_mask
+        self.window = spec.sliding_window
+        self.scores = spec.return_attention_scores
+        self.heads = spec.num_heads
+        # Projected tensors are (batch, *steps, heads, dim): attention sees them permuted to
+        # (batch, *other steps, heads, *attended steps, dim).
+        steps = range(1, rank - 1)
+        self.other = [i for i in steps if i not in axes]
+        self.axes = list(axes)
+        self.perm = (0, *self.other, rank - 1, *axes, rank)
+        self.inverse = tuple(sorted(range(rank + 1), key=self.perm.__getitem__))
+
+    @staticmethod
+    def _project(x: torch.Tensor, holder: nn.Module) -> torch.Tensor:
+        w = holder.kernel
+        bias = holder.bias.reshape(-1) if holder.bias is not None else None
+        y = F.linear(x, w.reshape(-1, w.shape[-1]), bias)
+        return y.unflatten(-1, w.shape[:2])  # (..., heads, dim)
+
+    def _heads(self, x: torch.Tensor) -> torch.Tensor:
+        """(batch, *steps, heads, dim) -> (batch * others, heads, attended steps, dim)."""
+        x = x.permute(self.perm)
+        return x.reshape(-1, self.heads, math.prod(x.shape[2 + len(self.other) : -1]), x.shape[-1])
+
+    def forward(self, query, value, key=None):
+        query, value = as_float(query), as_float(value)
+        key = value if key is None else as_float(key)
+        q = self._project(query, self.query)
+        k = self._project(key, self.key)
+        v = self._project(value, self.value)
+        lead = q.permute(self.perm).shape[:-1]  # (batch, *others, heads, *attended query steps)
+        qh, kh, vh = self._heads(q), self._heads(k), self._heads(v)
+        lq, lk = qh.shape[-2], kh.shape[-2]
+        mask = None
+        if self.window is not None:
+            mask = band_mask(lq, lk, self.causal, self.window, qh.device)
+        seeded = self.dropout_active() and self.seed is not None
+        weights = None
+        if self.scores or seeded:
+            scores = (qh * self.scale) @ kh.transpose(-1, -2)
+            if self.causal and mask is None:
+                mask = band_mask(lq, lk, True, None, qh.device)
+            if mask is not None:
+                scores = scores.masked_fill(~mask, float("-inf"))
+            weights = torch.softmax(scores, dim=-1)
+            if mask is not None:  # Keras's masked softmax: a fully masked row is all zeros
+                weights = weights.nan_to_num(0.0)
+            dropped = self.drop(weights) if self.dropout_active() else weights
+            out = dropped @ vh
+        else:
+            out = F.scaled_dot_product_attention(
+                qh,
+                kh,
+                vh,
+                attn_mask=mask,
+                dropout_p=self.rate if self.training else 0.0,
+                is_causal=self.causal and mask is None,
+                scale=self.scale,
+            )
+        out = out.reshape(*lead, out.shape[-1]).permute(self.inverse).flatten(-2)
+        if self.gated:
+            out = out * torch.sigmoid(self._project(query, self.gate).flatten(-2))
+        w = self.attention_output.kernel
+        bias = self.attention_output.bias
+        y = F.linear(
+            out, w.reshape(-1, out.shape[-1]), bias.reshape(-1) if bias is not None else None
+        )
+        y = y.unflatten(-1, self.out_dims) if len(self.out_dims) > 1 else y
+        if not self.scores:
+            return y
+        # Keras's layout: (batch, *other steps, heads, *query steps, *key steps).
+        others = [q.shape[i] for i in self.other]
+        attended = [q.shape[i] for i in self.axes] + [k.shape[i] for i in self.axes]
+        return y, weights.reshape(q.shape[0], *others, self.heads, *attended)
+
+    def extra_repr(self) -> str:
+        return f"num_heads={self.heads}, attention_axes={tuple(self.axes)}, dropout={self.rate}"

@@ -1,0 +1,98 @@
+"""Torch modules of the pooling layers (imported by builders)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .core_layers import as_float
+
+_MAX = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}
+_AVG = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}
+
+
+def same_padding(n: int, k: int, s: int) -> tuple[int, int]:
+    """TensorFlow's `same` padding of one axis: (before, after), the odd element after."""
+    total = max(0, ((n + s - 1) // s - 1) * s + k - n)
+    return total // 2, total - total // 2
+
+
+class PoolModule(nn.Module):
+    """Keras MaxPooling / AveragePooling (1D, 2D, 3D) on channels_last or channels_first inputs.
+
+    channels_last inputs are viewed channels-first for torch's kernels (no copy: a 4D/5D view is
+    torch's channels_last memory format, which its pooling kernels read and write as such) and
+    the result viewed back. `same` padding: an even split is torch's own padding (-inf for max;
+    for average `count_include_pad=False`, so padding never counts, as TensorFlow); an uneven
+    split pads explicitly and, for average, divides the windows' sums by their numbers of real
+    elements (TensorFlow's and JAX's semantics).
+    """
+
+    def __init__(self, mode: str, pool, strides, same: bool, channels_last: bool):
+        super().__init__()
+        self.mode = mode
+        self.pool = tuple(pool)
+        self.strides = tuple(strides)
+        self.same = same
+        self.channels_last = channels_last
+        self.fn = (_MAX if mode == "max" else _AVG)[len(self.pool)]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = as_float(x)
+        if self.channels_last:
+            x = x.movedim(-1, 1)
+        y = self._same(x) if self.same else self.fn(x, self.pool, self.strides)
+        return y.movedim(1, -1) if self.channels_last else y
+
+    def _same(self, x: torch.Tensor) -> torch.Tensor:
+        pads = [
+            same_padding(n, k, s)
+            for n, k, s in zip(x.shape[2:], self.pool, self.strides, strict=True)
+        ]
+        if all(a == b for a, b in pads):
+            even = [a for a, _ in pads]
+            if self.mode == "max":
+                return self.fn(x, self.pool, self.strides, even)
+            return self.fn(x, self.pool, self.strides, even, count_include_pad=False)
+        flat = [p for pad in reversed(pads) for p in pad]  # F.pad wants the last axis first
+        if self.mode == "max":
+            return self.fn(F.pad(x, flat, value=float("-inf")), self.pool, self.strides)
+        sums = self.fn(F.pad(x, flat), self.pool, self.strides)  # mean over the whole window
+        ones = torch.ones((1, 1, *x.shape[2:]), dtype=x.dtype, device=x.device)
+        real = self.fn(F.pad(ones, flat), self.pool, self.strides)  # share of real elements
+        return sums / real
+
+    def extra_repr(self) -> str:
+        padding = "same" if self.same else "valid"
+        return f"{self.mode}, pool={self.pool}, strides={self.strides}, padding={padding}"
+
+
+class GlobalPoolModule(nn.Module):
+    """Keras GlobalMaxPooling / GlobalAveragePooling: max or mean over the spatial axes; for
+    GlobalAveragePooling1D with a timestep mask, the mean over the valid steps (Keras's)."""
+
+    def __init__(self, mode: str, dims: tuple[int, ...], keepdims: bool):
+        super().__init__()
+        self.mode = mode
+        self.dims = dims
+        self.keepdims = keepdims
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        x = as_float(x)
+        if self.mode == "max":
+            return x.amax(dim=self.dims, keepdim=self.keepdims)
+        if mask is None:
+            return x.mean(dim=self.dims, keepdim=self.keepdims)
+        # GlobalAveragePooling1D with a (batch, steps) timestep mask: Keras's masked mean.
+        if self.dims != (1,):
+            raise ValueError(
+                "GlobalAveragePooling1D with channels_first cannot use a (batch, steps) "
+                "timestep mask: its steps are the last axis"
+            )
+        valid = mask.unsqueeze(-1).bool()
+        total = torch.where(valid, x, 0).sum(dim=1, keepdim=self.keepdims)
+        return total / valid.to(x.dtype).sum(dim=1, keepdim=self.keepdims)
+
+    def extra_repr(self) -> str:
+        return f"{self.mode}, dims={self.dims}, keepdims={self.keepdims}"

@@ -1,0 +1,344 @@
+"""Torch modules of the recurrent layers (SimpleRNN, LSTM, GRU), with Keras's semantics.
+
+Weights are stored in the layout of PyTorch's fused kernels (`torch.lstm`, `torch.gru`,
+`torch.rnn_tanh`, `torch.rnn_relu`, what nn.LSTM/nn.GRU/nn.RNN call): kernels (gates * units,
+in), gates in PyTorch's order (GRU r, z, n; LSTM i, f, g, o is Keras's i, f, c, o), so the fused
+kernel takes them as they are; initializers, regularizers and constraints see Keras's layout
+through `KerasWeight` (a transpose, plus a gate reorder for GRU). Keras's LSTM and SimpleRNN have
+one bias where PyTorch has two: the second is a zero buffer, not a parameter.
+
+Masks: a masked step leaves the state as it is and repeats the previous output (zeros with
+`zero_output_for_mask`, which Bidirectional sets with return_sequences), as Keras's RNN loop
+does. Since masked steps change nothing, the fused path packs each sequence's valid steps to the
+front (a stable gather), runs the fused kernel on the packed sequences and spreads the outputs
+back: exact for padding anywhere, not only at the end.
+
+Arguments the fused kernels cannot express (other activations, recurrent_dropout, GRU with
+reset_after false) run a step loop with the input projection of all steps computed at once.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+
+from .core_layers import _seeded_mask
+from .modules import activation_fn
+from .weights import GateLayout, create_weight
+
+GRU_GATES = GateLayout((1, 0, 2))  # Keras z, r, h -> torch r, z, n; (in, 3u) -> (3u, in)
+GRU_BIAS = GateLayout((1, 0, 2), transpose=False)
+
+FUSED_OPS = {
+    "LSTM": torch.lstm,
+    "GRU": torch.gru,
+    "tanh": torch.rnn_tanh,
+    "relu": torch.rnn_relu,
+}
+
+
+def _identity(x: torch.Tensor) -> torch.Tensor:
+    return x
+
+
+@torch.compiler.disable
+def _fused(op, *args):
+    # torch.compile runs the fused RNN kernels eagerly, as it runs nn.LSTM (dynamo's
+    # allow_rnn is off by default; inductor mis-compiles them on CPU): a graph break here.
+    return op(*args)
+
+
+class RecurrentModule(nn.Module):
+    """Keras SimpleRNN, LSTM or GRU over (batch, timesteps, features) inputs. `fused` says
+    whether it runs PyTorch's fused kernel (`fused_op`) or the step loop."""
+
+    def __init__(self, spec, weights, ctx):
+        super().__init__()
+        self.kind = spec.type
+        self.units = spec.units
+        self.gates = spec.gates
+        gru = self.kind == "GRU"
+        kernel_layout = GRU_GATES if gru else None
+        perm = None if gru else (1, 0)
+        create_weight(self, weights[0], ctx, perm=perm, layout=kernel_layout)
+        create_weight(self, weights[1], ctx, perm=perm, layout=kernel_layout)
+        self.use_bias = spec.use_bias
+        if spec.use_bias:
+            create_weight(self, weights[2], ctx, layout=GRU_BIAS if gru else None)
+        else:
+            self.register_parameter("bias", None)
+        self.reset_after = bool(getattr(spec, "reset_after", True))
+        # Keras's single bias: PyTorch's recurrent bias stays zero (not a parameter, not saved).
+        self.two_biases = gru and self.reset_after
+        if spec.use_bias and not self.two_biases:
+            self.register_buffer("bias_hh", torch.zeros(self.gates * self.units), persistent=False)
+        self.fused = spec.fused()
+        op = self.kind if self.kind != "SimpleRNN" else (spec.activation.type)
+        self.fused_op = FUSED_OPS[op] if self.fused else None
+        self.act = activation_fn(spec.activation) or _identity
+        self.rec_act = activation_fn(getattr(spec, "recurrent_activation", None)) or _identity
+        self.go_backwards = spec.go_backwards
+        self.return_sequences = spec.return_sequences
+        self.return_state = spec.return_state
+        self.zero_output_for_mask = False  # Bidirectional sets it to return_sequences
+        self.dropout = float(spec.dropout)
+        self.recurrent_dropout = float(spec.recurrent_dropout)
+        # Keras's cells draw one mask per gate when recurrent_dropout is on ("implementation
+        # 1"), else one input mask shared by the gates; SimpleRNN has one of each.
+        self.mask_count = self.gates if self.recurrent_dropout and self.gates > 1 else 1
+        self.seed = spec.seed
+        self._generators: dict[torch.device, torch.Generator] = {}
+
+    # ------------------------------------------------------------------- cuDNN weight layout
+
+    def _apply(self, fn, recurse=True):
+        out = super()._apply(fn, recurse)
+        self.flatten_parameters()  # as nn.LSTM does after .to()/.cuda()
+        return out
+
+    @torch.no_grad()
+    def flatten_parameters(self) -> None:
+        """On CUDA with cuDNN, put the fused kernel's weights in one contiguous buffer (what
+        nn.RNNBase.flatten_parameters does), so cuDNN does not copy them at every call; the
+        parameters stay the same objects, with the same values. A no-op elsewhere."""
+        if not self.fused:
+            return
+        weights = self._flat_weights()
+        first = weights[0]
+        if not all(
+            w.is_cuda and w.dtype == first.dtype and torch.backends.cudnn.is_acceptable(w)
+            for w in weights
+        ):
+            return
+        if not torch._use_cudnn_rnn_flatten_weight():
+            return
+        from torch.backends.cudnn import rnn as cudnn_rnn
+
+        if self.two_biases:  # GRU's (2, 3u) bias: its rows are set into the buffer separately
+            weights = [*weights[:2], weights[2].clone(), weights[3].clone()]
+        mode = {"LSTM": "LSTM", "GRU": "GRU"}.get(self.kind) or (
+            "RNN_RELU" if self.fused_op is torch.rnn_relu else "RNN_TANH"
+        )
+        try:
+            with torch.cuda.device_of(first):
+                torch._cudnn_rnn_flatten_weight(
+                    weights,
+                    len(weights),
+                    first.shape[1],
+                    cudnn_rnn.get_cudnn_mode(mode),
+                    self.units,
+                    0,
+                    1,
+                    True,
+                    False,
+                )
+        except RuntimeError:  # pragma: no cover - cuDNN refused: it copies at each call instead
+            return
+        if self.two_biases:
+            b_ih, b_hh = weights[2], weights[3]
+            size = b_ih.numel()
+            if b_hh.data_ptr() == b_ih.data_ptr() + size * b_ih.element_size():
+                self.bias.data = b_ih.new_empty(0).set_(
+                    b_ih.untyped_storage(), b_ih.storage_offset(), (2, size), (size, 1)
+                )
+            else:  # pragma: no cover - another buffer layout: keep the bias as it was
+                self.bias.data = torch.stack([b_ih, b_hh])
+
+    # ---------------------------------------------------------------------------- forward
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None):
+        x = x.to(self.kernel.dtype)
+        if self.go_backwards:
+            x = x.flip(1)
+            mask = mask.flip(1) if mask is not None else None
+        if mask is not None:
+            mask = mask.to(device=x.device, dtype=torch.bool)
+        if self.fused:
+            if self.training and self.dropout:
+                x = x * self._dropout_masks(x, self.dropout, x.shape[-1], 1)[0].unsqueeze(1)
+            outputs, states = self._fused(x, mask)
+        else:
+            outputs, states = self._loop(x, mask)
+        if self.return_state:
+            return (outputs, *states)
+        return outputs
+
+    def _flat_weights(self) -> list[torch.Tensor]:
+        if not self.use_bias:
+            return [self.kernel, self.recurrent_kernel]
+        if self.two_biases:
+            return [self.kernel, self.recurrent_kernel, self.bias[0], self.bias[1]]
+        return [self.kernel, self.recurrent_kernel, self.bias, self.bias_hh]
+
+    def _fused(self, x: torch.Tensor, mask: torch.Tensor | None):
+        batch, steps = x.shape[0], x.shape[1]
+        h0 = x.new_zeros(1, batch, self.units)
+        hx = (h0, h0) if self.kind == "LSTM" else h0
+        args = (self._flat_weights(), self.use_bias, 1, 0.0, torch.is_grad_enabled(), False)
+        if mask is None:
+            out, *states = _fused(self.fused_op, x, hx, *args, True)
+            states = [s[0] for s in states]
+            return (out if self.return_sequences else states[0]), states
+        # Valid steps to the front (stable), one packed run, outputs spread back.
+        order = torch.sort((~mask).to(torch.uint8), dim=1, stable=True).indices
+        packed_x = x.gather(1, order.unsqueeze(-1).expand(-1, -1, x.shape[-1]))
+        counts = mask.sum(1)
+        packed = pack_padded_sequence(
+            packed_x, counts.clamp(min=1).cpu(), batch_first=True, enforce_sorted=False
+        )
+        data, *states = _fused(self.fused_op, packed.data, packed.batch_sizes, hx, *args)
+        some = (counts > 0).unsqueeze(-1).to(x.dtype)  # fully masked sequences: zero states
+        states = [s[0].index_select(0, packed.unsorted_indices) * some for s in states]
+        if not self.return_sequences:
+            return states[0], states
+        out_seq = PackedSequence(
+            data, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices
+        )
+        packed_out, _ = pad_packed_sequence(out_seq, batch_first=True, total_length=steps)
+        # Step t carries the output of the last valid step at or before it.
+        position = mask.cumsum(1) - 1
+        valid = position >= 0
+        if self.zero_output_for_mask:
+            valid = valid & mask
+        index = position.clamp(min=0).unsqueeze(-1).expand(-1, -1, self.units)
+        out = packed_out.gather(1, index)
+        return out * valid.unsqueeze(-1).to(out.dtype), states
+
+    # ------------------------------------------------------------------------- step loop
+
+    def _loop(self, x: torch.Tensor, mask: torch.Tensor | None):
+        batch, steps, features = x.shape
+        units, gates = self.units, self.gates
+        training = self.training
+        bias_in = bias_rec = None
+        if self.use_bias:
+            if self.kind == "GRU" and self.reset_after:
+                bias_in, bias_rec = self.bias[0], self.bias[1]
+            else:
+                bias_in = self.bias
+        # Input projections of every step at once (per gate when each gate has its own mask).
+        in_masks = (
+            self._dropout_masks(x, self.dropout, features, self.mask_count)
+            if training and self.dropout
+            else None
+        )
+        if in_masks is None:
+            x_proj = F.linear(x, self.kernel, bias_in)
+        elif len(in_masks) == 1:
+            x_proj = F.linear(x * in_masks[0].unsqueeze(1), self.kernel, bias_in)
+        else:
+            kernels = self.kernel.chunk(gates, 0)
+            biases = bias_in.chunk(gates, 0) if bias_in is not None else [None] * gates
+            x_proj = torch.cat(
+                [
+                    F.linear(x * m.unsqueeze(1), k, b)
+                    for m, k, b in zip(in_masks, kernels, biases, strict=True)
+                ],
+                dim=-1,
+            )
+        rec_masks = (
+            self._dropout_masks(x, self.recurrent_dropout, units, self.mask_count)
+            if training and self.recurrent_dropout
+            else None
+        )
+        rec_kernels = self.recurrent_kernel.chunk(gates, 0)
+        rec_biases = bias_rec.chunk(gates, 0) if bias_rec is not None else [None] * gates
+
+        def recurrent(h: torch.Tensor, gate_slice: slice | None = None) -> torch.Tensor:
+            """h times the recurrent kernel (all gates, or the gates of `gate_slice`)."""
+            idx = range(gates)[gate_slice] if gate_slice is not None else range(gates)
+            if rec_masks is None:
+                if gate_slice is None:
+                    return F.linear(h, self.recurrent_kernel, bias_rec)
+                return torch.cat([F.linear(h, rec_kernels[g], rec_biases[g]) for g in idx], -1)
+            masks = rec_masks if len(rec_masks) > 1 else rec_masks * gates
+            return torch.cat(
+                [F.linear(h * masks[g], rec_kernels[g], rec_biases[g]) for g in idx], -1
+            )
+
+        h = x.new_zeros(batch, units)
+        c = x.new_zeros(batch, units) if self.kind == "LSTM" else None
+        outputs = []
+        for t in range(steps):
+            xt = x_proj[:, t]
+            if self.kind == "LSTM":
+                i, f, g, o = (xt + recurrent(h)).chunk(4, -1)
+                c_new = self.rec_act(f) * c + self.rec_act(i) * self.act(g)
+                h_new = self.rec_act(o) * self.act(c_new)
+            elif self.kind == "GRU":
+                x_r, x_z, x_n = xt.chunk(3, -1)
+                if self.reset_after:
+                    h_r, h_z, h_n = recurrent(h).chunk(3, -1)
+                    r = self.rec_act(x_r + h_r)
+                    z = self.rec_act(x_z + h_z)
+                    n = self.act(x_n + r * h_n)
+                else:
+                    h_r, h_z = recurrent(h, slice(0, 2)).chunk(2, -1)
+                    r = self.rec_act(x_r + h_r)
+                    z = self.rec_act(x_z + h_z)
+                    h_in = h * rec_masks[-1] if rec_masks is not None else h
+                    n = self.act(x_n + F.linear(r * h_in, rec_kernels[2]))
+                h_new = z * h + (1 - z) * n
+            else:
+                h_new = self.act(xt + recurrent(h))
+            if mask is None:
+                h = h_new
+                c = c_new if c is not None else None
+                out = h
+            else:
+                m = mask[:, t].unsqueeze(-1)
+                h = torch.where(m, h_new, h)
+                c = torch.where(m, c_new, c) if c is not None else None
+                out = h if not self.zero_output_for_mask else h * m.to(h.dtype)
+            if self.return_sequences:
+                outputs.append(out)
+        states = [h, c] if c is not None else [h]
+        if not self.return_sequences:
+            return h, states
+        if not outputs:
+            return x.new_zeros(batch, 0, units), states
+        return torch.stack(outputs, 1), states
+
+    # ------------------------------------------------------------------------------ dropout
+
+    def _generator(self, device: torch.device) -> torch.Generator:
+        gen = self._generators.get(device)
+        if gen is None:
+            gen = self._generators[device] = torch.Generator(device).manual_seed(self.seed)
+        return gen
+
+    def _dropout_masks(self, x: torch.Tensor, rate: float, size: int, count: int):
+        """`count` dropout masks (batch, size), scaled by 1 / (1 - rate) as Keras's are."""
+        keep = 1.0 - rate
+        shape = (count, x.shape[0], size)
+        if self.seed is None:
+            bits = torch.empty(shape, device=x.device, dtype=x.dtype).bernoulli_(keep)
+        else:
+            bits = _seeded_mask(shape, keep, self._generator(x.device), x.device).to(x.dtype)
+        return list((bits / keep).unbind(0))
+
+    def extra_repr(self) -> str:
+        path = "fused" if self.fused else "step loop"
+        return f"{self.kind}, units={self.units}, {path}"
+
+
+class MaskingModule(nn.Module):
+    """Keras Masking: zeroes the steps whose features all equal `mask_value`; `compute_mask`
+    gives the mask (True: a valid step) that the model hands to the layers that use it."""
+
+    def __init__(self, mask_value: float):
+        super().__init__()
+        self.mask_value = float(mask_value)
+
+    def compute_mask(self, x: torch.Tensor) -> torch.Tensor:
+        return (x != self.mask_value).any(-1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x if x.is_floating_point() else x.float()
+        keep = (x != self.mask_value).any(-1, keepdim=True)
+        return torch.where(keep, x, torch.zeros((), dtype=x.dtype, device=x.device))
+
+    def extra_repr(self) -> str:
+        return f"mask_value={self.mask_value}"

@@ -1,0 +1,223 @@
+"""docs/reference.md is generated and current; `netspec explain` prints the same for one name."""
+
+from typing import Literal
+
+import pytest
+from pydantic import Field
+from typer.testing import CliRunner
+
+from cli import app
+from netspec.catalog import registries
+from netspec.layers import LAYERS, Layer
+from netspec.reference import (
+    REFERENCE_PATH,
+    REGENERATE,
+    UnknownReference,
+    entries,
+    explain_text,
+    lookup,
+    main,
+    reference_text,
+)
+from netspec.spec import InputSpec, layer_adapter, spec_model
+
+runner = CliRunner()
+# Build the cached spec models now, so the tests that register a layer for a while (through
+# monkeypatch) never leak it into them.
+spec_model(), layer_adapter()
+ENTRIES = [(kind, name) for kind, registry in registries().items() for name in registry.names()]
+
+
+@pytest.fixture(scope="module")
+def reference() -> str:
+    return reference_text()
+
+
+def explain(*args: str):
+    return runner.invoke(app, ["explain", *args])
+
+
+def test_committed_reference_is_current():
+    assert REFERENCE_PATH.read_text(encoding="utf-8") == reference_text(plugins=False), (
+        f"docs/reference.md is stale: run `{REGENERATE}`"
+    )
+
+
+@pytest.mark.parametrize(("kind", "name"), ENTRIES, ids=[f"{k}.{n}" for k, n in ENTRIES])
+def test_every_entry_and_argument_is_in_the_reference(kind, name, reference):
+    text = reference
+    cls = registries()[kind].get(name)
+    assert f"\n### {name}\n" in text
+    section = text.split(f"\n### {name}\n", 1)[1].split("\n### ", 1)[0]
+    skip = {"type", *(Layer.model_fields if kind == "layers" else ())}
+    for field_name, field in cls.model_fields.items():
+        if field_name in skip:
+            continue
+        assert f"| `{field.alias or field_name}` |" in section, field_name
+        if field.description:
+            assert " ".join(field.description.split()) in section, field_name
+    for alias, canonical in registries()[kind].aliases().items():
+        if canonical == name:
+            assert f"`{alias}`" in section
+
+
+@pytest.mark.parametrize(("kind", "name"), ENTRIES, ids=[f"{k}.{n}" for k, n in ENTRIES])
+def test_every_entry_and_argument_explains(kind, name):
+    entry, arg, _ = lookup(f"{kind}.{name}")
+    assert (entry.kind, entry.name, arg) == (kind, name, None)
+    for a in entry.args:
+        assert explain_text(f"{kind}.{name}.{a.name}").startswith(f"{name}.{a.name} (")
+
+
+def test_common_layer_keys_and_spec_keys_are_in_the_reference():
+    text = reference_text()
+    common = text.split("## Common layer keys", 1)[1].split("\n## ", 1)[0]
+    for key, field in Layer.model_fields.items():
+        if key != "type":
+            assert f"| `{key}` |" in common and " ".join(field.description.split()) in common
+    top = text.split("## Spec keys", 1)[1].split("\n## ", 1)[0]
+    for model in (spec_model(), InputSpec):
+        for key in model.model_fields:
+            assert f"| `{key}` |" in top
+
+
+def test_reference_is_deterministic_and_ordered_as_the_registries():
+    text = reference_text()
+    assert text == reference_text()
+    positions = [text.index(f"\n### {name}\n") for _, name in ENTRIES]
+    assert positions == sorted(positions)
+
+
+def test_types_defaults_and_bounds_read_as_documented():
+    dense = {a.name: a for a in next(e for e in entries() if e.name == "Dense").args}
+    assert list(dense)[0] == "units"  # required first, as Keras's signature
+    assert (dense["units"].type, dense["units"].default) == ("int > 0", "required")
+    assert dense["kernel_initializer"].type == "initializer (name or {type: ...})"
+    assert dense["kernel_initializer"].default == "glorot_uniform"
+    assert dense["kernel_constraint"].type == "constraint (name or {type: ...}) or null"
+    text = reference_text()
+    assert "| `rate` | float in [0, 1) | required |" in text
+    assert "| `mode` | one of: fan_in, fan_out, fan_avg | `fan_in` |" in text
+    assert "| `dims` | list of int (at least 1 entry) | required |" in text
+    assert "| `axes` | int or list of int (exactly 2 entries) | required |" in text
+    assert "[initializer](#initializers) (name or {type: ...})" in text
+
+
+def test_explain_layer_shows_descriptions_and_defaults():
+    result = explain("Dense")
+    assert result.exit_code == 0, result.output
+    assert "Dense (layer type)" in result.stdout
+    assert "units: int > 0; required" in result.stdout
+    assert "Dimensionality of the output space." in result.stdout
+    assert "kernel_initializer: initializer (name or {type: ...}); default glorot_uniform" in (
+        result.stdout
+    )
+
+
+def test_explain_argument():
+    result = explain("Dense.units")
+    assert result.exit_code == 0, result.output
+    assert "type:     int\n  bounds:   > 0\n  default:  required" in result.stdout
+    assert "Dimensionality of the output space." in result.stdout
+    constraint = explain("Dense.kernel_constraint").stdout
+    assert "default:  null" in constraint
+    for name in registries()["constraints"].all_names():
+        assert name in constraint
+    assert "MaxNorm (max_norm), MinMaxNorm (min_max_norm)" in constraint
+    assert "key of every layer" in explain("Dense.name").stdout
+
+
+@pytest.mark.parametrize(
+    ("query", "heading"),
+    [
+        ("he_uniform", "HeUniform (initializer)"),
+        ("HeUniform", "HeUniform (initializer)"),
+        ("relu", "relu (activation)"),
+        ("MaxNorm", "MaxNorm (constraint)"),
+        ("max_norm", "MaxNorm (constraint)"),
+        ("orthogonal", "Orthogonal (initializer)"),
+        ("orthogonal_regularizer", "OrthogonalRegularizer (regularizer)"),
+        ("initializers.Orthogonal", "Orthogonal (initializer)"),
+        ("initializer.orthogonal", "Orthogonal (initializer)"),
+        ("l1_l2", "L1L2 (regularizer)"),
+        ("layers.Dropout", "Dropout (layer type)"),
+        ("initializers.VarianceScaling.mode", "VarianceScaling.mode (argument of initializer"),
+    ],
+)
+def test_explain_resolves_names_and_aliases(query, heading):
+    result = explain(query)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(heading)
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("Dens", "unknown name 'Dens'"),
+        ("Dense.unit", "unknown argument 'unit' of layer type Dense; did you mean 'units'?"),
+        ("rleu", "did you mean 'relu'"),
+        ("initializers.relu", "unknown initializer 'relu'"),
+        ("NonNeg.axis", "unknown argument 'axis' of constraint NonNeg; it takes no arguments"),
+        ("Dense.units.x", "cannot read 'Dense.units.x'"),
+        ("Dense.", "cannot read 'Dense.'"),
+    ],
+)
+def test_explain_unknown_is_a_user_error(query, message):
+    result = explain(query)
+    assert result.exit_code == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.output
+    with pytest.raises(UnknownReference):
+        lookup(query)
+
+
+def test_explain_did_you_mean_for_a_layer_type():
+    assert "did you mean 'Dense'?" in explain("Dens").stderr
+
+
+def test_explain_usage_errors_exit_2():
+    assert explain().exit_code == 2
+    assert explain("Dense", "extra").exit_code == 2
+
+
+def test_same_name_in_two_registries_prefers_canonical_then_registry_order(monkeypatch):
+    """A layer named like an initializer (Keras has both an `Identity` layer and initializer):
+    the layer comes first (registry order), the other is pointed at; KIND.NAME picks it."""
+
+    class Identity(Layer):
+        """Returns its input (test double)."""
+
+        type: Literal["Identity"] = "Identity"
+
+    monkeypatch.setitem(LAYERS._entries, "Identity", Identity)
+    text = explain_text("Identity")
+    assert text.startswith("Identity (layer type)")
+    assert "Also a name in: initializers.Identity" in text
+    assert explain_text("initializers.Identity").startswith("Identity (initializer)")
+    # An alias never beats a canonical name: `identity` is only the initializer's alias.
+    assert explain_text("identity").startswith("Identity (initializer)")
+    # Headings are unique anchors even when names repeat.
+    assert "[Identity](#identity-1)" in reference_text()
+
+
+def test_plugin_layers_are_documented_and_explained(monkeypatch):
+    class Gain(Layer):
+        """Multiplies its input by a constant (test plugin)."""
+
+        type: Literal["Gain"] = "Gain"
+        gain: float = Field(2.0, gt=0, description="The factor.")
+
+    monkeypatch.setitem(LAYERS._entries, "Gain", Gain)
+    text = reference_text()
+    assert "\n### Gain\n" in text and "Plugin layer, from `test_reference`." in text
+    assert "| `gain` | float > 0 | `2.0` | The factor. |" in text
+    assert "### Gain" not in reference_text(plugins=False)
+    assert "plugin layer, from test_reference" in explain_text("Gain")
+
+
+def test_python_m_entry_point(tmp_path, capsys):
+    assert main(["--builtin"]) == 0
+    assert capsys.readouterr().out == reference_text(plugins=False)
+    out = tmp_path / "reference.md"
+    assert main(["--builtin", "-o", str(out)]) == 0
+    assert out.read_text(encoding="utf-8") == reference_text(plugins=False)
