@@ -11,30 +11,31 @@ from pydantic import ValidationError
 from .diagnose import problems_from
 from .errors import Diagnostic, NetspecError, Problem, SpecError, format_path
 from .graph import Graph, resolve
-from .spec import SpecBase, layer_adapter, spec_model
+from .spec import SpecBase, layer_class, validation_model
 from .yamlio import Document, load_yaml
 
 
-def _partial(cls: type[SpecBase], data: dict) -> SpecBase | None:
-    """The spec with invalid layers left as None, so shapes of the rest are still checked."""
+def _layers(data: dict) -> tuple[list, list[Problem]]:
+    """Each layer entry validated by its own class (None where invalid), and the problems."""
     raw = data.get("layers")
-    if not isinstance(raw, list) or not raw:
-        return None
-    layers = []
-    for item in raw:
+    if not isinstance(raw, list):
+        return [], []
+    layers, problems = [], []
+    for i, item in enumerate(raw):
         try:
-            layers.append(layer_adapter().validate_python(item))
-        except ValidationError:
+            cls = layer_class(item)
+        except ValueError as exc:
+            at_type = isinstance(item, dict) and "type" in item
+            problems.append(Problem(("layers", i, "type") if at_type else ("layers", i), str(exc)))
             layers.append(None)
-    valid = [layer for layer in layers if layer is not None]
-    if not valid:
-        return None
-    try:
-        spec = cls.model_validate({**data, "layers": valid})
-    except ValidationError:
-        return None
-    spec.layers = layers
-    return spec
+            continue
+        try:
+            layers.append(cls.model_validate(item))
+        except ValidationError as exc:
+            errors = [{**err, "loc": ("layers", i, *err["loc"])} for err in exc.errors()]
+            problems += problems_from(errors, data, validation_model())
+            layers.append(None)
+    return layers, problems
 
 
 def _diagnostics(doc: Document, problems: list[Problem]) -> list[Diagnostic]:
@@ -50,7 +51,7 @@ def _diagnostics(doc: Document, problems: list[Problem]) -> list[Diagnostic]:
 
 def validate_document(doc: Document) -> tuple[SpecBase, Graph]:
     """Validate parsed YAML; raise SpecError with every located problem."""
-    cls = spec_model()
+    cls = validation_model()
     data = doc.data
     if not isinstance(data, dict):
         raise SpecError(
@@ -59,12 +60,16 @@ def validate_document(doc: Document) -> tuple[SpecBase, Graph]:
                 [Problem((), "a spec is a mapping (netspec: 1, input_shape: ..., layers: [...])")],
             )
         )
-    problems: list[Problem] = []
+    layers, problems = _layers(data)
     try:
         spec = cls.model_validate(data)
     except ValidationError as exc:
-        problems = problems_from(exc.errors(), data, cls)
-        spec = _partial(cls, data)
+        problems = problems_from(exc.errors(), data, cls) + problems
+        spec = None
+    if spec is not None:
+        spec.layers = layers
+        if not any(layer is not None for layer in layers):
+            spec = None
     graph = None
     if spec is not None:
         raw = data.get("layers") if isinstance(data.get("layers"), list) else []

@@ -9,10 +9,11 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, TypeAdapter, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from .layers import LAYERS, Layer, load_plugins
 from .layers.base import NAME_PATTERN, DataFormat
+from .registry import did_you_mean
 
 DType = Literal[
     "float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8", "bool"
@@ -96,10 +97,42 @@ def spec_model() -> type[SpecBase]:
 
 
 @lru_cache(maxsize=1)
-def layer_adapter() -> TypeAdapter:
-    """Validator of one layer entry (used to keep the valid layers when others are not)."""
-    spec_model()
-    return TypeAdapter(_layer_union())
+def validation_model() -> type[SpecBase]:
+    """The Spec model `netspec.load` validates with: the same top-level fields, and the layer
+    entries left to `validate_layer`, which validates each with its own class. Equivalent to
+    `spec_model()` (the discriminated union, which the JSON Schema comes from), but only the
+    layer types a spec uses get their validators built."""
+    load_plugins()
+
+    class Spec(SpecBase):
+        __doc__ = SpecBase.__doc__
+        layers: list[Any] = Field(..., min_length=1, description="The layers, in order.")
+
+    return Spec
 
 
-__all__ = ["DType", "InputSpec", "Layer", "SpecBase", "layer_adapter", "spec_model"]
+def layer_class(entry: Any) -> type[Layer]:
+    """The class of a layer entry, by its `type`; ValueError (with hints) when there is none."""
+    if isinstance(entry, Layer):  # Python callers may give layer models themselves
+        return type(entry)
+    if not isinstance(entry, dict):
+        raise ValueError("a layer is a mapping with a 'type' key")
+    kind = entry.get("type")
+    if kind is None:
+        raise ValueError("a layer needs a 'type' key")
+    if not isinstance(kind, str) or kind not in LAYERS:
+        raise ValueError(
+            f"unknown layer type {kind!r}" + did_you_mean(str(kind), LAYERS.all_names())
+        )
+    return LAYERS.get(kind)
+
+
+__all__ = [
+    "DType",
+    "InputSpec",
+    "Layer",
+    "SpecBase",
+    "layer_class",
+    "spec_model",
+    "validation_model",
+]

@@ -9,7 +9,6 @@ import pickle
 import numpy as np
 import pytest
 import torch
-from pydantic import ValidationError
 
 import netspec
 import netspec.layers.lambda_layer  # noqa: F401  registers Lambda (a module imports once)
@@ -18,18 +17,7 @@ from netspec.errors import SpecError
 from netspec.layers.base import Context, ShapeError
 from netspec.layers.lambda_layer import Lambda
 from netspec.loader import loads
-from netspec.spec import layer_adapter, spec_model
 from netspec.torch.expr import LambdaModule, compile_expression
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _lambda_in_spec():
-    """The spec union is cached: rebuild it if it was made before Lambda registered."""
-    try:
-        layer_adapter().validate_python({"type": "Lambda", "expression": "x"})
-    except ValidationError:
-        spec_model.cache_clear()
-        layer_adapter.cache_clear()
 
 
 def refused(text: str, inputs=None) -> str:

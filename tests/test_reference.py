@@ -19,12 +19,12 @@ from netspec.reference import (
     main,
     reference_text,
 )
-from netspec.spec import InputSpec, layer_adapter, spec_model
+from netspec.spec import InputSpec, spec_model, validation_model
 
 runner = CliRunner()
 # Build the cached spec models now, so the tests that register a layer for a while (through
 # monkeypatch) never leak it into them.
-spec_model(), layer_adapter()
+spec_model(), validation_model()
 ENTRIES = [(kind, name) for kind, registry in registries().items() for name in registry.names()]
 
 

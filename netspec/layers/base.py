@@ -70,7 +70,11 @@ class Layer(BaseModel):
 
     # strict: values are taken as written, as the JSON Schema says (no "3" or true for 3,
     # no 1 or "yes" for true); see tests/test_schema_property.py.
-    model_config = ConfigDict(extra="forbid", strict=True, use_attribute_docstrings=False)
+    # defer_build: a layer class's validator is built when a spec first uses it, so importing
+    # the whole catalogue stays cheap (`netspec validate` pays only for the types it meets).
+    model_config = ConfigDict(
+        extra="forbid", strict=True, use_attribute_docstrings=False, defer_build=True
+    )
 
     type: str
     name: str | None = Field(

@@ -18,7 +18,8 @@ from ..registry import Registry, UnknownName
 class VocabModel(BaseModel):
     """Base of initializer, regularizer, constraint and activation objects."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)  # as Layer's
+    # strict and deferred, as Layer's
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
     type: str
 
