@@ -11,12 +11,12 @@ import keras
 import numpy as np
 import pytest
 import torch
+from helpers import errors_of
 from keras_oracle import copy_weights, keras_model, keras_predict
 from torch.profiler import profile
 
 import netspec
-from netspec.errors import SpecError
-from netspec.loader import from_data, graph_of, loads
+from netspec.loader import from_data, graph_of
 from netspec.torch.weights import load_keras_weights
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
@@ -171,12 +171,6 @@ def test_symmetric_same_padding_is_torchs_and_uneven_padding_is_explicit():
 
 
 # ------------------------------------------------------------------------------ located errors
-
-
-def errors_of(text: str) -> list:
-    with pytest.raises(SpecError) as info:
-        loads(text, "spec.yaml")
-    return info.value.diagnostics
 
 
 ERRORS = [

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from helpers import errors_of, line_of
 from keras_oracle import (
     copy_weights,
     keras_model,
@@ -22,9 +23,8 @@ from keras_oracle import (
 
 import netspec
 from netspec.compiler import param_counts
-from netspec.errors import SpecError
 from netspec.layers import LAYERS
-from netspec.loader import from_data, graph_of, loads
+from netspec.loader import from_data, graph_of
 from netspec.spec import spec_model
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
@@ -168,16 +168,6 @@ def test_keras_parity(name, index, example):
 
 
 # --------------------------------------------------------------------- located shape errors
-
-
-def errors_of(text: str) -> list:
-    with pytest.raises(SpecError) as info:
-        loads(text, "spec.yaml")
-    return info.value.diagnostics
-
-
-def line_of(text: str, needle: str) -> int:
-    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
 
 
 ERRORS = [

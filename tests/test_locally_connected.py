@@ -10,13 +10,13 @@ import math
 import numpy as np
 import pytest
 import torch
+from helpers import errors_of
 from keras_oracle import layer_spec
 
 import netspec
 from netspec.compiler import param_counts
-from netspec.errors import SpecError
 from netspec.layers import LAYERS, Context
-from netspec.loader import from_data, graph_of, loads
+from netspec.loader import from_data, graph_of
 from netspec.torch.weights import load_keras_weights
 
 ACTIVATIONS = {None: lambda y: y, "relu": lambda y: np.maximum(y, 0), "tanh": np.tanh}
@@ -151,12 +151,6 @@ def test_penalties_gradients_and_constraints_see_keras_layout():
 
 
 # ------------------------------------------------------------------------------ located errors
-
-
-def errors_of(text: str) -> list:
-    with pytest.raises(SpecError) as info:
-        loads(text, "spec.yaml")
-    return info.value.diagnostics
 
 
 ERRORS = [

@@ -8,11 +8,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from helpers import errors_of, line_of
 from keras_oracle import copy_weights, keras_model, keras_predict
 
 import netspec
-from netspec.errors import SpecError
-from netspec.loader import from_data, graph_of, loads
+from netspec.loader import from_data, graph_of
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
@@ -27,6 +27,7 @@ TOKENS = torch.tensor(
         [7, 0, 0, 0, 0, 0, 2],
     ]
 )
+
 EMBED = {
     "type": "Embedding",
     "input_dim": 9,
@@ -216,16 +217,6 @@ def test_torch_compile_with_masks():
 
 
 # ------------------------------------------------------------------------------ located errors
-
-
-def errors_of(text: str) -> list:
-    with pytest.raises(SpecError) as info:
-        loads(text, "spec.yaml")
-    return info.value.diagnostics
-
-
-def line_of(text: str, needle: str) -> int:
-    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
 
 
 HEAD = (

@@ -9,12 +9,12 @@ import itertools
 import numpy as np
 import pytest
 import torch
+from helpers import errors_of, line_of
 from keras_oracle import copy_weights, keras_model, keras_predict, layer_spec
 
 import netspec
-from netspec.errors import SpecError
 from netspec.layers import LAYERS
-from netspec.loader import from_data, graph_of, loads
+from netspec.loader import from_data, graph_of
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 POOLING = [f"{kind}Pooling{n}D" for kind in ("Max", "Average") for n in (1, 2, 3)]
@@ -173,16 +173,6 @@ def test_channels_last_pooling_returns_a_contiguous_result_without_copying_the_i
 
 
 # ------------------------------------------------------------------------------ located errors
-
-
-def errors_of(text: str) -> list:
-    with pytest.raises(SpecError) as info:
-        loads(text, "spec.yaml")
-    return info.value.diagnostics
-
-
-def line_of(text: str, needle: str) -> int:
-    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
 
 
 ERRORS = [

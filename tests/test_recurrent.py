@@ -10,13 +10,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from helpers import errors_of, line_of
 from keras_oracle import copy_weights, keras_model, keras_predict
 
 import netspec
 from netspec.compiler import param_counts
-from netspec.errors import SpecError
 from netspec.layers.base import snake_case
-from netspec.loader import from_data, graph_of, loads
+from netspec.loader import from_data, graph_of
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
@@ -472,16 +472,6 @@ def test_training_dropout_statistics_match_keras(layer):
 
 
 # ------------------------------------------------------------------------------ located errors
-
-
-def errors_of(text: str) -> list:
-    with pytest.raises(SpecError) as info:
-        loads(text, "spec.yaml")
-    return info.value.diagnostics
-
-
-def line_of(text: str, needle: str) -> int:
-    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
 
 
 ERRORS = [

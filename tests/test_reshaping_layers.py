@@ -9,13 +9,13 @@ import math
 import numpy as np
 import pytest
 import torch
+from helpers import errors_of
 from keras_oracle import layer_spec
 
 import netspec
-from netspec.errors import SpecError
 from netspec.layers import LAYERS
 from netspec.layers.spatial import pairs
-from netspec.loader import from_data, graph_of, loads
+from netspec.loader import from_data, graph_of
 
 NAMES = [
     *(f"ZeroPadding{n}D" for n in (1, 2, 3)),
@@ -158,12 +158,6 @@ def test_nearest_keeps_integers_and_bool():
 
 
 # ------------------------------------------------------------------------------ located errors
-
-
-def errors_of(text: str) -> list:
-    with pytest.raises(SpecError) as info:
-        loads(text, "spec.yaml")
-    return info.value.diagnostics
 
 
 ERRORS = [

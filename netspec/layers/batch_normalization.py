@@ -7,9 +7,9 @@ from typing import Literal
 
 from pydantic import Field
 
-from ..vocab import ConstraintField, InitializerField, RegularizerField
+from ..vocab import InitializerField
 from .base import Context, Shape, Weight, register_layer
-from .normalization import CENTER, EPSILON, SCALE, _Affine, _flag, _init, axis_indices, known_sizes
+from .normalization import EPSILON, _Affine, _init, axis_indices, known_sizes
 
 
 @register_layer
@@ -33,18 +33,10 @@ class BatchNormalization(_Affine):
     )
     momentum: float = Field(0.99, ge=0, le=1, description="Momentum of the moving averages.")
     epsilon: float = Field(1e-3, gt=0, description=EPSILON)
-    center: bool = _flag(True, CENTER)
-    scale: bool = _flag(True, SCALE)
-    beta_initializer: InitializerField = _init("zeros", "Initializer of beta.")
-    gamma_initializer: InitializerField = _init("ones", "Initializer of gamma.")
     moving_mean_initializer: InitializerField = _init("zeros", "Initializer of the moving mean.")
     moving_variance_initializer: InitializerField = _init(
         "ones", "Initializer of the moving variance."
     )
-    beta_regularizer: RegularizerField | None = Field(None, description="Penalty on beta.")
-    gamma_regularizer: RegularizerField | None = Field(None, description="Penalty on gamma.")
-    beta_constraint: ConstraintField | None = Field(None, description="Constraint on beta.")
-    gamma_constraint: ConstraintField | None = Field(None, description="Constraint on gamma.")
 
     examples = (
         {"args": {}, "inputs": [[4]]},

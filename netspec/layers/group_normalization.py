@@ -6,9 +6,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from ..vocab import ConstraintField, InitializerField, RegularizerField
 from .base import Context, Shape, ShapeError, Weight, register_layer
-from .normalization import CENTER, EPSILON, SCALE, _Affine, _flag, _init, axis_indices, known_sizes
+from .normalization import EPSILON, _Affine, axis_indices, known_sizes
 
 
 @register_layer
@@ -25,14 +24,6 @@ class GroupNormalization(_Affine):
     )
     axis: int = Field(-1, description="The channel axis (batch axis = 0).")
     epsilon: float = Field(1e-3, gt=0, description=EPSILON)
-    center: bool = _flag(True, CENTER)
-    scale: bool = _flag(True, SCALE)
-    beta_initializer: InitializerField = _init("zeros", "Initializer of beta.")
-    gamma_initializer: InitializerField = _init("ones", "Initializer of gamma.")
-    beta_regularizer: RegularizerField | None = Field(None, description="Penalty on beta.")
-    gamma_regularizer: RegularizerField | None = Field(None, description="Penalty on gamma.")
-    beta_constraint: ConstraintField | None = Field(None, description="Constraint on beta.")
-    gamma_constraint: ConstraintField | None = Field(None, description="Constraint on gamma.")
 
     examples = (
         {"args": {"groups": 2}, "inputs": [[6]]},

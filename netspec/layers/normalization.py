@@ -60,7 +60,17 @@ ARGS = ("initializer", "regularizer", "constraint")
 
 
 class _Affine(Layer):
-    """Shared by the layers with an optional learned gamma (scale) and beta (offset)."""
+    """Shared by the layers with an optional learned gamma (scale) and beta (offset): Keras's
+    `center`, `scale` and the beta_/gamma_ initializer, regularizer and constraint arguments."""
+
+    center: bool = _flag(True, CENTER)
+    scale: bool = _flag(True, SCALE)
+    beta_initializer: InitializerField = _init("zeros", "Initializer of beta.")
+    gamma_initializer: InitializerField = _init("ones", "Initializer of gamma.")
+    beta_regularizer: RegularizerField | None = Field(None, description="Penalty on beta.")
+    gamma_regularizer: RegularizerField | None = Field(None, description="Penalty on gamma.")
+    beta_constraint: ConstraintField | None = Field(None, description="Constraint on beta.")
+    gamma_constraint: ConstraintField | None = Field(None, description="Constraint on gamma.")
 
     def gamma_beta(self, shape: tuple[int, ...]) -> list[Weight]:
         """Keras's gamma then beta weights (those that `scale` and `center` enable)."""
@@ -82,14 +92,6 @@ class LayerNormalization(_Affine):
     propagates_mask = True  # Keras's supports_masking: the mask passes through
     axis: Axes = Field(-1, description="Axis or axes to normalize over (batch axis = 0).")
     epsilon: float = Field(1e-3, gt=0, description=EPSILON)
-    center: bool = _flag(True, CENTER)
-    scale: bool = _flag(True, SCALE)
-    beta_initializer: InitializerField = _init("zeros", "Initializer of beta.")
-    gamma_initializer: InitializerField = _init("ones", "Initializer of gamma.")
-    beta_regularizer: RegularizerField | None = Field(None, description="Penalty on beta.")
-    gamma_regularizer: RegularizerField | None = Field(None, description="Penalty on gamma.")
-    beta_constraint: ConstraintField | None = Field(None, description="Constraint on beta.")
-    gamma_constraint: ConstraintField | None = Field(None, description="Constraint on gamma.")
 
     examples = (
         {"args": {}, "inputs": [[6]]},

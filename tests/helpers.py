@@ -1,0 +1,20 @@
+"""Small helpers shared by the test files."""
+
+from __future__ import annotations
+
+import pytest
+
+from netspec.errors import SpecError
+from netspec.loader import loads
+
+
+def errors_of(text: str) -> list:
+    """The diagnostics of a spec that must be refused (file name `spec.yaml`)."""
+    with pytest.raises(SpecError) as info:
+        loads(text, "spec.yaml")
+    return info.value.diagnostics
+
+
+def line_of(text: str, needle: str) -> int:
+    """The 1-based number of the first line of `text` that contains `needle`."""
+    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
