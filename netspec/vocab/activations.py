@@ -108,7 +108,10 @@ _WITH_ARGS = {
             "approximate": (bool, Field(False, description="Use the tanh approximation.")),
         },
     ),
-    "glu": ("a * sigmoid(b), with x split in halves a, b along axis.", {"axis": (int, _AXIS)}),
+    "glu": (
+        "a * sigmoid(b), with x split in halves a, b along axis.",
+        {"axis": (int, Field(-1, description="Axis along which x is split in two halves."))},
+    ),
     "softmax": ("exp(x) / sum(exp(x)) along axis.", {"axis": (int, _AXIS)}),
     "log_softmax": ("x - log(sum(exp(x))) along axis.", {"axis": (int, _AXIS)}),
     "sparsemax": (
