@@ -38,7 +38,8 @@ from . import activation_layers  # noqa: E402,F401  isort: skip
 from . import noise  # noqa: E402,F401  isort: skip
 from . import recurrent  # noqa: E402,F401  isort: skip
 from . import masking  # noqa: E402,F401  isort: skip
-from . import wrappers  # noqa: E402,F401  isort: skip
+from . import bidirectional  # noqa: E402,F401  isort: skip
+from . import time_distributed  # noqa: E402,F401  isort: skip
 from . import attention  # noqa: E402,F401  isort: skip
 from . import multi_head_attention  # noqa: E402,F401  isort: skip
 

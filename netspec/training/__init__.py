@@ -1,0 +1,1 @@
+"""Training: the `compile:` and `train:` sections of a spec (optimizers, losses, metrics)."""

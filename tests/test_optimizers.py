@@ -1,0 +1,274 @@
+"""Optimizers (netspec.training.optimizers) against Keras 3 itself (torch backend) as the oracle.
+
+The same quadratic problem runs a few steps in Keras (keras.optimizers.X on a keras.Variable) and
+in netspec's torch optimizer from the same start with the same gradients, in float64, and the
+difference is measured: where the update rules agree it is at rounding level; where PyTorch's rule
+differs by design (epsilon placement) it is asserted under the bound README documents and printed.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+
+import keras
+import numpy as np
+import pytest
+import torch
+from pydantic import TypeAdapter, ValidationError
+
+from netspec.training.optimizers import OPTIMIZERS, OptimizerField
+
+ADAPTER = TypeAdapter(OptimizerField)
+ALIASES = {
+    "sgd": "SGD",
+    "adam": "Adam",
+    "adamw": "AdamW",
+    "rmsprop": "RMSprop",
+    "adagrad": "Adagrad",
+    "adadelta": "Adadelta",
+    "adamax": "Adamax",
+    "nadam": "Nadam",
+}
+# Keras arguments netspec leaves out: EMA, loss scaling, gradient accumulation, the name
+UNSUPPORTED = {
+    "use_ema",
+    "ema_momentum",
+    "ema_overwrite_frequency",
+    "loss_scale_factor",
+    "gradient_accumulation_steps",
+    "name",
+    "kwargs",
+}
+
+STEPS = 5
+EXACT = 1e-12  # float64 rounding: the rules agree
+# Keras keeps some state in float32 whatever the variables' dtype (the learning rate, Nadam's
+# momentum product, part of its clipping norm, the weight decay factor): where that shows, the
+# rules still agree, to float32 rounding
+FLOAT32 = 1e-7
+# Relative difference allowed where torch places epsilon differently (README, Differences from
+# Keras): with gradients of order 1, epsilon=1e-7 moves a step by about epsilon / sqrt(v), and
+# Adam's bias correction scales Keras's epsilon by up to 1/sqrt(1 - beta_2) (about 32) on step 1.
+EPSILON_BOUND = {"Adam": 1e-4, "AdamW": 1e-4, "RMSprop": 1e-4, "Adagrad": 1e-6, "Adamax": 1e-8}
+
+
+def parse(value):
+    return ADAPTER.validate_python(value)
+
+
+def problem(seed: int = 0, n: int = 2, size: int = 6):
+    """Starting points and a gradient function of a quadratic: g_i = a_i * x_i - b_i."""
+    rng = np.random.default_rng(seed)
+    x0 = [rng.normal(size=size) for _ in range(n)]
+    a = [rng.uniform(0.5, 3.0, size=size) for _ in range(n)]
+    b = [rng.normal(size=size) for _ in range(n)]
+
+    def grads(xs):
+        return [ai * x - bi for ai, x, bi in zip(a, xs, b, strict=True)]
+
+    return x0, grads
+
+
+def run_keras(spec, x0, grads, steps=STEPS):
+    args = spec.model_dump(exclude={"type"})
+    opt = getattr(keras.optimizers, spec.type)(**args)
+    variables = [keras.Variable(x.copy(), dtype="float64") for x in x0]
+    for _ in range(steps):
+        gs = grads([np.asarray(keras.ops.convert_to_numpy(v)) for v in variables])
+        opt.apply_gradients(
+            [
+                (keras.ops.convert_to_tensor(g, dtype="float64"), v)
+                for g, v in zip(gs, variables, strict=True)
+            ]
+        )
+    return [np.asarray(keras.ops.convert_to_numpy(v)) for v in variables]
+
+
+def run_torch(spec, x0, grads, steps=STEPS):
+    params = [torch.tensor(x.copy(), dtype=torch.float64, requires_grad=True) for x in x0]
+    opt = spec.make(params)
+    for _ in range(steps):
+        gs = grads([p.detach().numpy().copy() for p in params])
+        for p, g in zip(params, gs, strict=True):
+            p.grad = torch.from_numpy(g)
+        spec.clip(params)
+        opt.step()
+    return [p.detach().numpy() for p in params]
+
+
+# Keras keeps the learning rate in a float32 variable, so the cases use float32-exact rates
+# (powers of 2) to compare the rules in float64.
+
+
+def relative_difference(spec, seed=0, steps=STEPS) -> float:
+    """max |x_keras - x_torch| / max |x_keras - x0| after `steps` steps."""
+    x0, grads = problem(seed)
+    xk = run_keras(spec, x0, grads, steps)
+    xt = run_torch(spec, x0, grads, steps)
+    moved = max(np.abs(k - x).max() for k, x in zip(xk, x0, strict=True))
+    assert moved > 0
+    return max(np.abs(k - t).max() for k, t in zip(xk, xt, strict=True)) / moved
+
+
+CASES = [
+    {"type": "SGD", "learning_rate": 0.125},
+    {"type": "SGD", "learning_rate": 0.125, "momentum": 0.9},
+    {"type": "SGD", "learning_rate": 0.125, "momentum": 0.9, "nesterov": True},
+    {"type": "SGD", "learning_rate": 0.125, "momentum": 0.5, "weight_decay": 0.125},
+    {"type": "Adam", "learning_rate": 0.125},
+    {"type": "Adam", "learning_rate": 0.125, "amsgrad": True},
+    {"type": "Adam", "learning_rate": 0.125, "weight_decay": 0.0625},
+    {"type": "AdamW", "learning_rate": 0.125},
+    {"type": "AdamW", "learning_rate": 0.125, "weight_decay": 0.125, "amsgrad": True},
+    {"type": "RMSprop", "learning_rate": 0.015625},
+    {"type": "RMSprop", "learning_rate": 0.015625, "momentum": 0.9},
+    {"type": "RMSprop", "learning_rate": 0.015625, "centered": True, "rho": 0.8},
+    {"type": "RMSprop", "learning_rate": 0.015625, "weight_decay": 0.125},
+    {"type": "Adagrad", "learning_rate": 0.125},
+    {"type": "Adagrad", "learning_rate": 0.125, "initial_accumulator_value": 0.0},
+    {"type": "Adadelta", "learning_rate": 1.0},
+    {"type": "Adadelta", "learning_rate": 1.0, "weight_decay": 0.125},
+    {"type": "Adamax", "learning_rate": 0.125},
+    {"type": "Adamax", "learning_rate": 0.125, "weight_decay": 0.125},
+    {"type": "Nadam", "learning_rate": 0.125},
+    {"type": "Nadam", "learning_rate": 0.125, "weight_decay": 0.125},
+    {"type": "SGD", "learning_rate": 0.125, "clipnorm": 0.5},
+    {"type": "SGD", "learning_rate": 0.125, "global_clipnorm": 0.5},
+    {"type": "SGD", "learning_rate": 0.125, "clipvalue": 0.25},
+    {"type": "Adam", "learning_rate": 0.125, "global_clipnorm": 1.0},
+]
+
+
+def case_id(case):
+    return "-".join(f"{k}={v}" for k, v in case.items() if k != "type") or "defaults"
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c['type']}-{case_id(c)}")
+def test_same_steps_as_keras(case):
+    spec = parse(case)
+    diff = max(relative_difference(spec, seed) for seed in range(3))
+    float32 = spec.type == "Nadam" or spec.clipnorm or spec.global_clipnorm
+    bound = max(EPSILON_BOUND.get(spec.type, EXACT), FLOAT32 if float32 else EXACT)
+    print(f"{spec.describe()}: relative difference to Keras after {STEPS} steps {diff:.2e}")
+    assert diff < bound, f"{spec.describe()}: {diff:.3e} >= {bound:.0e}"
+
+
+@pytest.mark.parametrize("name", ["Adam", "AdamW", "RMSprop", "Adagrad", "Adamax"])
+def test_epsilon_is_the_only_difference(name):
+    """With epsilon=0 the rules agree exactly: the measured difference is epsilon's placement."""
+    # AdamW's default weight_decay 0.004 is not float32-exact, which Keras rounds to
+    spec = parse({"type": name, "learning_rate": 0.015625, "epsilon": 0.0, "weight_decay": 2**-7})
+    assert relative_difference(spec) < EXACT
+
+
+def test_names_and_aliases_resolve():
+    assert set(OPTIMIZERS.names()) == set(ALIASES.values())
+    for alias, name in ALIASES.items():
+        assert parse(alias).type == name
+        assert parse(name).type == name
+    assert parse({"type": "Adam", "learning_rate": 0.015625}).learning_rate == 0.015625
+
+
+def test_unknown_names_suggest():
+    with pytest.raises(ValidationError, match="unknown optimizer 'adamm'.*'adam'"):
+        parse("adamm")
+    with pytest.raises(ValidationError, match="takes the name 'Adam', not 'adam'"):
+        parse({"type": "adam"})
+
+
+@pytest.mark.parametrize("name", sorted(ALIASES.values()))
+def test_defaults_are_keras(name):
+    keras_args = {
+        k: p.default
+        for k, p in inspect.signature(getattr(keras.optimizers, name).__init__).parameters.items()
+        if k != "self" and k not in UNSUPPORTED
+    }
+    ours = OPTIMIZERS.get(name).model_fields
+    assert set(ours) - {"type"} == set(keras_args)
+    for k, default in keras_args.items():
+        assert ours[k].default == default, k
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ({"type": "SGD", "learning_rate": 0}, "learning_rate.*greater than 0"),
+        ({"type": "Adam", "learning_rate": -0.1}, "learning_rate.*greater than 0"),
+        ({"type": "SGD", "momentum": 1.5}, "momentum.*less than or equal to 1"),
+        ({"type": "RMSprop", "momentum": -0.1}, "momentum.*greater than or equal to 0"),
+        ({"type": "Adam", "beta_1": 1.0}, "beta_1.*less than 1"),
+        ({"type": "Adam", "epsilon": -1e-7}, "epsilon.*greater than or equal to 0"),
+        ({"type": "AdamW", "weight_decay": -1}, "weight_decay.*greater than or equal to 0"),
+        ({"type": "SGD", "clipnorm": 0}, "clipnorm.*greater than 0"),
+        (
+            {"type": "SGD", "clipnorm": 1.0, "clipvalue": 0.5},
+            "only one of clipnorm, clipvalue and global_clipnorm can be set, "
+            "got clipnorm and clipvalue",
+        ),
+        ({"type": "Adam", "momentum": 0.9}, "momentum.*Extra inputs are not permitted"),
+        ({"type": "SGD", "nesterov": "yes"}, "nesterov.*valid boolean"),
+    ],
+)
+def test_invalid_values_are_refused(value, message):
+    with pytest.raises(ValidationError, match=f"(?s){message}"):
+        parse(value)
+
+
+def _clip_with_keras(spec, gs):
+    opt = getattr(keras.optimizers, spec.type)(**spec.model_dump(exclude={"type"}))
+    out = opt._clip_gradients([keras.ops.convert_to_tensor(g, dtype="float64") for g in gs])
+    return [np.asarray(keras.ops.convert_to_numpy(g)) for g in out]
+
+
+@pytest.mark.parametrize(
+    "clip",
+    [
+        {"clipnorm": 0.5},
+        {"clipnorm": 100.0},
+        {"global_clipnorm": 0.5},
+        {"global_clipnorm": 100.0},
+        {"clipvalue": 0.25},
+    ],
+)
+def test_clipping_is_keras(clip):
+    spec = parse({"type": "SGD", **clip})
+    rng = np.random.default_rng(1)
+    gs = [rng.normal(size=(3, 4)), rng.normal(size=5), np.zeros(2)]
+    params = [torch.zeros(g.shape, dtype=torch.float64, requires_grad=True) for g in gs]
+    for p, g in zip(params, gs, strict=True):
+        p.grad = torch.from_numpy(g.copy())
+    spec.clip(params)
+    for ours, theirs in zip(params, _clip_with_keras(spec, gs), strict=True):
+        # Keras's norm rounds at float32 level even for float64 gradients
+        np.testing.assert_allclose(ours.grad.numpy(), theirs, rtol=FLOAT32, atol=0)
+
+
+def test_no_clip_option_leaves_gradients():
+    p = torch.ones(3, requires_grad=True)
+    p.grad = torch.full((3,), 100.0)
+    parse("sgd").clip([p])
+    assert p.grad.tolist() == [100.0] * 3
+
+
+def test_make_takes_param_groups_and_modules_parameters():
+    model = torch.nn.Linear(3, 2)
+    opt = parse({"type": "RMSprop", "weight_decay": 0.01}).make(model.parameters())
+    assert isinstance(opt, torch.optim.RMSprop)
+    assert opt.defaults["alpha"] == 0.9 and opt.defaults["weight_decay"] == 0
+    groups = [{"params": [model.weight]}, {"params": [model.bias], "lr": 0.5}]
+    opt = parse("nadam").make(groups)
+    assert isinstance(opt, torch.optim.NAdam) and opt.param_groups[1]["lr"] == 0.5
+    model(torch.ones(1, 3)).sum().backward()
+    opt.step()
+
+
+def test_validation_does_not_import_torch():
+    import subprocess
+
+    code = (
+        "import sys; from netspec.training.optimizers import OptimizerField;"
+        "from pydantic import TypeAdapter; TypeAdapter(OptimizerField).validate_python('adam');"
+        "assert 'torch' not in sys.modules, 'torch imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
