@@ -170,6 +170,94 @@ def schema(
         sys.stdout.write(text)
 
 
+Device = Annotated[str, typer.Option(help="cpu, cuda, cuda:N or auto (CUDA when available).")]
+DataOpt = Annotated[
+    Path, typer.Option("--data", help=".npz file or directory of .npy files.", show_default=False)
+]
+WeightsOpt = Annotated[
+    Path, typer.Option("--weights", help="weights.safetensors of a run.", show_default=False)
+]
+SplitOpt = Annotated[
+    str | None, typer.Option(help="train, val or test (default: test, else val, else train).")
+]
+
+
+@app.command()
+def train(
+    spec: Annotated[Path, typer.Argument(help="Spec file.", show_default=False)],
+    data: DataOpt,
+    out: Annotated[Path | None, typer.Option(help="Run folder (default runs/NAME-TIME).")] = None,
+    epochs: Annotated[int | None, typer.Option(help="Sets train.epochs.")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Sets train.batch_size.")] = None,
+    learning_rate: Annotated[
+        float | None, typer.Option(help="Sets compile.optimizer.learning_rate.")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Sets train.seed.")] = None,
+    device: Device = "auto",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No per-epoch lines.")] = False,
+    overrides: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="KEY=VALUE spec override (train.epochs=5); repeatable."),
+    ] = None,
+) -> None:
+    """Train a spec's model on .npz data (Keras's fit); write the run folder."""
+    sets = list(overrides or [])
+    for key, value in (
+        ("train.epochs", epochs),
+        ("train.batch_size", batch_size),
+        ("compile.optimizer.learning_rate", learning_rate),
+        ("train.seed", seed),
+    ):
+        if value is not None:
+            sets.append(f"{key}={value}")
+    with user_errors():
+        from netspec.training.session import train as run
+
+        echo = (lambda line: None) if quiet else print
+        path, _ = run(spec, data, out=out, overrides=sets, device=device, echo=echo)
+        print(f"run saved to {path}")
+
+
+@app.command()
+def evaluate(
+    spec: Annotated[Path, typer.Argument(help="Spec file.", show_default=False)],
+    weights: WeightsOpt,
+    data: DataOpt,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    split: SplitOpt = None,
+    device: Device = "auto",
+) -> None:
+    """Loss and metrics of trained weights on data (Keras's evaluate)."""
+    with user_errors():
+        from netspec.training.session import evaluate as run
+
+        results = run(spec, weights, data, split=split, device=device)
+        if as_json:
+            print(json.dumps(results))
+        else:
+            for key, value in results.items():
+                print(f"{key}: {value:.6g}")
+
+
+@app.command()
+def predict(
+    spec: Annotated[Path, typer.Argument(help="Spec file.", show_default=False)],
+    weights: WeightsOpt,
+    data: DataOpt,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Output .npz (y, or y_<output>).")
+    ] = Path("predictions.npz"),
+    split: SplitOpt = None,
+    device: Device = "auto",
+) -> None:
+    """The model's outputs on data, written to an .npz (Keras's predict)."""
+    with user_errors():
+        from netspec.training.session import predict as run
+
+        run(spec, weights, data, output, split=split, device=device)
+        print(f"predictions saved to {output}")
+
+
 def _console():
     from rich.console import Console
 

@@ -11,6 +11,16 @@ from .errors import Diagnostic, NetspecError, SpecError
 from .loader import from_data, load, loads
 
 __version__ = "0.1.0"
+
+
+def load_run(run, device=None):
+    """The model of a training run folder, built from its spec.yaml, with its final weights
+    (imports torch when called)."""
+    from .training.runs import load_run as _load_run
+
+    return _load_run(run, device=device)
+
+
 __all__ = [
     "Diagnostic",
     "NetspecError",
@@ -19,5 +29,6 @@ __all__ = [
     "build",
     "from_data",
     "load",
+    "load_run",
     "loads",
 ]

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 from .layers import LAYERS, Layer, load_plugins
 from .layers.base import NAME_PATTERN, DataFormat
 from .registry import did_you_mean
+from .training.spec import CompileSpec, TrainSpec
 
 DType = Literal[
     "float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8", "bool"
@@ -64,6 +65,12 @@ class SpecBase(BaseModel):
         None,
         description="Names of the layers whose outputs the model returns, `name:k` for "
         "output k of a multi-output layer (default: the last layer).",
+    )
+    compile: CompileSpec | None = Field(
+        None, description="Keras's compile(): optimizer, loss, loss_weights, metrics."
+    )
+    train: TrainSpec | None = Field(
+        None, description="Keras's fit(): epochs, batch_size, shuffle, validation_split, seed."
     )
     _graph: Any = PrivateAttr(None)
 

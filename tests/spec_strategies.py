@@ -177,6 +177,16 @@ def describe(ann: Any, meta: tuple | list = (), pushed: dict | None = None) -> A
     raise TypeError(f"spec_strategies cannot generate values of {ann!r}: teach `describe`")
 
 
+def _bare_names(registry: Registry) -> list[str]:
+    """The names that stand alone: not those of classes with required arguments (the
+    `threshold` activation, object form only; the schema's name enum still lists it)."""
+    return [
+        n
+        for n in registry.all_names()
+        if not any(f.is_required() for k, f in registry.get(n).model_fields.items() if k != "type")
+    ]
+
+
 def _layer_classes() -> list:
     return [cls for _, cls in LAYERS.items()]
 
@@ -283,7 +293,7 @@ def valid(t: Any) -> st.SearchStrategy:
     if isinstance(t, TUnion):
         return st.one_of([valid(b) for b in t.branches])
     if isinstance(t, TVocab):
-        names = _leaf(t, st.sampled_from(t.registry.all_names()))
+        names = _leaf(t, st.sampled_from(_bare_names(t.registry)))
         objects = valid(t.objects).map(lambda g: (g[0], (Site((), t), *g[1])))
         return st.one_of(names, objects)
     if isinstance(t, TList):

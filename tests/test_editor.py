@@ -227,6 +227,8 @@ def test_top_level_keys(editor):
         "inputs",
         "outputs",
         "layers",
+        "compile",
+        "train",
     }
 
 

@@ -23,10 +23,10 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from ..registry import Registry
-from ..vocab.base import VocabModel, name_or_object
+from ..vocab.base import VocabModel, name_or_object, require_type
 
 LOSSES: Registry[type[Loss]] = Registry("loss")
 
@@ -50,6 +50,8 @@ def _same_rank(y_true, y_pred):
 
 class Loss(VocabModel):
     """Base loss: `values(y_true, y_pred, ...)` gives Keras's unreduced values."""
+
+    model_config = ConfigDict(json_schema_extra=require_type())
 
     # the activation whose probabilities this loss can take in the stable form
     stable_after: ClassVar[str | None] = None

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from ..registry import Registry
-from ..vocab.base import VocabModel, name_or_object
+from ..vocab.base import VocabModel, name_or_object, require_type
 
 METRICS: Registry[type[Metric]] = Registry("metric")
 
@@ -48,6 +48,8 @@ def _same_rank(y_true, y_pred):
 
 class Metric(VocabModel):
     """Base metric spec: `build()` returns a fresh stateful metric."""
+
+    model_config = ConfigDict(json_schema_extra=require_type())
 
     def build(self) -> State:
         raise NotImplementedError

@@ -16,18 +16,30 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from ..registry import Registry
-from ..vocab.base import VocabModel, name_or_object
+from ..vocab.base import VocabModel, name_or_object, require_type
 
 OPTIMIZERS: Registry[type[Optimizer]] = Registry("optimizer")
 
 _CLIP_OPTIONS = ("clipnorm", "clipvalue", "global_clipnorm")
+# The schema's form of `_one_clip`: a clip option given as a number makes the others null.
+_ONE_CLIP_SCHEMA = {
+    "allOf": [
+        {
+            "if": {"properties": {name: {"type": "number"}}, "required": [name]},
+            "then": {"properties": {o: {"type": "null"} for o in _CLIP_OPTIONS if o != name}},
+        }
+        for name in _CLIP_OPTIONS
+    ]
+}
 
 
 class Optimizer(VocabModel):
     """Base optimizer: the arguments every Keras optimizer takes."""
+
+    model_config = ConfigDict(json_schema_extra=require_type(_ONE_CLIP_SCHEMA))
 
     learning_rate: float = Field(0.001, gt=0, description="The learning rate.")
     weight_decay: float | None = Field(

@@ -34,6 +34,17 @@ class VocabModel(BaseModel):
         return f"{self.type}({inner})" if inner else self.type
 
 
+def require_type(extra: dict[str, Any] | None = None):
+    """A `json_schema_extra` that makes `type` required in the object form (as the validator
+    does: the discriminated union needs it), plus `extra`."""
+
+    def edit(schema: dict[str, Any], cls: type) -> None:
+        schema["required"] = ["type", *(k for k in schema.get("required", ()) if k != "type")]
+        schema.update(extra or {})
+
+    return edit
+
+
 class _NameOrObjectSchema:
     """JSON Schema: `oneOf` [enum of every accepted name, the object union]."""
 

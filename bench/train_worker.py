@@ -1,0 +1,150 @@
+"""One training run of `bench/train.py`, in its own process: a hand-written PyTorch loop or
+Keras 3 `fit` (torch backend) on one of its networks, reading the data `train.py` wrote.
+
+    python bench/train_worker.py {hand,keras} {mlp,cnn,lstm} DATA.npz EPOCHS BATCH OUT_DIR
+
+Imports nothing of netspec (so its time and memory are the baseline's own). The hand-written
+loop is what one writes in PyTorch: `nn.Module` of `nn.Linear`/`nn.Conv2d`/`nn.LSTM`,
+`torch.optim.Adam(lr=1e-3, eps=1e-7)` (Keras's defaults), a fresh shuffle every epoch, batches
+by index, running mean of the loss (and accuracy for the classifiers) per epoch, weights saved
+at the end. Keras: the same network, `compile(Adam(1e-3), loss, metrics)`, `fit(...,
+shuffle=True, verbose=0)`, weights saved at the end when h5py is present.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+LR, EPS = 1e-3, 1e-7
+
+
+def hand(net: str, data: dict, epochs: int, batch: int, out: Path) -> None:
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+
+    class MLP(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1, self.fc2, self.fc3 = (
+                nn.Linear(784, 512),
+                nn.Linear(512, 512),
+                nn.Linear(512, 10),
+            )
+
+        def forward(self, x):
+            return F.softmax(self.fc3(F.relu(self.fc2(F.relu(self.fc1(x))))), dim=-1)
+
+    class CNN(nn.Module):  # specs/mnist_cnn.yaml, NHWC input as Keras lays it out
+        def __init__(self):
+            super().__init__()
+            self.conv1, self.conv2 = nn.Conv2d(1, 32, 3), nn.Conv2d(32, 64, 3)
+            self.drop = nn.Dropout(0.5)
+            self.fc1, self.fc2 = nn.Linear(5 * 5 * 64, 128), nn.Linear(128, 10)
+
+        def forward(self, x):
+            x = x.permute(0, 3, 1, 2)
+            x = F.max_pool2d(F.relu(self.conv1(x)), 2)
+            x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+            x = F.relu(self.fc1(self.drop(x.flatten(1))))
+            return F.softmax(self.fc2(x), dim=-1)
+
+    class LSTM(nn.Module):
+        def __init__(self, features: int):
+            super().__init__()
+            self.lstm, self.fc = nn.LSTM(features, 64, batch_first=True), nn.Linear(64, 1)
+
+        def forward(self, x):
+            _, (h, _) = self.lstm(x)
+            return self.fc(h[-1])
+
+    torch.manual_seed(0)
+    x, y = torch.from_numpy(data["x_train"]), torch.from_numpy(data["y_train"])
+    model = {"mlp": MLP, "cnn": CNN}[net]() if net != "lstm" else LSTM(x.shape[-1])
+    classifier = net != "lstm"
+    opt = torch.optim.Adam(model.parameters(), lr=LR, eps=EPS)
+    gen = torch.Generator().manual_seed(0)
+    model.train()
+    for _ in range(epochs):
+        perm = torch.randperm(len(x), generator=gen)
+        total, correct = torch.zeros(()), torch.zeros(())
+        for i in range(0, len(x), batch):
+            idx = perm[i : i + batch]
+            xb, yb = x[idx], y[idx]
+            pred = model(xb)
+            if classifier:
+                loss = F.nll_loss(torch.log(pred.clamp(EPS, 1 - EPS)), yb)
+            else:
+                loss = F.mse_loss(pred, yb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            with torch.no_grad():
+                total += loss.detach() * len(idx)
+                if classifier:
+                    correct += (pred.argmax(-1) == yb).sum()
+        print(
+            f"loss {total.item() / len(x):.4f}"
+            + (f" acc {correct.item() / len(x):.4f}" if classifier else "")
+        )
+    torch.save(model.state_dict(), out / "weights.pt")
+
+
+def keras_fit(net: str, data: dict, epochs: int, batch: int, out: Path) -> None:
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    import keras
+
+    L = keras.layers
+    x, y = data["x_train"], data["y_train"]
+    keras.utils.set_random_seed(0)
+    if net == "mlp":
+        layers = [
+            L.Dense(512, activation="relu"),
+            L.Dense(512, activation="relu"),
+            L.Dense(10, activation="softmax"),
+        ]
+    elif net == "cnn":
+        layers = [
+            L.Conv2D(32, 3, activation="relu"),
+            L.MaxPooling2D(2),
+            L.Conv2D(64, 3, activation="relu"),
+            L.MaxPooling2D(2),
+            L.Flatten(),
+            L.Dropout(0.5),
+            L.Dense(128, activation="relu"),
+            L.Dense(10, activation="softmax"),
+        ]
+    else:
+        layers = [L.LSTM(64), L.Dense(1)]
+    model = keras.Sequential([keras.Input(x.shape[1:]), *layers])
+    if net == "lstm":
+        model.compile(optimizer=keras.optimizers.Adam(LR), loss="mse")
+    else:
+        model.compile(
+            optimizer=keras.optimizers.Adam(LR),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+    history = model.fit(x, y, batch_size=batch, epochs=epochs, shuffle=True, verbose=0)
+    print({k: round(v[-1], 4) for k, v in history.history.items()})
+    try:
+        model.save_weights(out / "model.weights.h5")
+    except ImportError:  # h5py missing
+        pass
+
+
+def main() -> None:
+    impl, net, path, epochs, batch, out = sys.argv[1:7]
+    with np.load(path) as npz:
+        data = {k: npz[k] for k in ("x_train", "y_train")}
+    out_dir = Path(out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    {"hand": hand, "keras": keras_fit}[impl](net, data, int(epochs), int(batch), out_dir)
+
+
+if __name__ == "__main__":
+    main()

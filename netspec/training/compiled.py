@@ -1,0 +1,110 @@
+"""The `compile:` section made runnable: one loss function and weight per output, the metrics'
+stateful objects with Keras's history names (torch imported when called)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ..errors import NetspecError
+from .metrics import METRICS, resolve_accuracy
+from .spec import CompileSpec
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def output_activation(graph, ref) -> str | None:
+    """The type of the activation a Dense-like output layer applies itself, if any."""
+    node = graph.node(ref.node)
+    act = getattr(node.layer, "activation", None) if node is not None else None
+    return getattr(act, "type", None) if ref.index is None else None
+
+
+def losses_per_output(compiled: CompileSpec | None, outputs: list[str]) -> list:
+    """The loss spec of each output (None where there is none)."""
+    loss = compiled.loss if compiled is not None else None
+    if isinstance(loss, dict):
+        unknown = sorted(set(loss) - set(outputs))
+        if unknown:
+            raise NetspecError(
+                f"compile.loss names {', '.join(unknown)}, not outputs of the model "
+                f"(outputs: {', '.join(outputs)})"
+            )
+        return [loss.get(name) for name in outputs]
+    return [loss] * len(outputs)
+
+
+@dataclass
+class Compiled:
+    outputs: list[str]
+    loss_fns: list  # fn(y_pred, y_true) or None, per output
+    weights: list[float]
+    metrics: list[tuple[str, int, object]] = field(default_factory=list)  # (name, output, state)
+
+    def loss(self, preds, ys):
+        """(total loss, per-output losses) of one batch, without the model's penalties."""
+        terms = [
+            fn(p, y) * w
+            for fn, w, p, y in zip(self.loss_fns, self.weights, preds, ys, strict=True)
+            if fn is not None
+        ]
+        total = terms[0]
+        for t in terms[1:]:
+            total = total + t
+        return total
+
+    def update(self, preds, ys) -> None:
+        for _, k, state in self.metrics:
+            state.update(preds[k], ys[k])
+
+    def results(self) -> dict[str, float]:
+        return {name: state.result() for name, _, state in self.metrics}
+
+    def reset(self) -> None:
+        for _, _, state in self.metrics:
+            state.reset()
+
+
+def compile_spec(spec, graph, y_shapes: list[tuple] | None) -> Compiled:
+    """The runnable compile section; `y_shapes` (label shapes, batch axis first) resolve
+    `accuracy`."""
+    compiled = spec.compile
+    outputs = [str(r) for r in graph.outputs]
+    losses = losses_per_output(compiled, outputs)
+    if all(loss is None for loss in losses):
+        raise NetspecError("the spec has no compile.loss: add `compile: {loss: ...}` to train")
+    fns = [
+        None if loss is None else loss.function(output_activation(graph, ref))
+        for loss, ref in zip(losses, graph.outputs, strict=True)
+    ]
+    weights = _weights(compiled.loss_weights, outputs)
+    metrics = []
+    out_shapes = graph.output_shapes()
+    for k, name in enumerate(outputs):
+        for m in compiled.metrics:
+            if isinstance(m, str):  # accuracy / acc
+                y_shape = y_shapes[k] if y_shapes else (None, *out_shapes[k])
+                metric = METRICS.get(resolve_accuracy(y_shape, (None, *out_shapes[k])))()
+                label = m
+            else:
+                metric, label = m, _snake(m.type)
+            full = label if len(outputs) == 1 else f"{name.replace(':', '_')}_{label}"
+            metrics.append((full, k, metric.build()))
+    return Compiled(outputs, fns, weights, metrics)
+
+
+def _weights(given, outputs: list[str]) -> list[float]:
+    if given is None:
+        return [1.0] * len(outputs)
+    if isinstance(given, dict):
+        unknown = sorted(set(given) - set(outputs))
+        if unknown:
+            raise NetspecError(f"compile.loss_weights names {', '.join(unknown)}, not outputs")
+        return [given.get(name, 1.0) for name in outputs]
+    if len(given) != len(outputs):
+        raise NetspecError(
+            f"compile.loss_weights has {len(given)} entries for {len(outputs)} outputs"
+        )
+    return list(given)

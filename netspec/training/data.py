@@ -1,0 +1,184 @@
+"""Training data: a .npz file or a directory of .npy files (memory-mapped), checked against the
+spec before any training (no torch import).
+
+Keys: `x`/`y` (or `x_train`/`y_train`), `x_val`/`y_val`, `x_test`/`y_test`; a model with
+several inputs reads `x_<input>` (`x_train_<input>`, `x_val_<input>`, ...), several outputs
+`y_<output>` (an output `lstm:1` is `y_lstm_1`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import NetspecError
+
+SPLITS = ("train", "val", "test")
+_FLOAT = ("float16", "bfloat16", "float32", "float64")
+
+
+@dataclass
+class Split:
+    """One split: an array per input, an array per output (empty for predict-only data)."""
+
+    x: list[np.ndarray]
+    y: list[np.ndarray]
+
+    def __len__(self) -> int:
+        return len(self.x[0])
+
+    def take(self, index) -> Split:
+        """The samples at `index` (a slice or an index array): one fancy-index per array."""
+        return Split([a[index] for a in self.x], [a[index] for a in self.y])
+
+
+def _open(path: Path) -> dict[str, np.ndarray]:
+    if path.is_dir():
+        files = sorted(path.glob("*.npy"))
+        if not files:
+            raise NetspecError(f"{path}: no .npy files in this directory")
+        return {f.stem: _load(f, mmap_mode="r") for f in files}
+    if not path.exists():
+        raise NetspecError(f"{path}: no such data file")
+    archive = _load(path)
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise NetspecError(f"{path}: not a .npz archive (or a directory of .npy files)")
+    return {k: archive[k] for k in archive.files}
+
+
+def _load(path: Path, **kwargs):
+    try:
+        return np.load(path, allow_pickle=False, **kwargs)
+    except (OSError, ValueError) as exc:
+        raise NetspecError(f"{path}: cannot read data: {exc}") from None
+
+
+def key_names(prefix: str, names: list[str], split: str) -> list[str]:
+    """The archive keys of a split's inputs (prefix x) or outputs (prefix y)."""
+    tag = "" if split == "train" else f"_{split}"
+    if len(names) == 1:
+        return [f"{prefix}{tag}"]
+    return [f"{prefix}{tag}_{n.replace(':', '_')}" for n in names]
+
+
+def _split(arrays: dict, split: str, inputs: list[str], outputs: list[str], where: str):
+    keys_x, keys_y = key_names("x", inputs, split), key_names("y", outputs, split)
+    if split == "train":
+        alt_x = [k.replace("x", "x_train", 1) for k in keys_x]
+        alt_y = [k.replace("y", "y_train", 1) for k in keys_y]
+        for plain, alt in zip(keys_x + keys_y, alt_x + alt_y, strict=True):
+            if plain in arrays and alt in arrays:
+                raise NetspecError(f"{where}: has both '{plain}' and '{alt}'; keep one")
+        if not any(k in arrays for k in keys_x):
+            keys_x, keys_y = alt_x, alt_y
+    if not any(k in arrays for k in keys_x):
+        return None
+    missing = [k for k in keys_x if k not in arrays]
+    if missing:
+        raise NetspecError(f"{where}: missing {', '.join(missing)} (the model's inputs)")
+    present = [k for k in keys_y if k in arrays]
+    if present and len(present) != len(keys_y):
+        missing = [k for k in keys_y if k not in arrays]
+        raise NetspecError(f"{where}: missing {', '.join(missing)} (the model's outputs)")
+    x, y = [arrays[k] for k in keys_x], [arrays[k] for k in keys_y if k in arrays]
+    lengths = {k: len(a) if a.ndim else 0 for k, a in zip(keys_x + present, x + y, strict=True)}
+    if len(set(lengths.values())) > 1:
+        listed = ", ".join(f"{k}: {n}" for k, n in lengths.items())
+        raise NetspecError(f"{where}: the {split} arrays differ in length ({listed})")
+    return Split(x, y), keys_x, present
+
+
+def _shape_text(dims) -> str:
+    inner = ", ".join("?" if d is None else str(d) for d in dims)
+    return f"(N, {inner})" if dims else "(N,)"
+
+
+def _check_x(key: str, a: np.ndarray, name: str, shape, dtype: str, where: str) -> None:
+    expected = _shape_text(shape)
+    if a.ndim != len(shape) + 1 or any(
+        d is not None and d != n for d, n in zip(shape, a.shape[1:], strict=False)
+    ):
+        raise NetspecError(
+            f"{where}: {key} has shape {tuple(a.shape)}; input '{name}' expects {expected}"
+        )
+    if dtype in _FLOAT and a.dtype.kind not in "fiub":
+        raise NetspecError(f"{where}: {key} has dtype {a.dtype}; input '{name}' expects {dtype}")
+    if dtype not in _FLOAT and dtype != "bool" and a.dtype.kind not in "iub":
+        raise NetspecError(
+            f"{where}: {key} has dtype {a.dtype}; input '{name}' expects integers ({dtype})"
+        )
+
+
+def _check_y(key: str, a: np.ndarray, name: str, shape, loss, where: str) -> None:
+    sparse = loss is not None and getattr(type(loss), "sparse", False)
+    dims = tuple(a.shape[1:])
+    if sparse:
+        ok = dims in (tuple(shape[:-1]), (*shape[:-1], 1))
+        expected = f"{_shape_text(shape[:-1])} integer class labels"
+        if ok and a.dtype.kind not in "iu":
+            raise NetspecError(
+                f"{where}: {key} has dtype {a.dtype}; {type(loss).__name__} expects integer labels"
+            )
+    else:
+        squeezed = tuple(shape[:-1]) if shape and shape[-1] == 1 else None
+        ok = _fits(dims, shape) or (squeezed is not None and _fits(dims, squeezed))
+        ok = ok or (_fits(dims[:-1], shape) and dims[-1:] == (1,))
+        expected = _shape_text(shape)
+        if ok and a.dtype.kind not in "fiub":
+            raise NetspecError(f"{where}: {key} has dtype {a.dtype}; expected numbers")
+    if not ok:
+        raise NetspecError(
+            f"{where}: {key} has shape {tuple(a.shape)}; output '{name}' expects {expected}"
+        )
+
+
+def _fits(dims: tuple, shape) -> bool:
+    return len(dims) == len(shape) and all(
+        d is None or d == n for d, n in zip(shape, dims, strict=True)
+    )
+
+
+def load_data(path, spec) -> dict[str, Split]:
+    """The splits found in `path`, every array checked against the spec's inputs and outputs
+    (and the losses' label kind: integer labels for sparse losses)."""
+    from ..loader import graph_of
+    from .compiled import losses_per_output
+
+    path = Path(path)
+    where = str(path)
+    arrays = _open(path)
+    graph = graph_of(spec)
+    inputs = [i.name for i in graph.inputs]
+    outputs = [str(r) for r in graph.outputs]
+    out_shapes = graph.output_shapes()
+    losses = losses_per_output(spec.compile, outputs)
+    found: dict[str, Split] = {}
+    for split in SPLITS:
+        got = _split(arrays, split, inputs, outputs, where)
+        if got is None:
+            continue
+        data, keys_x, keys_y = got
+        for key, a, node in zip(keys_x, data.x, graph.inputs, strict=True):
+            _check_x(key, a, node.name, node.shape, node.dtype, where)
+        for key, a, name, shape, loss in zip(
+            keys_y, data.y, outputs, out_shapes, losses, strict=bool(data.y)
+        ):
+            _check_y(key, a, name, tuple(shape or ()), loss, where)
+        found[split] = data
+    if not found:
+        keys = ", ".join(key_names("x", inputs, "train"))
+        raise NetspecError(f"{where}: no inputs found (expected {keys}; has {sorted(arrays)})")
+    return found
+
+
+def holdout(data: Split, fraction: float) -> tuple[Split, Split | None]:
+    """Keras's validation_split: the last `fraction` of the samples, before any shuffling."""
+    if fraction <= 0:
+        return data, None
+    n = len(data)
+    cut = int(n * (1.0 - fraction))
+    if cut <= 0 or cut >= n:
+        raise NetspecError(f"validation_split {fraction} leaves no samples on one side of {n}")
+    return data.take(slice(0, cut)), data.take(slice(cut, n))

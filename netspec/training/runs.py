@@ -1,0 +1,97 @@
+"""The run folder: weights.safetensors, history.json, history.csv and spec.yaml (the resolved
+spec), each written atomically (a temp file in the folder, then os.replace)."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from ..errors import NetspecError
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def run_dir(out: str | Path | None, name: str) -> Path:
+    path = (
+        Path(out) if out is not None else Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    )
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def resolved_spec(spec) -> dict:
+    """The spec as data, defaults filled in (layers by their own models)."""
+    data = spec.model_dump(mode="json", exclude={"layers"}, exclude_none=True)
+    data["layers"] = [layer.model_dump(mode="json", exclude_none=True) for layer in spec.layers]
+    return data
+
+
+def history_csv(history: dict[str, list[float]]) -> str:
+    keys = list(history)
+    rows = ["epoch," + ",".join(keys)]
+    for i in range(max((len(v) for v in history.values()), default=0)):
+        rows.append(f"{i}," + ",".join(repr(history[k][i]) for k in keys))
+    return "\n".join(rows) + "\n"
+
+
+def save_run(path: Path, model, spec, history: dict) -> None:
+    from safetensors.torch import save
+
+    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    write_atomic(path / "weights.safetensors", save(tensors))
+    write_atomic(path / "history.json", json.dumps(history, indent=2).encode())
+    write_atomic(path / "history.csv", history_csv(history).encode())
+    text = yaml.safe_dump(resolved_spec(spec), sort_keys=False)
+    write_atomic(path / "spec.yaml", text.encode())
+
+
+def load_weights(model, path: str | Path) -> None:
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    if not path.is_file():
+        raise NetspecError(f"{path}: no such weights file")
+    try:
+        state = load_file(str(path))
+    except (SafetensorError, OSError) as exc:
+        raise NetspecError(f"{path}: cannot read weights: {exc}") from None
+    device = next((p.device for p in model.parameters()), None)
+    missing, unexpected = set(model.state_dict()) - set(state), set(state) - set(model.state_dict())
+    if missing or unexpected:
+        raise NetspecError(
+            f"{path}: weights do not match the spec (missing: {sorted(missing)}, "
+            f"unexpected: {sorted(unexpected)})"
+        )
+    try:
+        model.load_state_dict({k: v.to(device) if device else v for k, v in state.items()})
+    except RuntimeError as exc:
+        raise NetspecError(f"{path}: weights do not match the spec: {exc}") from None
+
+
+def load_run(run: str | Path, device=None):
+    """The model of a run folder (its spec.yaml, built) with its final weights."""
+    from ..compiler import build
+    from ..loader import load
+
+    run = Path(run)
+    if not (run / "spec.yaml").is_file():
+        raise NetspecError(f"{run}: not a run folder (no spec.yaml)")
+    model = build(load(run / "spec.yaml"), device=device)
+    load_weights(model, run / "weights.safetensors")
+    model.eval()
+    return model

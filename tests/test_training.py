@@ -1,0 +1,161 @@
+"""Training: `netspec train`, `evaluate` and `predict` on .npz data (tiny models, CPU)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+import netspec
+from cli import app
+from netspec.errors import NetspecError
+from netspec.training.data import Split, holdout, load_data
+from netspec.training.loop import evaluate, fit, predict
+from netspec.training.overrides import load_with_overrides
+
+SPEC = """netspec: 1
+name: tiny
+input_shape: [4]
+layers:
+  - {type: Dense, units: 8, activation: relu, kernel_regularizer: {type: L2, l2: 0.01},
+     kernel_constraint: {type: MaxNorm, max_value: 0.5},
+     activity_regularizer: {type: L1, l1: 0.001}}
+  - {type: Dropout, rate: 0.1}
+  - {type: Dense, units: 3, activation: softmax}
+compile: {optimizer: {type: Adam, learning_rate: 0.01}, loss: sparse_categorical_crossentropy,
+          metrics: [accuracy]}
+train: {epochs: 5, batch_size: 16, seed: 0}
+"""
+
+runner = CliRunner()
+
+
+@pytest.fixture()
+def files(tmp_path):
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(96, 4)).astype("float32")
+    y = (x[:, 0] > 0).astype("int64") + (x[:, 1] > 1).astype("int64")
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(SPEC)
+    data = tmp_path / "d.npz"
+    np.savez(data, x=x, y=y, x_test=x[:32], y_test=y[:32])
+    return spec, data
+
+
+def _run(spec_path, data_path, *sets):
+    spec = load_with_overrides(spec_path, list(sets))
+    data = load_data(data_path, spec)
+    model = netspec.build(spec, seed=spec.train.seed)
+    return spec, model, data, fit(model, spec, data)
+
+
+def test_loss_goes_down_and_seed_repeats(files):
+    spec, model, _, history = _run(*files)
+    assert history["loss"][-1] < history["loss"][0]
+    assert set(history) == {"loss", "accuracy"}
+    _, model2, _, history2 = _run(*files)
+    assert history == history2
+    for a, b in zip(model.state_dict().values(), model2.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_validation_split_takes_the_last_samples():
+    x = np.arange(10, dtype="float32")[:, None]
+    train, val = holdout(Split([x], [x]), 0.2)
+    assert val.x[0][:, 0].tolist() == [8.0, 9.0] and len(train) == 8
+
+
+def test_val_history(files):
+    _, _, _, history = _run(*files, "train.validation_split=0.25", "train.epochs=2")
+    assert len(history["val_loss"]) == 2 and "val_accuracy" in history
+
+
+def test_penalties_are_in_the_reported_loss(files):
+    spec = load_with_overrides(files[0], ["train.batch_size=96"])
+    data = load_data(files[1], spec)
+    manual = netspec.build(spec, seed=0)
+    manual.eval()  # no dropout: compare with evaluate (same weights, no step)
+    x = torch.from_numpy(data["train"].x[0])
+    y = torch.from_numpy(data["train"].y[0])
+    out = manual(x)
+    expected = torch.nn.functional.nll_loss(out.log(), y) + manual.losses()
+    reported = evaluate(manual, spec, data["train"])["loss"]
+    assert reported == pytest.approx(float(expected), rel=1e-5)
+    assert float(manual.losses()) > 0
+
+
+def test_constraints_hold_and_frozen_layers_stay(files, tmp_path):
+    spec, model, _, _ = _run(*files)
+    key, param, info = model.keras_weights()[0]
+    assert key == "layers.dense.kernel"
+    kernel = info.keras_view(param)  # Keras layout (in, out): MaxNorm bounds each column
+    assert float(kernel.norm(dim=0).max()) <= 0.5 + 1e-5
+    frozen = tmp_path / "frozen.yaml"
+    frozen.write_text(
+        SPEC.replace("{type: Dense, units: 3,", "{type: Dense, units: 3, trainable: false,")
+    )
+    spec = load_with_overrides(frozen)
+    model = netspec.build(spec, seed=0)
+    before = model.layers["dense_1"].kernel.detach().clone()
+    fit(model, spec, load_data(files[1], spec))
+    assert torch.equal(before, model.layers["dense_1"].kernel)
+
+
+def test_data_errors_are_clear(tmp_path, files):
+    spec, _ = files
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, x=np.zeros((10, 8, 8)), y=np.zeros(10, dtype="int64"))
+    result = runner.invoke(app, ["train", str(spec), "--data", str(bad)])
+    assert result.exit_code == 1
+    assert "x has shape (10, 8, 8); input 'input' expects (N, 4)" in result.stderr
+    assert "Traceback" not in result.output
+    floats = tmp_path / "floats.npz"
+    np.savez(floats, x=np.zeros((10, 4)), y=np.zeros(10))
+    result = runner.invoke(app, ["train", str(spec), "--data", str(floats)])
+    assert result.exit_code == 1 and "expects integer labels" in result.stderr
+    both = tmp_path / "both.npz"
+    np.savez(both, x=np.zeros((4, 4)), x_train=np.zeros((4, 4)))
+    with pytest.raises(NetspecError, match="both 'x' and 'x_train'"):
+        load_data(both, load_with_overrides(spec))
+
+
+def test_bad_overrides(files):
+    spec, data = files
+    result = runner.invoke(
+        app, ["train", str(spec), "--data", str(data), "--set", "train.epochs=x"]
+    )
+    assert result.exit_code == 1
+    assert "--set train.epochs=x: train.epochs:" in result.stderr
+    result = runner.invoke(app, ["train", str(spec), "--data", str(data), "--epochs", "0"])
+    assert result.exit_code == 1 and "train.epochs" in result.stderr
+
+
+def test_run_folder_evaluate_and_predict(files, tmp_path):
+    spec, data = files
+    out = tmp_path / "run"
+    result = runner.invoke(
+        app, ["train", str(spec), "--data", str(data), "--out", str(out), "--epochs", "2"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Epoch 2/2 - loss:" in result.stdout
+    for name in ("weights.safetensors", "history.json", "history.csv", "spec.yaml"):
+        assert (out / name).is_file()
+    assert len(json.loads((out / "history.json").read_text())["loss"]) == 2
+    model = netspec.load_run(out)
+    parsed = load_with_overrides(spec)
+    test = load_data(data, parsed)["test"]
+    expected = evaluate(model, parsed, test)
+    weights = str(out / "weights.safetensors")
+    result = runner.invoke(
+        app, ["evaluate", str(spec), "--weights", weights, "--data", str(data), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == pytest.approx(expected)
+    pred = tmp_path / "p.npz"
+    args = ["predict", str(spec), "--weights", weights, "--data", str(data), "-o", str(pred)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    np.testing.assert_allclose(np.load(pred)["y"], predict(model, parsed, test)[0], rtol=1e-6)
