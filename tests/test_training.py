@@ -159,3 +159,15 @@ def test_run_folder_evaluate_and_predict(files, tmp_path):
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     np.testing.assert_allclose(np.load(pred)["y"], predict(model, parsed, test)[0], rtol=1e-6)
+
+
+def test_an_existing_run_is_never_overwritten(files, tmp_path):
+    spec, data = files
+    out = tmp_path / "run"
+    args = ["train", str(spec), "--data", str(data), "--out", str(out), "--epochs", "1"]
+    assert runner.invoke(app, args).exit_code == 0
+    before = (out / "weights.safetensors").read_bytes()
+    again = runner.invoke(app, [*args[:-1], "2"])
+    assert again.exit_code == 1
+    assert "already holds a run" in again.stderr
+    assert (out / "weights.safetensors").read_bytes() == before

@@ -26,10 +26,14 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 
 def run_dir(out: str | Path | None, name: str) -> Path:
-    path = (
-        Path(out) if out is not None else Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
-    )
-    path.mkdir(parents=True, exist_ok=True)
+    """The run folder (not created yet). An existing run is never overwritten: a folder that
+    already holds one is refused before any training, so nothing is lost."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path = Path(out) if out is not None else Path("runs") / f"{name}-{stamp}"
+    if (path / "weights.safetensors").exists() or (path.exists() and not path.is_dir()):
+        raise NetspecError(
+            f"{path} already holds a run (or is a file): choose another --out; nothing was written"
+        )
     return path
 
 

@@ -33,6 +33,7 @@ def train(spec_path, data_path, out=None, overrides=(), device="auto", echo=prin
     from .runs import run_dir, save_run
 
     spec, model, data = prepare(spec_path, data_path, overrides, device)
+    path = run_dir(out, spec.name)  # refused before training if it already holds a run
     if "train" not in data:
         raise NetspecError(f"{data_path}: no training data (x/y or x_train/y_train)")
     if not data["train"].y:
@@ -41,7 +42,7 @@ def train(spec_path, data_path, out=None, overrides=(), device="auto", echo=prin
     history = fit(
         model, spec, data, on_epoch=lambda e, logs, r: echo(epoch_line(e, epochs, logs, r))
     )
-    path = run_dir(out, spec.name)
+    path.mkdir(parents=True, exist_ok=True)
     save_run(path, model, spec, history)
     return path, history
 
