@@ -16,6 +16,7 @@ from pydantic import ConfigDict, Field
 
 from ..registry import Registry
 from ..vocab.base import VocabModel, name_or_object, require_type
+from .losses import _same_rank  # Keras squeezes or expands y to the same rank
 
 METRICS: Registry[type[Metric]] = Registry("metric")
 
@@ -29,21 +30,6 @@ def resolve_accuracy(y_true_shape, y_pred_shape) -> str:
     if len(y_true_shape) < len(y_pred_shape) or y_true_shape[-1] == 1:
         return "SparseCategoricalAccuracy"
     return "CategoricalAccuracy"
-
-
-def _same_rank(y_true, y_pred):
-    """Keras's squeeze_or_expand_to_same_rank."""
-    if y_true.ndim == y_pred.ndim + 1 and y_true.shape[-1] == 1:
-        if y_pred.ndim == 1:
-            y_pred = y_pred.unsqueeze(-1)
-        else:
-            y_true = y_true.squeeze(-1)
-    elif y_pred.ndim == y_true.ndim + 1 and y_pred.shape[-1] == 1:
-        if y_true.ndim == 1:
-            y_true = y_true.unsqueeze(-1)
-        else:
-            y_pred = y_pred.squeeze(-1)
-    return y_true, y_pred
 
 
 class Metric(VocabModel):
