@@ -18,3 +18,14 @@ def errors_of(text: str) -> list:
 def line_of(text: str, needle: str) -> int:
     """The 1-based number of the first line of `text` that contains `needle`."""
     return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
+def assert_located(text: str, path: str, needle: str, message: str):
+    """`text` is refused with exactly one error, at `path`, on the first line that holds
+    `needle`, whose message contains `message`; returns that diagnostic."""
+    diagnostics = errors_of(text)
+    assert [d.path for d in diagnostics] == [path], diagnostics
+    d = diagnostics[0]
+    assert message in d.message, d.message
+    assert d.line == line_of(text, needle)
+    return d

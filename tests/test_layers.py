@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from helpers import errors_of, line_of
+from helpers import assert_located
 from keras_oracle import (
     copy_weights,
     keras_model,
@@ -381,12 +381,8 @@ layers:
 
 @pytest.mark.parametrize(("text", "path", "needle", "message"), ERRORS)
 def test_located_shape_errors(text, path, needle, message):
-    diagnostics = errors_of(text)
-    assert [d.path for d in diagnostics] == [path], diagnostics
-    d = diagnostics[0]
-    assert message in d.message, d.message
+    d = assert_located(text, path, needle, message)
     assert d.file == "spec.yaml"
-    assert d.line == line_of(text, needle)
     assert d.col > 1
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from helpers import errors_of, line_of
+from helpers import assert_located, errors_of
 from keras_oracle import copy_weights, keras_model, keras_predict
 
 import netspec
@@ -274,10 +274,7 @@ ERRORS = [
 @pytest.mark.parametrize(("layers", "path", "needle", "message"), ERRORS)
 def test_a_mask_that_would_be_lost_is_a_located_error(layers, path, needle, message):
     text = HEAD + layers
-    diagnostics = errors_of(text)
-    assert [d.path for d in diagnostics] == [path], diagnostics
-    assert message in diagnostics[0].message, diagnostics[0].message
-    assert diagnostics[0].line == line_of(text, needle)
+    assert_located(text, path, needle, message)
 
 
 def test_masks_inside_wrappers_are_located_errors():

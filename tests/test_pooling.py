@@ -9,7 +9,7 @@ import itertools
 import numpy as np
 import pytest
 import torch
-from helpers import errors_of, line_of
+from helpers import assert_located
 from keras_oracle import copy_weights, keras_model, keras_predict, layer_spec
 
 import netspec
@@ -224,10 +224,7 @@ ERRORS = [
 @pytest.mark.parametrize(("body", "path", "needle", "message"), ERRORS)
 def test_located_errors(body, path, needle, message):
     text = "netspec: 1\n" + body
-    diagnostics = errors_of(text)
-    assert [d.path for d in diagnostics] == [path], diagnostics
-    assert message in diagnostics[0].message, diagnostics[0].message
-    assert diagnostics[0].line == line_of(text, needle)
+    assert_located(text, path, needle, message)
 
 
 @pytest.mark.parametrize("keepdims", [False, True])

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from helpers import errors_of, line_of
+from helpers import assert_located, errors_of
 from keras_oracle import copy_weights, keras_model, keras_predict
 
 import netspec
@@ -569,10 +569,7 @@ ERRORS = [
 @pytest.mark.parametrize(("layers", "path", "needle", "message"), ERRORS)
 def test_located_errors(layers, path, needle, message):
     text = "netspec: 1\ninput_shape: [5, 4]\nlayers:\n" + layers
-    diagnostics = errors_of(text)
-    assert [d.path for d in diagnostics] == [path], diagnostics
-    assert message in diagnostics[0].message, diagnostics[0].message
-    assert diagnostics[0].line == line_of(text, needle)
+    assert_located(text, path, needle, message)
 
 
 def test_rank_errors():
