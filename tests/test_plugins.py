@@ -40,16 +40,16 @@ def site(tmp_path_factory):
     return target
 
 
-def netspec_cli(site: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess:
+def with_plugin(site: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """`python ARGS` in a process where the plugin package is installed (on PYTHONPATH)."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(ROOT)])}
     return subprocess.run(
-        [sys.executable, str(ROOT / "cli.py"), *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
+        [sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
     )
+
+
+def netspec_cli(site: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return with_plugin(site, str(ROOT / "cli.py"), *args, cwd=cwd)
 
 
 def test_plugin_layer_validates_builds_and_is_listed(site, tmp_path):
@@ -91,15 +91,7 @@ def test_plugin_layer_forward_and_schema(site, tmp_path):
         "print('Scale' in json.dumps(json_schema()))\n"
     )
     (tmp_path / "m.yaml").write_text(SPEC)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(ROOT)])}
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = with_plugin(site, "-c", code, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "True"
 
@@ -138,15 +130,7 @@ def test_multi_output_layer_refs_and_outputs(site, tmp_path):
         "assert torch.allclose(both, a + b) and torch.allclose(first, a)\n"
         "assert torch.allclose(head, m.layers['head'](b))\n"
     )
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(ROOT)])}
-    ran = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    ran = with_plugin(site, "-c", code, cwd=tmp_path)
     assert ran.returncode == 0, ran.stderr
     (tmp_path / "bad.yaml").write_text(
         MULTI.replace('inputs: "split:1", name', "name").replace('"split:0"]\n', '"split:2"]\n')
