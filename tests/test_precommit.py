@@ -73,29 +73,26 @@ def test_hook_passes_good_specs_and_fails_bad_ones_with_located_errors(repo):
     )
 
 
+def add_and_commit(path: Path, env: dict, message: str) -> subprocess.CompletedProcess:
+    """`git add -A` then `git commit` (which runs the installed hook)."""
+    subprocess.run(["git", "add", "-A"], cwd=path, check=True, env=env)
+    return subprocess.run(
+        ["git", "commit", "-qm", message],
+        cwd=path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
 def test_installed_hook_blocks_a_commit_of_a_bad_spec(repo):
     path, env = repo
     assert pre_commit(path, env, "install").returncode == 0
     (path / "specs" / "bad.yaml").write_text(BAD)
-    subprocess.run(["git", "add", "-A"], cwd=path, check=True, env=env)
-    commit = subprocess.run(
-        ["git", "commit", "-qm", "bad"],
-        cwd=path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    commit = add_and_commit(path, env, "bad")
     assert commit.returncode != 0
     assert "layers[0].unit" in commit.stdout + commit.stderr
     (path / "specs" / "bad.yaml").write_text(GOOD)
-    subprocess.run(["git", "add", "-A"], cwd=path, check=True, env=env)
-    commit = subprocess.run(
-        ["git", "commit", "-qm", "good"],
-        cwd=path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    commit = add_and_commit(path, env, "good")
     assert commit.returncode == 0, commit.stdout + commit.stderr
