@@ -22,7 +22,18 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-KINDS = ("layers", "initializers", "regularizers", "constraints", "activations")
+# netspec.catalog.all_registries()'s keys (not imported here: `--help` stays fast).
+KINDS = (
+    "layers",
+    "initializers",
+    "regularizers",
+    "constraints",
+    "activations",
+    "optimizers",
+    "schedules",
+    "losses",
+    "metrics",
+)
 
 
 @contextmanager
@@ -34,7 +45,7 @@ def user_errors():
         yield
     except NetspecError as exc:
         print(str(exc), file=sys.stderr)
-        raise typer.Exit(1) from None
+        raise typer.Exit(getattr(exc, "exit_code", 1)) from None
 
 
 @app.command()
@@ -100,13 +111,14 @@ def list_(
     ] = None,
 ) -> None:
     """List the names a spec may use: layer types, initializers, regularizers, constraints,
-    activations (with their aliases)."""
-    from netspec.catalog import registries
+    activations, and the optimizers, learning rate schedules, losses and metrics of `compile:`
+    (with their aliases)."""
+    from netspec.catalog import all_registries
 
     if kind is not None and kind not in KINDS:
         print(f"unknown kind '{kind}'; choose one of: {', '.join(KINDS)}", file=sys.stderr)
         raise typer.Exit(2)
-    for name, registry in registries().items():
+    for name, registry in all_registries().items():
         if kind not in (None, name):
             continue
         print(f"{name}:")
@@ -123,9 +135,11 @@ def explain(
     name: Annotated[
         str,
         typer.Argument(
-            help="A layer type, initializer, regularizer, constraint or activation (class name "
-            "or alias: Dense, he_uniform, MaxNorm, relu), NAME.ARGUMENT (Dense.units), or "
-            "KIND.NAME to pick a registry (initializers.Orthogonal).",
+            help="A layer type, initializer, regularizer, constraint, activation, optimizer, "
+            "learning rate schedule, loss or metric (class name or alias: Dense, he_uniform, "
+            "MaxNorm, relu, adam, cosine_decay, mse), "
+            "NAME.ARGUMENT (Dense.units, Adam.epsilon), or KIND.NAME to pick a registry "
+            "(initializers.Orthogonal, metrics.mse).",
             show_default=False,
         ),
     ],
@@ -182,11 +196,30 @@ SplitOpt = Annotated[
 ]
 
 
+Precision = Annotated[
+    str | None,
+    typer.Option(help="32, bf16 (autocast to bfloat16) or 16-mixed (float16 autocast, CUDA)."),
+]
+
+
 @app.command()
 def train(
-    spec: Annotated[Path, typer.Argument(help="Spec file.", show_default=False)],
-    data: DataOpt,
+    spec: Annotated[
+        Path | None, typer.Argument(help="Spec file (not with --resume).", show_default=False)
+    ] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data",
+            help=".npz file or directory of .npy files (default with --resume: the run's).",
+            show_default=False,
+        ),
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="Run folder (default runs/NAME-TIME).")] = None,
+    resume: Annotated[
+        Path | None,
+        typer.Option(help="Continue the run in this folder from its checkpoint.", metavar="RUN"),
+    ] = None,
     epochs: Annotated[int | None, typer.Option(help="Sets train.epochs.")] = None,
     batch_size: Annotated[int | None, typer.Option(help="Sets train.batch_size.")] = None,
     learning_rate: Annotated[
@@ -194,7 +227,11 @@ def train(
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Sets train.seed.")] = None,
     device: Device = "auto",
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No per-epoch lines.")] = False,
+    precision: Precision = None,
+    compile_: Annotated[
+        bool | None, typer.Option("--compile/--no-compile", help="Run under torch.compile.")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
     overrides: Annotated[
         list[str] | None,
         typer.Option("--set", help="KEY=VALUE spec override (train.epochs=5); repeatable."),
@@ -211,10 +248,17 @@ def train(
         if value is not None:
             sets.append(f"{key}={value}")
     with user_errors():
+        from netspec.errors import NetspecError
         from netspec.training.session import train as run
 
+        if (spec is None) == (resume is None):
+            raise NetspecError("give a spec file to train, or --resume RUN to continue a run")
+        if resume is not None and out is not None:
+            raise NetspecError("--out and --resume: a resumed run stays in its folder")
         echo = (lambda line: None) if quiet else print
-        path, _ = run(spec, data, out=out, overrides=sets, device=device, echo=echo)
+        live = not quiet and sys.stdout.isatty()
+        path, _ = run(spec, data, out=out, overrides=sets, device=device, echo=echo,
+                      resume=resume, precision=precision, compile=compile_, live=live)  # fmt: skip
         print(f"run saved to {path}")
 
 

@@ -1,4 +1,12 @@
-"""Every registry of names a spec may use, in one place (for `netspec list`, docs, schema)."""
+"""Every registry of names a spec may use, in one place (for `netspec list`, docs, schema).
+
+`registries()` is the model's vocabulary (what `layers:` entries take: layer types and the
+initializers, regularizers, constraints and activations of their arguments); the schema's
+post-processing and the editor and vocabulary tests are built on it. `training_registries()` is
+the `compile:` section's (optimizers, their learning rate schedules, losses, metrics);
+`all_registries()` is both, for
+`netspec list`, `netspec explain` and docs/reference.md. None of them imports torch.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +16,7 @@ from .vocab import ACTIVATIONS, CONSTRAINTS, INITIALIZERS, REGULARIZERS
 
 
 def registries() -> dict[str, Registry]:
+    """The model's vocabulary: layer types and the names their arguments take."""
     load_plugins()
     return {
         "layers": LAYERS,
@@ -16,3 +25,24 @@ def registries() -> dict[str, Registry]:
         "constraints": CONSTRAINTS,
         "activations": ACTIVATIONS,
     }
+
+
+def training_registries() -> dict[str, Registry]:
+    """The `compile:` section's vocabulary: optimizers, learning rate schedules (an optimizer's
+    `learning_rate`), losses and metrics."""
+    from .training.losses import LOSSES
+    from .training.metrics import METRICS
+    from .training.optimizers import OPTIMIZERS
+    from .training.schedules import SCHEDULES
+
+    return {
+        "optimizers": OPTIMIZERS,
+        "schedules": SCHEDULES,
+        "losses": LOSSES,
+        "metrics": METRICS,
+    }
+
+
+def all_registries() -> dict[str, Registry]:
+    """Every name a spec may use: `registries()`, then `training_registries()`."""
+    return {**registries(), **training_registries()}

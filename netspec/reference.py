@@ -1,6 +1,8 @@
-"""The reference: every layer, initializer, regularizer, constraint and activation, with every
+"""The reference: every layer, initializer, regularizer, constraint and activation, and every
+optimizer, learning rate schedule, loss and metric of the `compile:` section, with every
 argument's type, default, bounds and description, generated from the pydantic models and the
-registries that validate specs (descriptions live once, on the fields).
+registries that validate specs (descriptions live once, on the fields); and the keys of the
+spec's sections (`inputs`, `compile`, `train`, ...).
 
 `reference_text()` is docs/reference.md; `explain_text(name)` is `netspec explain NAME`.
 Regenerate the committed file with
@@ -10,10 +12,10 @@ Regenerate the committed file with
 (`--builtin` leaves out plugin layers installed in this environment; without it they are
 documented too, marked as plugins).
 
-Names in `explain` are looked up in every registry: an exact canonical name wins over an alias,
-and at equal rank the registry order decides (layers, initializers, regularizers, constraints,
-activations); the other matches are named so that `KIND.NAME` (e.g. `initializers.Orthogonal`)
-can pick one.
+Names in `explain` are looked up in every registry of `all_registries()`: an exact canonical name
+wins over an alias, and at equal rank the registry order decides (layers, initializers,
+regularizers, constraints, activations, optimizers, schedules, losses, metrics); the other
+matches are named so that `KIND.NAME` (e.g. `initializers.Orthogonal`, `metrics.mse`) can pick one.
 """
 
 from __future__ import annotations
@@ -35,11 +37,12 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from .catalog import registries
+from .catalog import all_registries
 from .errors import NetspecError
 from .layers.base import NAME_PATTERN, Layer
 from .registry import Registry, did_you_mean
 from .spec import InputSpec, OutputRef, spec_model
+from .training.spec import Accuracy, CompileSpec
 from .vocab.base import VocabModel
 from .vocab.regularizers import STRING_PRESETS
 
@@ -53,11 +56,30 @@ KINDS = {
     "regularizers": ("Regularizers", "regularizer"),
     "constraints": ("Constraints", "constraint"),
     "activations": ("Activations", "activation"),
+    "optimizers": ("Optimizers", "optimizer"),
+    "schedules": ("Learning rate schedules", "learning rate schedule"),
+    "losses": ("Losses", "loss"),
+    "metrics": ("Metrics", "metric"),
 }
 _VOCAB_NOUN = {kind: noun for kind, (_, noun) in KINDS.items() if kind != "layers"}
 _NONE = type(None)
 # Bare names that stand for other arguments than the class defaults, by registry.
 _PRESETS = {"regularizers": STRING_PRESETS}
+# Arguments that Keras's signatures put first, by registry (see `_fields`).
+_LEAD = {"optimizers": ("learning_rate",)}
+# Where a spec takes the names of a registry, when not "wherever a spec takes a NOUN"
+# (`{compile}` is a link to the compile section).
+_USED_IN = {
+    "optimizers": "Names accepted as the `optimizer` of {compile} (Keras's "
+    "`model.compile(optimizer=...)`).",
+    "schedules": "Accepted as the `learning_rate` of an [optimizer](#optimizers), as an object "
+    "`{type: ClassName, ...arguments}` (each has required arguments), evaluated at every step "
+    "(Keras's `LearningRateSchedule`).",
+    "losses": "Names accepted as the `loss` of {compile}, or as each value of its mapping of "
+    "output name to loss (Keras's `model.compile(loss=...)`).",
+    "metrics": "Names accepted in the `metrics` list of {compile} (Keras's "
+    "`model.compile(metrics=[...])`).",
+}
 
 
 class UnknownReference(NetspecError):
@@ -184,10 +206,14 @@ def _registry_of(classes: Sequence[type]) -> str | None:
     """The vocabulary registry key whose entries are `classes`, if they are vocabulary models."""
     if not classes or not all(isinstance(c, type) and issubclass(c, VocabModel) for c in classes):
         return None
-    for kind, registry in registries().items():
+    for kind, registry in all_registries().items():
         if kind in _VOCAB_NOUN and any(cls is classes[0] for _, cls in registry.items()):
             return kind
     return None
+
+
+def _literal_values(tp: Any) -> list[str]:
+    return [str(v) if isinstance(v, str) else json.dumps(v) for v in get_args(tp)]
 
 
 class _TypeRenderer:
@@ -220,11 +246,16 @@ class _TypeRenderer:
                 text = self.link("layer", "layers") + " ({type: ...})"
             elif len(real) == 1 and get_origin(real[0]) is Literal and _NONE in members:
                 return self.render(real[0]) + ", null"  # one of: a, b, null
-            else:
-                text = " or ".join(self.render(m, metadata) for m in real)
+            else:  # the values of a Literal member as alternatives: `accuracy or acc or metric`
+                text = " or ".join(
+                    " or ".join(_literal_values(m))
+                    if get_origin(m) is Literal
+                    else self.render(m, metadata)
+                    for m in real
+                )
             return text + " or null" if _NONE in members else text
         if origin is Literal:
-            values = [str(v) if isinstance(v, str) else json.dumps(v) for v in get_args(tp)]
+            values = _literal_values(tp)
             return f"the value {values[0]}" if len(values) == 1 else "one of: " + ", ".join(values)
         if origin is list:
             (item,) = get_args(tp) or (Any,)
@@ -243,7 +274,8 @@ class _TypeRenderer:
             return "any value"
         if isinstance(tp, type) and issubclass(tp, VocabModel):
             kind = _registry_of([tp])
-            return self.vocab(kind) if kind else tp.__name__
+            if kind:
+                return self.vocab(kind)  # else a section's model: {keys}, linked to it
         if isinstance(tp, type) and issubclass(tp, Layer):
             return self.link("layer", "layers") + " ({type: ...})"
         if isinstance(tp, type) and issubclass(tp, BaseModel):
@@ -273,9 +305,9 @@ def _vocab_kind(tp: Any) -> str | None:
         kind = _registry_of(real)
         if kind is not None:
             return kind
-        if len(real) == 1:
-            return _vocab_kind(real[0])
-        return None
+        # one vocabulary among other types: `float > 0 or learning rate schedule`
+        kinds = {_vocab_kind(m) for m in real} - {None}
+        return kinds.pop() if len(kinds) == 1 else None
     if isinstance(tp, type):
         return _registry_of([tp])
     return None
@@ -311,11 +343,18 @@ def _arg_doc(name: str, field: FieldInfo, links: dict[str, str]) -> ArgDoc:
 
 
 def _fields(
-    model: type[BaseModel], links: dict[str, str], skip: Iterable[str] = (), keras: bool = True
+    model: type[BaseModel],
+    links: dict[str, str],
+    skip: Iterable[str] = (),
+    keras: bool = True,
+    lead: Sequence[str] = (),
 ) -> list[ArgDoc]:
     """A model's arguments in model order; with `keras`, in the order of Keras's signatures
     (`Conv2D(filters, kernel_size, strides=1, ..., activation=None, ...)`): required ones first,
-    then a class's own arguments before those it inherits, each where it was first declared."""
+    then a class's own arguments before those it inherits, each where it was first declared.
+    With `lead` (Keras's optimizers: `Adam(learning_rate=0.001, beta_1=0.9, ...)`), those
+    arguments come first, then the ones the class itself (re)declares (`AdamW(learning_rate,
+    weight_decay=0.004, beta_1, ...)`), then the others in Keras's order."""
     skipped = set(skip)
     names = [n for n in model.model_fields if n not in skipped]
     docs = {n: _arg_doc(n, model.model_fields[n], links) for n in names}
@@ -328,7 +367,15 @@ def _fields(
             (i for i, c in enumerate(mro) if name in vars(c).get("__annotations__", {})), default=0
         )
 
-    order = sorted(names, key=lambda n: (not docs[n].required, declared(n)))
+    own = vars(model).get("__annotations__", {}) if lead else {}
+    order = sorted(
+        names,
+        key=lambda n: (
+            not docs[n].required,
+            lead.index(n) if n in lead else len(lead),
+            0 if n in own else declared(n),
+        ),
+    )
     return [docs[n] for n in order]
 
 
@@ -345,10 +392,11 @@ def _doc(cls: type) -> str:
 
 
 def entries(plugins: bool = True, links: dict[str, str] | None = None) -> list[EntryDoc]:
-    """Every registry entry, registries in `registries()` order, entries in registration order."""
+    """Every registry entry, registries in `all_registries()` order, entries in registration
+    order."""
     return [
         entry_doc(kind, name, links)
-        for kind, registry in registries().items()
+        for kind, registry in all_registries().items()
         for name, cls in registry.items()
         if plugins or not _plugin_of(cls)
     ]
@@ -356,7 +404,7 @@ def entries(plugins: bool = True, links: dict[str, str] | None = None) -> list[E
 
 def entry_doc(kind: str, name: str, links: dict[str, str] | None = None) -> EntryDoc:
     """One entry of registry `kind`, by canonical name."""
-    registry = registries()[kind]
+    registry = all_registries()[kind]
     cls = registry.get(name)
     skip = {"type", *(Layer.model_fields if kind == "layers" else ())}
     return EntryDoc(
@@ -364,9 +412,67 @@ def entry_doc(kind: str, name: str, links: dict[str, str] | None = None) -> Entr
         name=name,
         aliases=tuple(a for a, canonical in registry.aliases().items() if canonical == name),
         doc=_doc(cls),
-        args=tuple(_fields(cls, links or {}, skip)),
+        args=tuple(_fields(cls, links or {}, skip, lead=_LEAD.get(kind, ()))),
         plugin=_plugin_of(cls),
     )
+
+
+def extra_entries() -> list[EntryDoc]:
+    """Names a spec accepts besides the registries' (documented and explained as entries):
+    `accuracy` in `compile.metrics`."""
+    name, *aliases = get_args(Accuracy)
+    return [
+        EntryDoc(
+            kind="metrics",
+            name=name,
+            aliases=tuple(aliases),
+            doc="Keras's `accuracy`: binary, sparse categorical or categorical accuracy, picked "
+            "from the shapes of the labels and the predictions as Keras 3's compile does: "
+            "BinaryAccuracy when the predictions' last axis is 1, else "
+            "SparseCategoricalAccuracy when the labels have a lower rank or a last axis of 1, "
+            "else CategoricalAccuracy (whatever the loss). A name only: it has no object form.",
+            args=(),
+            plugin=None,
+        )
+    ]
+
+
+def section_models(model: type[BaseModel] | None = None) -> list[tuple[str, str, type[BaseModel]]]:
+    """The models of a spec's sections (`inputs`, `compile`, `train`, `train.early_stopping`,
+    ...): every model nested in the spec model's fields that is neither a layer nor a registry
+    entry, as (path, container, model) with container `dict` (each value of a mapping), `list`
+    (each entry) or '' (the value), depth-first in field order, each model once."""
+    entry_classes = {cls for r in all_registries().values() for _, cls in r.items()}
+    found: list[tuple[str, str, type[BaseModel]]] = []
+
+    def models(tp: Any, container: str) -> Iterable[tuple[type[BaseModel], str]]:
+        origin = get_origin(tp)
+        if origin in (Annotated, Union, types.UnionType):
+            args = get_args(tp)[:1] if origin is Annotated else get_args(tp)
+            for arg in args:
+                yield from models(arg, container)
+        elif origin in (list, dict):
+            args = get_args(tp)
+            if args:
+                yield from models(args[-1], origin.__name__)
+        elif (
+            isinstance(tp, type)
+            and issubclass(tp, BaseModel)
+            and not issubclass(tp, Layer)
+            and tp not in entry_classes
+        ):
+            yield tp, container
+
+    def walk(parent: type[BaseModel], prefix: str) -> None:
+        for name, field in parent.model_fields.items():
+            for cls, container in models(field.annotation, ""):
+                if all(cls is not seen for _, _, seen in found):
+                    path = prefix + (field.alias or name)
+                    found.append((path, container, cls))
+                    walk(cls, path + ".")
+
+    walk(model or spec_model(), "")
+    return found
 
 
 def common_layer_keys(links: dict[str, str] | None = None) -> list[ArgDoc]:
@@ -426,29 +532,55 @@ def _arg_rows(args: Iterable[ArgDoc], first: str = "argument") -> list[str]:
     return _table((first, "type", "default", "description"), rows)
 
 
+def _section_heading(path: str, cls: type[BaseModel], contents: bool = False) -> str:
+    if cls is InputSpec:
+        return "model inputs" if contents else "Model inputs"
+    return path
+
+
+def _section_intro(path: str, container: str, cls: type[BaseModel]) -> str:
+    if cls is InputSpec:
+        return "Each value of the top-level `inputs` mapping. " + _doc(cls)
+    where = {"dict": "Each value of the mapping", "list": "Each entry of the list"}
+    return f"{where.get(container, 'The keys of')} `{path}`. " + _doc(cls)
+
+
 def reference_text(plugins: bool = True) -> str:
     """docs/reference.md (with `plugins`, also the plugin layers installed here)."""
+    spec = spec_model()
+    sections = section_models(spec)
     slugs = _Slugs()
     anchors: dict[str, str] = {}
     for key, heading in (
         ("title", "netspec reference"),
         ("contents", "Contents"),
         ("spec", "Spec keys"),
-        (InputSpec.__name__, "Model inputs"),
+        *((cls.__name__, _section_heading(path, cls)) for path, _, cls in sections),
         ("common", "Common layer keys"),
     ):
         anchors[key] = slugs(heading)
+    extras: dict[str, list[EntryDoc]] = {}
+    for extra in extra_entries():
+        extras.setdefault(extra.kind, []).append(extra)
     entry_anchor: dict[tuple[str, str], str] = {}
-    for kind, registry in registries().items():  # headings in document order
+    for kind, registry in all_registries().items():  # headings in document order
         anchors[kind] = slugs(KINDS[kind][0])
+        for entry in extras.get(kind, ()):
+            entry_anchor[kind, entry.name] = slugs(entry.name)
         for name, cls in registry.items():
             if plugins or not _plugin_of(cls):
                 entry_anchor[kind, name] = slugs(name)
-    by_kind: dict[str, list[EntryDoc]] = {kind: [] for kind in registries()}
+    by_kind: dict[str, list[EntryDoc]] = {
+        kind: [*extras.get(kind, ())] for kind in all_registries()
+    }
     for entry in entries(plugins, links=anchors):  # types link to the vocabulary sections
         by_kind[entry.kind].append(entry)
 
-    spec = spec_model()
+    vocab = [KINDS[kind][0].lower() for kind in by_kind if kind != "layers"]
+    contents = ", ".join(
+        f"[{_section_heading(path, cls, contents=True)}](#{anchors[cls.__name__]})"
+        for path, _, cls in sections
+    )
     out = [
         "# netspec reference",
         "",
@@ -458,10 +590,11 @@ def reference_text(plugins: bool = True) -> str:
         "Every key and name a spec may use, generated from the models that validate specs: each "
         "argument's type, default (Keras's) and meaning. `netspec explain NAME` prints the same "
         "for one entry or one argument (`netspec explain Dense`, `netspec explain "
-        "Dense.kernel_initializer`, `netspec explain he_uniform`). The format itself is "
-        "described in [spec-format.md](spec-format.md).",
+        "Dense.kernel_initializer`, `netspec explain he_uniform`, `netspec explain "
+        "Adam.learning_rate`). The format itself is described in [spec-format.md]"
+        "(spec-format.md).",
         "",
-        "Initializers, regularizers, constraints and activations are given as a name (the class "
+        f"{', '.join(vocab[:-1]).capitalize()} and {vocab[-1]} are given as a name (the class "
         "name or one of its aliases, with the defaults below) or as an object "
         "`{type: ClassName, ...arguments}` (for activations `{type: function_name, ...}`). "
         "`or null` means that `null` (Keras's `None`) is accepted; `required` means that the "
@@ -469,7 +602,7 @@ def reference_text(plugins: bool = True) -> str:
         "",
         "## Contents",
         "",
-        f"- [Spec keys](#{anchors['spec']}) ([model inputs](#{anchors[InputSpec.__name__]}))",
+        f"- [Spec keys](#{anchors['spec']}) ({contents})",
         f"- [Common layer keys](#{anchors['common']})",
     ]
     for kind, group in by_kind.items():
@@ -479,14 +612,15 @@ def reference_text(plugins: bool = True) -> str:
 
     out += ["", "## Spec keys", "", "The top-level keys of a spec file.", ""]
     out += _arg_rows(_fields(spec, anchors, keras=False), "key")
-    out += [
-        "",
-        "### Model inputs",
-        "",
-        "Each value of the top-level `inputs` mapping. " + _doc(InputSpec),
-        "",
-    ]
-    out += _arg_rows(_fields(InputSpec, anchors, keras=False), "key")
+    for path, container, cls in sections:
+        out += [
+            "",
+            f"### {_section_heading(path, cls)}",
+            "",
+            _section_intro(path, container, cls),
+            "",
+        ]
+        out += _arg_rows(_fields(cls, anchors, keras=False), "key")
     out += [
         "",
         "## Common layer keys",
@@ -498,6 +632,7 @@ def reference_text(plugins: bool = True) -> str:
     ]
     out += _arg_rows(common_layer_keys(anchors), "key")
 
+    compile_link = f"[`compile`](#{anchors[CompileSpec.__name__]})"
     for kind, group in by_kind.items():
         title, noun = KINDS[kind]
         out += ["", f"## {title}", ""]
@@ -507,6 +642,8 @@ def reference_text(plugins: bool = True) -> str:
                 f"(#{anchors['common']}) (`name`, `inputs`, `trainable`, `input_shape`).",
                 "",
             ]
+        elif kind in _USED_IN:
+            out += [_USED_IN[kind].replace("{compile}", compile_link), ""]
         else:
             out += [f"Names accepted wherever a spec takes {_a(noun)}.", ""]
         for entry in group:
@@ -533,9 +670,9 @@ def reference_text(plugins: bool = True) -> str:
 
 
 def _qualifier(word: str) -> str | None:
-    """'initializers' or 'initializer' -> 'initializers'."""
-    for kind in registries():
-        if word in (kind, kind.removesuffix("s")):
+    """'initializers' or 'initializer' -> 'initializers'; 'losses' or 'loss' -> 'losses'."""
+    for kind in all_registries():
+        if word in (kind, kind.removesuffix("s"), KINDS[kind][1]):
             return kind
     return None
 
@@ -544,7 +681,7 @@ def lookup(query: str) -> tuple[EntryDoc, ArgDoc | None, list[str]]:
     """Resolve `NAME`, `NAME.ARGUMENT`, `KIND.NAME` or `KIND.NAME.ARGUMENT` (KIND: layers,
     initializers, ... or their singular): the entry, the argument (or None) and the other
     registries' matches as qualified names. Raises UnknownReference with suggestions."""
-    regs = registries()
+    regs = all_registries()
     parts = query.split(".")
     kind = _qualifier(parts[0]) if len(parts) > 1 else None
     if kind is not None:
@@ -556,20 +693,26 @@ def lookup(query: str) -> tuple[EntryDoc, ArgDoc | None, list[str]]:
         )
     name = parts[0]
     searched = [kind] if kind else list(regs)
+    extras = {(e.kind, e.name): e for e in extra_entries() if e.kind in searched}
     hits = [(k, name) for k in searched if name in regs[k].names()]
     hits += [(k, regs[k].canonical(name)) for k in searched if name in regs[k].aliases()]
+    hits += [key for key, e in extras.items() if name in (e.name, *e.aliases)]
     if not hits:
+        extra_names = [n for e in extras.values() for n in (e.name, *e.aliases)]
         if kind is not None:
             registry: Registry = regs[kind]
-            raise UnknownReference(f"unknown {registry.kind} '{name}'" + registry.hint(name))
-        pool = [n for k in searched for n in regs[k].all_names()]
+            hint = did_you_mean(name, [*registry.all_names(), *extra_names])
+            raise UnknownReference(
+                f"unknown {registry.kind} '{name}'" + (hint or registry.hint(name))
+            )
+        pool = [*(n for k in searched for n in regs[k].all_names()), *extra_names]
         nouns = [KINDS[k][1] for k in searched]
         raise UnknownReference(
             f"unknown name '{name}': not a {', '.join(nouns[:-1])} or {nouns[-1]}"
             + (did_you_mean(name, pool) or "; `netspec list` shows every name")
         )
     (found_kind, canonical), others = hits[0], hits[1:]
-    found = entry_doc(found_kind, canonical)
+    found = extras.get((found_kind, canonical)) or entry_doc(found_kind, canonical)
     arg = None
     if len(parts) == 2:
         pool_args = [*found.args, *(common_layer_keys() if found_kind == "layers" else ())]
@@ -600,7 +743,7 @@ def _wrap(text: str, indent: str = "", width: int = 88) -> list[str]:
 
 
 def _accepted(kind: str) -> list[str]:
-    registry = registries()[kind]
+    registry = all_registries()[kind]
     aliases: dict[str, list[str]] = {}
     for alias, canonical in registry.aliases().items():
         aliases.setdefault(canonical, []).append(alias)

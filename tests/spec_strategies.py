@@ -293,9 +293,11 @@ def valid(t: Any) -> st.SearchStrategy:
     if isinstance(t, TUnion):
         return st.one_of([valid(b) for b in t.branches])
     if isinstance(t, TVocab):
-        names = _leaf(t, st.sampled_from(_bare_names(t.registry)))
         objects = valid(t.objects).map(lambda g: (g[0], (Site((), t), *g[1])))
-        return st.one_of(names, objects)
+        bare = _bare_names(t.registry)
+        if not bare:  # every entry has required arguments (the schedules): objects only
+            return objects
+        return st.one_of(_leaf(t, st.sampled_from(bare)), objects)
     if isinstance(t, TList):
         high = t.min_len + 3 if t.max_len is None else min(t.max_len, t.min_len + 3)
         items = st.lists(valid(t.item), min_size=t.min_len, max_size=high)

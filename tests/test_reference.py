@@ -1,31 +1,40 @@
 """docs/reference.md is generated and current; `netspec explain` prints the same for one name."""
 
+import subprocess
+import sys
+from pathlib import Path
 from typing import Literal
 
 import pytest
 from pydantic import Field
 from typer.testing import CliRunner
 
+import cli
 from cli import app
-from netspec.catalog import registries
+from netspec.catalog import all_registries, registries, training_registries
 from netspec.layers import LAYERS, Layer
 from netspec.reference import (
+    KINDS,
     REFERENCE_PATH,
     REGENERATE,
     UnknownReference,
     entries,
     explain_text,
+    extra_entries,
     lookup,
     main,
     reference_text,
+    section_models,
 )
 from netspec.spec import InputSpec, spec_model, validation_model
+from netspec.training.spec import CompileSpec, EarlyStoppingSpec, TrainSpec
 
 runner = CliRunner()
 # Build the cached spec models now, so the tests that register a layer for a while (through
 # monkeypatch) never leak it into them.
 spec_model(), validation_model()
-ENTRIES = [(kind, name) for kind, registry in registries().items() for name in registry.names()]
+ENTRIES = [(kind, name) for kind, registry in all_registries().items() for name in registry.names()]
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +46,11 @@ def explain(*args: str):
     return runner.invoke(app, ["explain", *args])
 
 
+def kind_section(text: str, kind: str) -> str:
+    """The `## Title` section of registry `kind` (names repeat across registries: mse)."""
+    return text.split(f"\n## {KINDS[kind][0]}\n", 1)[1].split("\n## ", 1)[0]
+
+
 def test_committed_reference_is_current():
     assert REFERENCE_PATH.read_text(encoding="utf-8") == reference_text(plugins=False), (
         f"docs/reference.md is stale: run `{REGENERATE}`"
@@ -45,8 +59,8 @@ def test_committed_reference_is_current():
 
 @pytest.mark.parametrize(("kind", "name"), ENTRIES, ids=[f"{k}.{n}" for k, n in ENTRIES])
 def test_every_entry_and_argument_is_in_the_reference(kind, name, reference):
-    text = reference
-    cls = registries()[kind].get(name)
+    text = kind_section(reference, kind)
+    cls = all_registries()[kind].get(name)
     assert f"\n### {name}\n" in text
     section = text.split(f"\n### {name}\n", 1)[1].split("\n### ", 1)[0]
     skip = {"type", *(Layer.model_fields if kind == "layers" else ())}
@@ -56,7 +70,7 @@ def test_every_entry_and_argument_is_in_the_reference(kind, name, reference):
         assert f"| `{field.alias or field_name}` |" in section, field_name
         if field.description:
             assert " ".join(field.description.split()) in section, field_name
-    for alias, canonical in registries()[kind].aliases().items():
+    for alias, canonical in all_registries()[kind].aliases().items():
         if canonical == name:
             assert f"`{alias}`" in section
 
@@ -81,11 +95,69 @@ def test_common_layer_keys_and_spec_keys_are_in_the_reference():
             assert f"| `{key}` |" in top
 
 
+def test_compile_and_train_sections_are_in_the_reference():
+    """Each nested section model (`compile`, `train`, `train.early_stopping`, ...) has its own
+    table of keys with their descriptions, linked from the key that holds it."""
+    paths = {cls: path for path, _, cls in section_models()}
+    assert paths[InputSpec] == "inputs"
+    assert (paths[CompileSpec], paths[TrainSpec]) == ("compile", "train")
+    assert paths[EarlyStoppingSpec] == "train.early_stopping"
+    text = reference_text()
+    top = text.split("## Spec keys", 1)[1].split("\n## ", 1)[0]
+    for path, _, cls in section_models():
+        heading = "Model inputs" if cls is InputSpec else path
+        section = top.split(f"\n### {heading}\n", 1)[1].split("\n### ", 1)[0]
+        for key, field in cls.model_fields.items():
+            assert f"| `{field.alias or key}` |" in section, (path, key)
+            assert " ".join((field.description or "").split()) in section, (path, key)
+    assert "| `compile` | [{optimizer, loss, loss_weights, metrics}](#compile) or null |" in top
+    assert "| `optimizer` | [optimizer](#optimizers) (name or {type: ...}) | `rmsprop` |" in top
+    assert "list of (accuracy or acc or [metric](#metrics) (name or {type: ...}))" in top
+    assert "(#trainearly_stopping) or null |" in top
+
+
 def test_reference_is_deterministic_and_ordered_as_the_registries():
     text = reference_text()
     assert text == reference_text()
-    positions = [text.index(f"\n### {name}\n") for _, name in ENTRIES]
+    kinds = [text.index(f"\n## {KINDS[kind][0]}\n") for kind in all_registries()]
+    assert kinds == sorted(kinds)
+    positions = [
+        text.index(f"\n### {name}\n", text.index(f"\n## {KINDS[kind][0]}\n"))
+        for kind, name in ENTRIES
+    ]
     assert positions == sorted(positions)
+    # A name in two registries gets two anchors.
+    assert "[MeanSquaredError](#meansquarederror-1)" in text
+
+
+def test_model_vocabulary_and_training_vocabulary_stay_apart():
+    """`registries()` (the schema's post-processing, editor and vocabulary tests) stays the
+    model's vocabulary; list, explain and the reference take every registry, in cli's order."""
+    assert list(registries()) == [
+        "layers",
+        "initializers",
+        "regularizers",
+        "constraints",
+        "activations",
+    ]
+    assert list(training_registries()) == ["optimizers", "schedules", "losses", "metrics"]
+    assert list(all_registries()) == [*registries(), *training_registries()]
+    assert list(all_registries()) == list(KINDS) == list(cli.KINDS)
+
+
+def test_training_vocabulary_imports_no_torch():
+    code = (
+        "import sys, cli\n"
+        "from netspec.catalog import all_registries\n"
+        "from netspec.reference import explain_text, reference_text\n"
+        "all_registries(); explain_text('Adam'); explain_text('mse'); reference_text()\n"
+        "print('torch' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
 
 
 def test_types_defaults_and_bounds_read_as_documented():
@@ -101,6 +173,21 @@ def test_types_defaults_and_bounds_read_as_documented():
     assert "| `dims` | list of int (at least 1 entry) | required |" in text
     assert "| `axes` | int or list of int (exactly 2 entries) | required |" in text
     assert "[initializer](#initializers) (name or {type: ...})" in text
+    assert "| `use_cudnn` | auto or bool | `auto` |" in text  # a Literal among other types
+
+
+def test_optimizer_arguments_in_keras_order():
+    """Keras's signatures: `Adam(learning_rate, beta_1, ..., weight_decay, clipnorm, ...)`,
+    `AdamW(learning_rate, weight_decay, beta_1, ...)`, `SGD(learning_rate, momentum, ...)`."""
+    args = {e.name: [a.name for a in e.args] for e in entries() if e.kind == "optimizers"}
+    clip = ["clipnorm", "clipvalue", "global_clipnorm"]
+    adam = ["beta_1", "beta_2", "epsilon", "amsgrad"]
+    assert args["Adam"] == ["learning_rate", *adam, "weight_decay", *clip]
+    assert args["AdamW"] == ["learning_rate", "weight_decay", *adam, *clip]
+    assert args["SGD"] == ["learning_rate", "momentum", "nesterov", "weight_decay", *clip]
+    assert all(names[0] == "learning_rate" for names in args.values())
+    losses = {e.name: [a.name for a in e.args] for e in entries() if e.kind == "losses"}
+    assert losses["BinaryCrossentropy"] == ["from_logits", "label_smoothing", "axis"]
 
 
 def test_explain_layer_shows_descriptions_and_defaults():
@@ -142,6 +229,21 @@ def test_explain_argument():
         ("l1_l2", "L1L2 (regularizer)"),
         ("layers.Dropout", "Dropout (layer type)"),
         ("initializers.VarianceScaling.mode", "VarianceScaling.mode (argument of initializer"),
+        ("adam", "Adam (optimizer)"),
+        ("Adam.epsilon", "Adam.epsilon (argument of optimizer Adam)"),
+        ("optimizer.rmsprop", "RMSprop (optimizer)"),
+        ("cosine_decay", "CosineDecay (learning rate schedule)"),
+        ("schedule.ExponentialDecay.decay_rate", "ExponentialDecay.decay_rate (argument of"),
+        ("huber", "Huber (loss)"),
+        ("loss.Huber.delta", "Huber.delta (argument of loss Huber)"),
+        ("losses.mse", "MeanSquaredError (loss)"),
+        ("bce", "BinaryCrossentropy (loss)"),
+        ("auc", "AUC (metric)"),
+        ("metric.mse", "MeanSquaredError (metric)"),
+        ("metrics.MeanSquaredError", "MeanSquaredError (metric)"),
+        ("TopKCategoricalAccuracy.k", "TopKCategoricalAccuracy.k (argument of metric"),
+        ("accuracy", "accuracy (metric)"),
+        ("metrics.acc", "accuracy (metric)"),
     ],
 )
 def test_explain_resolves_names_and_aliases(query, heading):
@@ -160,6 +262,11 @@ def test_explain_resolves_names_and_aliases(query, heading):
         ("NonNeg.axis", "unknown argument 'axis' of constraint NonNeg; it takes no arguments"),
         ("Dense.units.x", "cannot read 'Dense.units.x'"),
         ("Dense.", "cannot read 'Dense.'"),
+        ("adma", "did you mean 'adamax' or 'adam'?"),
+        ("Adam.eps", "unknown argument 'eps' of optimizer Adam; did you mean 'epsilon'?"),
+        ("optimizers.mse", "unknown optimizer 'mse'"),
+        ("metrics.acuracy", "unknown metric 'acuracy'; did you mean 'accuracy'"),
+        ("accuracy.threshold", "unknown argument 'threshold' of metric accuracy; it takes no"),
     ],
 )
 def test_explain_unknown_is_a_user_error(query, message):
@@ -169,6 +276,43 @@ def test_explain_unknown_is_a_user_error(query, message):
     assert "Traceback" not in result.output
     with pytest.raises(UnknownReference):
         lookup(query)
+
+
+def test_explain_training_names():
+    epsilon = explain("Adam.epsilon")
+    assert epsilon.exit_code == 0, epsilon.output
+    assert "type:     float\n  bounds:   >= 0\n  default:  1e-07" in epsilon.stdout
+    assert "Small constant for numerical stability." in epsilon.stdout
+    adam = explain("adam").stdout
+    assert "also accepted as: adam" in adam
+    assert "learning_rate: float > 0 or learning rate schedule (name or {type: ...}); " in adam
+    # A number or a schedule: the schedules are listed, as for any vocabulary argument.
+    rate = explain("Adam.learning_rate").stdout
+    assert "default:  0.001" in rate
+    assert "Accepted schedules (name, aliases in parentheses):" in rate
+    assert "CosineDecay (cosine_decay)" in rate
+    # A name in two registries: the loss comes first (registry order), the metric is named.
+    mse = explain("mse").stdout
+    assert mse.startswith("MeanSquaredError (loss)\nalso accepted as: mean_squared_error, mse")
+    assert "Also a name in: metrics.MeanSquaredError" in mse
+    accuracy = explain("acc").stdout
+    assert "also accepted as: acc" in accuracy and "SparseCategoricalAccuracy" in accuracy
+    (extra,) = extra_entries()
+    assert extra.name not in all_registries()["metrics"]  # netspec's pseudo-entry, by design
+    assert f"\n### {extra.name}\n" in kind_section(reference_text(), "metrics")
+
+
+def test_list_training_kinds():
+    result = runner.invoke(app, ["list"])
+    assert result.exit_code == 0, result.output
+    for kind in all_registries():
+        assert f"\n{kind}:\n" in "\n" + result.stdout
+    only = runner.invoke(app, ["list", "optimizers"]).stdout
+    assert only.startswith("optimizers:\n  SGD  (also: sgd)\n")
+    assert "  AdamW  (also: adamw, adam_w)" in only and "Dense" not in only
+    losses = runner.invoke(app, ["list", "losses"]).stdout
+    assert "  MeanSquaredError  (also: mean_squared_error, mse, MSE)" in losses
+    assert "BinaryAccuracy" in runner.invoke(app, ["list", "metrics"]).stdout
 
 
 def test_explain_did_you_mean_for_a_layer_type():

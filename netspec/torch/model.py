@@ -127,16 +127,29 @@ class NetspecModel(nn.Module):
         ]
         return torch.stack(terms).sum() if terms else torch.zeros((), device=self._device())
 
+    @property
+    def has_losses(self) -> bool:
+        """Whether `losses()` can be non-zero: a trainer skips it (three ops a step) if not."""
+        return any(reg is not None for _, _, reg in self._plan) or any(
+            info.weight.regularizer is not None for _, info in self._keras_weights
+        )
+
+    @property
+    def has_constraints(self) -> bool:
+        """Whether `apply_constraints()` has anything to project."""
+        return any(info.weight.constraint is not None for _, info in self._keras_weights)
+
     def losses(self) -> torch.Tensor:
         """All penalties Keras adds to the loss: weight penalties plus the latest activity ones."""
         return self.regularization_loss() + self.activity_loss()
 
     @torch.no_grad()
     def apply_constraints(self) -> None:
-        """Project constrained weights, as Keras does after every optimizer step."""
+        """Project constrained weights, as Keras does after every optimizer step; Keras's
+        optimizer constrains only the variables it trains, so frozen weights are left alone."""
         for param, info in self._keras_weights:
             constraint = info.weight.constraint
-            if constraint is not None:
+            if constraint is not None and param.requires_grad:
                 param.copy_(info.from_keras(constraint.project(info.keras_view(param))))
 
     def keras_weights(self) -> list[tuple[str, nn.Parameter, KerasWeight]]:

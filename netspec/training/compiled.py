@@ -3,16 +3,12 @@ stateful objects with Keras's history names (torch imported when called)."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from ..errors import NetspecError
+from .data import _shape_text
 from .metrics import METRICS, resolve_accuracy
 from .spec import CompileSpec
-
-
-def _snake(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
 def output_activation(graph, ref) -> str | None:
@@ -42,6 +38,7 @@ class Compiled:
     loss_fns: list  # fn(y_pred, y_true) or None, per output
     weights: list[float]
     metrics: list[tuple[str, int, object]] = field(default_factory=list)  # (name, output, state)
+    directions: dict[str, str] = field(default_factory=dict)  # name -> up/down (Keras 3)
 
     def loss(self, preds, ys):
         """(total loss, per-output losses) of one batch, without the model's penalties."""
@@ -62,6 +59,25 @@ class Compiled:
     def results(self) -> dict[str, float]:
         return {name: state.result() for name, _, state in self.metrics}
 
+    def check(self, preds_shapes: list[tuple], ys: list) -> None:
+        """Fail before training, with a clear message, where a metric cannot compare the labels
+        with its output (Keras fails mid-fit): each metric runs once on two samples."""
+        import numpy as np
+        import torch
+
+        for name, k, state in self.metrics:
+            y = torch.from_numpy(np.array(ys[k][:2]))  # a copy: memmaps are read-only
+            pred = torch.zeros((len(y), *preds_shapes[k][1:]))
+            try:
+                state.update(pred, y)
+                state.reset()
+            except (RuntimeError, ValueError, IndexError) as exc:
+                raise NetspecError(
+                    f"compile.metrics: {name} cannot compare labels of shape "
+                    f"{_shape_text(ys[k].shape[1:])} with output '{self.outputs[k]}' of shape "
+                    f"{_shape_text(preds_shapes[k][1:])}: {str(exc).splitlines()[0]}"
+                ) from None
+
     def reset(self) -> None:
         for _, _, state in self.metrics:
             state.reset()
@@ -80,19 +96,33 @@ def compile_spec(spec, graph, y_shapes: list[tuple] | None) -> Compiled:
         for loss, ref in zip(losses, graph.outputs, strict=True)
     ]
     weights = _weights(compiled.loss_weights, outputs)
-    metrics = []
+    metrics, directions = [], {}
     out_shapes = graph.output_shapes()
+    per_output = _metrics_per_output(compiled.metrics, outputs)
     for k, name in enumerate(outputs):
-        for m in compiled.metrics:
+        for m in per_output[k]:
             if isinstance(m, str):  # accuracy / acc
                 y_shape = y_shapes[k] if y_shapes else (None, *out_shapes[k])
                 metric = METRICS.get(resolve_accuracy(y_shape, (None, *out_shapes[k])))()
                 label = m
             else:
-                metric, label = m, _snake(m.type)
+                metric, label = m, m.display_name()
             full = label if len(outputs) == 1 else f"{name.replace(':', '_')}_{label}"
             metrics.append((full, k, metric.build()))
-    return Compiled(outputs, fns, weights, metrics)
+            directions[full] = type(metric).direction
+    return Compiled(outputs, fns, weights, metrics, directions)
+
+
+def _metrics_per_output(metrics, outputs: list[str]) -> list[list]:
+    if not isinstance(metrics, dict):
+        return [metrics] * len(outputs)
+    unknown = sorted(set(metrics) - set(outputs))
+    if unknown:
+        raise NetspecError(
+            f"compile.metrics names {', '.join(unknown)}, not outputs of the model "
+            f"(outputs: {', '.join(outputs)})"
+        )
+    return [metrics.get(name, []) for name in outputs]
 
 
 def _weights(given, outputs: list[str]) -> list[float]:

@@ -10,6 +10,7 @@ resolved by `resolve_accuracy` from the shapes, as Keras 3's compile does.
 
 from __future__ import annotations
 
+import re
 from typing import ClassVar, Literal
 
 from pydantic import ConfigDict, Field
@@ -37,6 +38,23 @@ class Metric(VocabModel):
 
     model_config = ConfigDict(json_schema_extra=require_type())
 
+    # Keras 3's `_direction`: EarlyStopping's mode auto maximises the metrics that go up.
+    direction: ClassVar[Literal["up", "down"]] = "down"
+
+    name: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9_]+$",
+        description="The name in the history (default: as Keras, the string the metric was "
+        "given as, else the class name in snake_case: mean_absolute_error, auc).",
+    )
+
+    def display_name(self) -> str:
+        """Keras's name: `name`, else its `to_snake_case` of the class name."""
+        if self.name is not None:
+            return self.name
+        words = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", self.type)
+        return re.sub(r"([a-z])([A-Z])", r"\1_\2", words).lower()
+
     def build(self) -> State:
         raise NotImplementedError
 
@@ -63,7 +81,7 @@ class MeanState(State):
         self.reset()
 
     def reset(self) -> None:
-        self.total = 0.0
+        self.total = 0.0  # a float64 tensor once updated: summed on the device, no sync per batch
         self.count = 0
 
     def update(self, y_pred, y_true) -> None:
@@ -71,13 +89,13 @@ class MeanState(State):
 
         with torch.no_grad():
             v = self.values(y_true.to(y_pred.device), y_pred.detach())
-            self.total += float(v.double().sum())
+            self.total = v.double().sum() + self.total
             self.count += v.numel()
 
     def result(self) -> float:
         if not self.count:
             return 0.0
-        mean = self.total / self.count
+        mean = float(self.total) / self.count
         return mean**0.5 if self.sqrt else mean
 
 
@@ -104,6 +122,8 @@ def _register(*aliases: str):
 class BinaryAccuracy(MeanMetric):
     """How often y_true equals (y_pred > threshold)."""
 
+    direction: ClassVar[Literal["up", "down"]] = "up"
+
     type: Literal["BinaryAccuracy"] = "BinaryAccuracy"
     threshold: float = Field(0.5, description="A prediction above it counts as 1.")
 
@@ -116,6 +136,8 @@ class BinaryAccuracy(MeanMetric):
 class CategoricalAccuracy(MeanMetric):
     """How often argmax(y_pred) equals argmax(y_true) (one-hot labels)."""
 
+    direction: ClassVar[Literal["up", "down"]] = "up"
+
     type: Literal["CategoricalAccuracy"] = "CategoricalAccuracy"
 
     def values(self, y_true, y_pred):
@@ -125,6 +147,8 @@ class CategoricalAccuracy(MeanMetric):
 @_register("sparse_categorical_accuracy")
 class SparseCategoricalAccuracy(MeanMetric):
     """How often argmax(y_pred) equals the integer label."""
+
+    direction: ClassVar[Literal["up", "down"]] = "up"
 
     type: Literal["SparseCategoricalAccuracy"] = "SparseCategoricalAccuracy"
 
@@ -138,6 +162,8 @@ class SparseCategoricalAccuracy(MeanMetric):
 class TopKCategoricalAccuracy(MeanMetric):
     """How often the label (argmax of one-hot y_true) is among the k highest predictions
     (ties with the k-th value count as hits, as Keras's in_top_k)."""
+
+    direction: ClassVar[Literal["up", "down"]] = "up"
 
     type: Literal["TopKCategoricalAccuracy"] = "TopKCategoricalAccuracy"
     k: int = Field(5, ge=1, description="How many top predictions count.")
@@ -236,6 +262,8 @@ def _div(a: float, b: float) -> float:
 class Precision(Metric):
     """tp / (tp + fp) with predictions above `thresholds` counted as positive."""
 
+    direction: ClassVar[Literal["up", "down"]] = "up"
+
     type: Literal["Precision"] = "Precision"
     thresholds: float = Field(0.5, ge=0, le=1, description="The decision threshold.")
 
@@ -246,6 +274,8 @@ class Precision(Metric):
 @_register("recall")
 class Recall(Metric):
     """tp / (tp + fn) with predictions above `thresholds` counted as positive."""
+
+    direction: ClassVar[Literal["up", "down"]] = "up"
 
     type: Literal["Recall"] = "Recall"
     thresholds: float = Field(0.5, ge=0, le=1, description="The decision threshold.")
@@ -264,6 +294,8 @@ def _roc_auc(s: ConfusionState) -> float:
 class AUC(Metric):
     """Area under the ROC curve, Keras's interpolation over `num_thresholds` evenly spaced
     thresholds (with -1e-7 and 1 + 1e-7 at the ends)."""
+
+    direction: ClassVar[Literal["up", "down"]] = "up"
 
     type: Literal["AUC"] = "AUC"
     num_thresholds: int = Field(200, gt=1, description="Number of thresholds.")

@@ -14,12 +14,19 @@ AdamW, RMSprop, Adagrad and Adamax), see README, Differences from Keras.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
 from ..registry import Registry
 from ..vocab.base import VocabModel, name_or_object, require_type
+from .schedules import ScheduleField
+
+LearningRate = Annotated[float, Field(gt=0)] | ScheduleField
+_LR_TEXT = (
+    "The learning rate: a number, or a schedule ({type: ExponentialDecay, ...}) evaluated at "
+    "every step, as Keras's `LearningRateSchedule`."
+)
 
 OPTIMIZERS: Registry[type[Optimizer]] = Registry("optimizer")
 
@@ -41,7 +48,7 @@ class Optimizer(VocabModel):
 
     model_config = ConfigDict(json_schema_extra=require_type(_ONE_CLIP_SCHEMA))
 
-    learning_rate: float = Field(0.001, gt=0, description="The learning rate.")
+    learning_rate: LearningRate = Field(0.001, description=_LR_TEXT)
     weight_decay: float | None = Field(
         None,
         ge=0,
@@ -77,10 +84,20 @@ class Optimizer(VocabModel):
         params = list(params)
         cls, kwargs = self._torch_optimizer()
         kwargs.update(_impl_kwargs(cls, params))
-        opt = cls(params, lr=self.learning_rate, **kwargs)
+        opt = cls(params, lr=self.lr_at(0), **kwargs)
         if self.weight_decay and not self._decay_in_torch():
             opt.register_step_pre_hook(_decoupled_decay(self.weight_decay))
         return opt
+
+    @property
+    def schedule(self):
+        """The learning-rate schedule, or None for a constant learning rate."""
+        return None if isinstance(self.learning_rate, (int, float)) else self.learning_rate
+
+    def lr_at(self, step: int) -> float:
+        """The learning rate of optimizer step `step` (0 for the first)."""
+        lr = self.learning_rate
+        return float(lr) if isinstance(lr, (int, float)) else lr(step)
 
     def _torch_optimizer(self) -> tuple[Any, dict[str, Any]]:
         raise NotImplementedError
@@ -177,7 +194,7 @@ class SGD(Optimizer):
     divided by -learning_rate: the same steps while the learning rate is constant."""
 
     type: Literal["SGD"] = "SGD"
-    learning_rate: float = Field(0.01, gt=0, description="The learning rate.")
+    learning_rate: LearningRate = Field(0.01, description=_LR_TEXT)
     momentum: float = Field(0.0, ge=0, le=1, description="Momentum, in [0, 1].")
     nesterov: bool = Field(False, description="Whether to apply Nesterov momentum.")
 

@@ -1,5 +1,7 @@
-"""The run folder: weights.safetensors, history.json, history.csv and spec.yaml (the resolved
-spec), each written atomically (a temp file in the folder, then os.replace)."""
+"""The run folder: spec.yaml (the resolved spec, written first), checkpoint.safetensors (every
+`train.checkpoint.every` epochs), best.safetensors, then weights.safetensors, history.json,
+history.csv and curves.png; every file written atomically (a temp file in the folder, then
+os.replace), so a run killed at any moment leaves no corrupt file."""
 
 from __future__ import annotations
 
@@ -19,20 +21,28 @@ def write_atomic(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+            f.flush()
+            os.fsync(f.fileno())  # on disk before the rename: no empty file after a crash
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
+RUN_FILES = ("spec.yaml", "weights.safetensors", "checkpoint.safetensors")
+
+
 def run_dir(out: str | Path | None, name: str) -> Path:
     """The run folder (not created yet). An existing run is never overwritten: a folder that
-    already holds one is refused before any training, so nothing is lost."""
+    already holds one (even an interrupted one) is refused before any training."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
     path = Path(out) if out is not None else Path("runs") / f"{name}-{stamp}"
-    if (path / "weights.safetensors").exists() or (path.exists() and not path.is_dir()):
+    if path.exists() and not path.is_dir():
+        raise NetspecError(f"{path} is a file: choose another --out; nothing was written")
+    if any((path / f).exists() for f in RUN_FILES):
         raise NetspecError(
-            f"{path} already holds a run (or is a file): choose another --out; nothing was written"
+            f"{path} already holds a run: continue it with --resume {path}, or choose another "
+            "--out; nothing was written"
         )
     return path
 
@@ -52,15 +62,31 @@ def history_csv(history: dict[str, list[float]]) -> str:
     return "\n".join(rows) + "\n"
 
 
-def save_run(path: Path, model, spec, history: dict) -> None:
+def save_spec(path: Path, spec) -> None:
+    text = yaml.safe_dump(resolved_spec(spec), sort_keys=False)
+    write_atomic(path / "spec.yaml", text.encode())
+
+
+def save_weights(path: Path, model) -> None:
     from safetensors.torch import save
 
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    write_atomic(path / "weights.safetensors", save(tensors))
+    write_atomic(path, save(tensors))
+
+
+def save_history(path: Path, history: dict) -> None:
     write_atomic(path / "history.json", json.dumps(history, indent=2).encode())
     write_atomic(path / "history.csv", history_csv(history).encode())
-    text = yaml.safe_dump(resolved_spec(spec), sort_keys=False)
-    write_atomic(path / "spec.yaml", text.encode())
+
+
+def save_run(path: Path, model, spec, history: dict) -> None:
+    """The final files: weights.safetensors, the history, curves.png, spec.yaml."""
+    from .plots import curves_png
+
+    save_weights(path / "weights.safetensors", model)
+    save_history(path, history)
+    write_atomic(path / "curves.png", curves_png(history, title=spec.name))
+    save_spec(path, spec)
 
 
 def load_weights(model, path: str | Path) -> None:

@@ -10,6 +10,18 @@ from .data import load_data
 from .overrides import load_with_overrides
 
 
+class Interrupted(NetspecError):
+    """Ctrl-C during training: the last checkpoint stays; exit code 130, as a shell's."""
+
+    exit_code = 130
+
+    def __init__(self, run: Path, epoch: int):
+        super().__init__(
+            f"interrupted during epoch {epoch + 1}; the run keeps its last checkpoint: continue "
+            f"with `netspec train --resume {run}`"
+        )
+
+
 def prepare(spec_path, data_path, overrides=(), device="auto"):
     """(spec, model, data): the spec with its overrides, the data checked against it, the
     model built with the train seed."""
@@ -22,29 +34,90 @@ def prepare(spec_path, data_path, overrides=(), device="auto"):
     return spec, model, data
 
 
-def epoch_line(epoch: int, total: int, logs: dict, rate: float) -> str:
-    parts = " - ".join(f"{k}: {v:.4f}" for k, v in logs.items())
-    return f"Epoch {epoch + 1}/{total} - {parts} - {rate:,.0f} samples/s"
+def train(
+    spec_path,
+    data_path,
+    out=None,
+    overrides=(),
+    device="auto",
+    echo=print,
+    *,
+    resume=None,
+    precision=None,
+    compile=None,
+    live=False,
+):
+    """Train (or continue the run `resume`); returns (run folder, history). `echo` gets the
+    per-epoch lines and messages (a no-op for --quiet); `live` shows rich progress bars."""
+    from .runs import run_dir, save_spec
 
-
-def train(spec_path, data_path, out=None, overrides=(), device="auto", echo=print):
-    """Train; returns (run folder, history)."""
-    from .loop import fit
-    from .runs import run_dir, save_run
-
+    if resume is not None:
+        return _resume(Path(resume), data_path, overrides, device, echo, precision, compile, live)
+    if data_path is None:
+        raise NetspecError("--data is required (except with --resume)")
     spec, model, data = prepare(spec_path, data_path, overrides, device)
     path = run_dir(out, spec.name)  # refused before training if it already holds a run
-    if "train" not in data:
-        raise NetspecError(f"{data_path}: no training data (x/y or x_train/y_train)")
-    if not data["train"].y:
-        raise NetspecError(f"{data_path}: no labels (y) for the training inputs")
-    epochs = spec.train.epochs if spec.train is not None else 1
-    history = fit(
-        model, spec, data, on_epoch=lambda e, logs, r: echo(epoch_line(e, epochs, logs, r))
-    )
+    options = {"precision": precision or "32", "compile": bool(compile)}
+    trainer = _trainer(model, spec, data, path, echo, options, data_path)
     path.mkdir(parents=True, exist_ok=True)
-    save_run(path, model, spec, history)
-    return path, history
+    save_spec(path, spec)  # first, so an interrupted run can be resumed
+    return path, _fit(trainer, path, spec, echo, live)
+
+
+def _trainer(model, spec, data, path, echo, options, data_path):
+    from .trainer import Trainer
+
+    trainer = Trainer(model, spec, data, run=path, warn=echo, **options)
+    trainer.info = {"data": str(Path(data_path).resolve()), **options}
+    return trainer
+
+
+def _fit(trainer, path, spec, echo, live):
+    from .progress import EpochProgress
+    from .runs import save_run
+
+    train = trainer.train_cfg
+    progress = EpochProgress(
+        train.epochs, len(trainer.train_data), train.batch_size, live=live, echo=echo,
+        start_epoch=trainer.epoch,
+    )  # fmt: skip
+    trainer.progress = progress
+    try:
+        with progress:
+            history = trainer.fit()
+    except KeyboardInterrupt:
+        raise Interrupted(path, trainer.epoch) from None
+    save_run(path, trainer.model, spec, history)
+    return history
+
+
+def _resume(run: Path, data_path, overrides, device, echo, precision, compile, live):
+    from ..compiler import build
+    from .checkpoint import read_checkpoint
+
+    tensors, meta = read_checkpoint(run)
+    spec = load_with_overrides(run / "spec.yaml", list(overrides))
+    info = meta.get("info", {})
+    data_path = data_path or info.get("data")
+    data = load_data(data_path, spec)
+    epochs = spec.train.epochs if spec.train is not None else 1
+    if meta["finished"] and meta["epoch"] >= epochs:
+        raise NetspecError(
+            f"{run}: the run finished after {meta['epoch']} epochs; pass --epochs N with N "
+            f"above {meta['epoch']} to train further"
+        )
+    seed = spec.train.seed if spec.train is not None else None
+    model = build(spec, device=device, seed=seed)
+    options = {
+        "precision": precision or info.get("precision", "32"),
+        "compile": info.get("compile", False) if compile is None else compile,
+    }
+    trainer = _trainer(model, spec, data, run, echo, options, data_path)
+    trainer.resume(tensors, meta)
+    from .runs import save_spec
+
+    save_spec(run, spec)
+    return run, _fit(trainer, run, spec, echo, live)
 
 
 def _split(data, split: str | None, data_path):

@@ -3,14 +3,15 @@ arguments, with Keras's names and defaults (no torch import)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..layers.base import NAME_PATTERN
 from .losses import LossField
-from .metrics import MetricField
+from .metrics import METRICS, MetricField
 from .optimizers import OptimizerField
+from .schedules import ReduceLROnPlateau
 
 OutputName = Annotated[str, Field(pattern=NAME_PATTERN[:-1] + r"(:[0-9]+)?$")]
 Accuracy = Literal["accuracy", "acc"]
@@ -36,11 +37,30 @@ class CompileSpec(BaseModel):
         description="Weights of the outputs' losses in the total loss, in output order or "
         "by output name (default: 1 each).",
     )
-    metrics: list[Accuracy | MetricField] = Field(
+    metrics: list[Accuracy | MetricField] | dict[OutputName, list[Accuracy | MetricField]] = Field(
         [],
-        description="Metrics reported each epoch; `accuracy`/`acc` picks binary, categorical "
-        "or sparse categorical accuracy from the shapes, as Keras does.",
+        description="Metrics reported each epoch (for every output, or a mapping of output "
+        "name to metrics); `accuracy`/`acc` picks binary, categorical or sparse categorical "
+        "accuracy from the shapes, as Keras does.",
     )
+
+    @field_validator("metrics", mode="before")
+    @classmethod
+    def _keep_given_names(cls, value: Any) -> Any:
+        # Keras names a metric given as a string by that string (`mae` is reported as mae);
+        # the object form carries it as `name`.
+        if isinstance(value, dict):
+            return {k: _named(v) if isinstance(v, list) else v for k, v in value.items()}
+        return _named(value) if isinstance(value, list) else value
+
+
+def _named(metrics: list) -> list:
+    return [
+        {"type": METRICS.canonical(m), "name": m}
+        if isinstance(m, str) and m not in ("accuracy", "acc") and m in METRICS
+        else m
+        for m in metrics
+    ]
 
 
 class EarlyStoppingSpec(BaseModel):
@@ -56,8 +76,36 @@ class EarlyStoppingSpec(BaseModel):
     )
     mode: Literal["auto", "min", "max"] = Field(
         "auto",
-        description="Whether the monitored value should go down (min) or up (max); auto: max "
-        "for accuracy-like names, min otherwise.",
+        description="Whether the monitored value should go down (min) or up (max); auto: as "
+        "Keras 3, loss goes down and a metric the way it improves (accuracy up, mae down).",
+    )
+    baseline: float | None = Field(
+        None,
+        description="Patience restarts only at a value that also beats this baseline.",
+    )
+    start_from_epoch: int = Field(
+        0, ge=0, description="Epochs of warm-up before improvement is watched."
+    )
+
+
+class CheckpointSpec(BaseModel):
+    """The run folder's checkpoints: a resumable `checkpoint.safetensors` every `every` epochs,
+    and `best.safetensors` (as Keras's `ModelCheckpoint(save_best_only=True)`)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    every: int = Field(
+        1, ge=0, description="Epochs between resumable checkpoints (0: none, so no --resume)."
+    )
+    monitor: str | None = Field(
+        None,
+        description="The history entry that picks best.safetensors (default: early_stopping's "
+        "monitor when early_stopping is set; else no best.safetensors).",
+    )
+    mode: Literal["auto", "min", "max"] = Field(
+        "auto",
+        description="Whether the monitored value should go down (min) or up (max); auto: as "
+        "Keras 3, loss goes down and a metric the way it improves (accuracy up, mae down).",
     )
 
 
@@ -82,6 +130,14 @@ class TrainSpec(BaseModel):
     early_stopping: EarlyStoppingSpec | None = Field(
         None, description="Stop when the monitored value stops improving."
     )
+    reduce_lr_on_plateau: ReduceLROnPlateau | None = Field(
+        None,
+        description="Divide the learning rate when the monitored value stops improving "
+        "(Keras's ReduceLROnPlateau callback; not with a learning-rate schedule).",
+    )
+    checkpoint: CheckpointSpec = Field(
+        CheckpointSpec(), description="Resumable checkpoints and best.safetensors."
+    )
 
 
-__all__ = ["CompileSpec", "EarlyStoppingSpec", "TrainSpec"]
+__all__ = ["CheckpointSpec", "CompileSpec", "EarlyStoppingSpec", "TrainSpec"]

@@ -1,0 +1,70 @@
+"""Batches of a split as tensors on the model's device (torch imported here).
+
+In-memory arrays are wrapped once as tensors (`torch.from_numpy`, no copy) and each batch is one
+`index_select` per array, as a hand-written loop does; memory-mapped arrays (a directory of
+.npy files) are indexed with numpy, which reads only the batch's rows from disk. Floats are cast
+to the input's dtype per batch (never the whole array: memory stays at the data's own size).
+On CUDA a batch is copied into pinned memory, then to the device without blocking.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .data import Split
+
+_FLOATS = {
+    "float16": torch.float16,
+    "bfloat16": torch.bfloat16,
+    "float32": torch.float32,
+    "float64": torch.float64,
+}
+
+
+def preds_of(out) -> list:
+    return list(out) if isinstance(out, (tuple, list)) else [out]
+
+
+def _source(a: np.ndarray):
+    if isinstance(a, np.memmap) or not a.flags.writeable:
+        return a
+    return torch.from_numpy(np.ascontiguousarray(a))
+
+
+class Batches:
+    """`iterate(order)` yields (xs, ys) of `batch_size` samples: in `order` (an index array,
+    one shuffle of the epoch) or in sequence when `order` is None."""
+
+    def __init__(self, split: Split, graph, device: torch.device, batch_size: int):
+        self.n, self.batch_size, self.device = len(split), batch_size, device
+        self.x = [_source(a) for a in split.x]
+        self.y = [_source(a) for a in split.y]
+        self.x_dtypes = [_FLOATS.get(i.dtype) for i in graph.inputs]
+        self.pin = device.type == "cuda"
+
+    def iterate(self, order: np.ndarray | None):
+        index_t = torch.from_numpy(order) if order is not None else None
+        for start in range(0, self.n, self.batch_size):
+            stop = min(start + self.batch_size, self.n)
+            if index_t is None:
+                index, np_index = slice(start, stop), slice(start, stop)
+            else:
+                index, np_index = index_t[start:stop], order[start:stop]
+            xs = [
+                self._tensor(a, index, np_index, dtype)
+                for a, dtype in zip(self.x, self.x_dtypes, strict=True)
+            ]
+            ys = [self._tensor(a, index, np_index, None) for a in self.y]
+            yield xs, ys
+
+    def _tensor(self, a, index, np_index, dtype) -> torch.Tensor:
+        if isinstance(a, torch.Tensor):
+            t = a[index]
+        else:  # memory-mapped: numpy reads the rows (a copy, so the tensor owns it)
+            t = torch.from_numpy(np.array(a[np_index]))
+        if dtype is not None and t.dtype != dtype:  # a float input: any numbers become it
+            t = t.to(dtype)
+        if self.pin:
+            return t.pin_memory().to(self.device, non_blocking=True)
+        return t if t.device == self.device else t.to(self.device)

@@ -1,0 +1,127 @@
+"""The resumable checkpoint: one `checkpoint.safetensors`, nothing pickled (torch imported here).
+
+Tensors: the model's state (`model.*`), the optimizer's per-parameter state (`optimizer.I.NAME`),
+torch's RNG states (`rng.torch`, `rng.cuda.N`, `rng.module.K`: the generators of seeded Dropout
+and noise layers) and EarlyStopping's best weights (`best_weights.*`). Everything else (epoch,
+step, history, learning rates, numpy's shuffling generator, the callbacks' counters, the data
+path) is JSON in the file's header metadata under `netspec`, so one atomic `os.replace` writes
+a consistent checkpoint; `checkpoint.json` is a readable copy of that JSON, for people.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..errors import NetspecError
+from .runs import write_atomic
+
+NAME = "checkpoint.safetensors"
+
+
+def _optimizer_tensors(optimizer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    state = optimizer.state_dict()
+    tensors, scalars = {}, {}
+    for index, entry in state["state"].items():
+        for key, value in entry.items():
+            if torch.is_tensor(value):
+                tensors[f"optimizer.{index}.{key}"] = value
+            else:
+                scalars.setdefault(str(index), {})[key] = value
+    lrs = [group["lr"] for group in state["param_groups"]]
+    return tensors, {"scalars": scalars, "lr": lrs}
+
+
+def _module_generators(model) -> dict[str, torch.Generator]:
+    """The private generators of seeded layers, keyed `module@device`."""
+    found = {}
+    for name, module in model.named_modules():
+        for device, gen in getattr(module, "_generators", {}).items():
+            found[f"{name}@{device}"] = gen
+    return found
+
+
+def _rng_tensors(model) -> dict[str, torch.Tensor]:
+    tensors = {"rng.torch": torch.get_rng_state()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        for i, s in enumerate(torch.cuda.get_rng_state_all()):
+            tensors[f"rng.cuda.{i}"] = s
+    for key, gen in _module_generators(model).items():
+        tensors[f"rng.module.{key}"] = gen.get_state()
+    return tensors
+
+
+def save_checkpoint(run: Path, model, optimizer, meta: dict[str, Any], best=None) -> None:
+    """Write `run/checkpoint.safetensors` (and the readable `checkpoint.json`) atomically."""
+    from safetensors.torch import save
+
+    opt_tensors, opt_meta = _optimizer_tensors(optimizer)
+    tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
+    tensors |= opt_tensors | _rng_tensors(model)
+    tensors |= {f"best_weights.{k}": v for k, v in (best or {}).items()}
+    tensors = {k: v.detach().cpu().contiguous().clone() for k, v in tensors.items()}
+    meta = {**meta, "optimizer": opt_meta}
+    text = json.dumps(meta, indent=1)
+    write_atomic(run / NAME, save(tensors, metadata={"netspec": text}))
+    write_atomic(run / "checkpoint.json", text.encode())
+
+
+def read_checkpoint(run: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """(tensors, metadata) of a run's checkpoint; a located error when there is none."""
+    from safetensors import SafetensorError, safe_open
+
+    path = run / NAME
+    if not path.is_file():
+        raise NetspecError(
+            f"{run}: no {NAME} to resume from (train.checkpoint.every: 0, or the run was "
+            "stopped before its first checkpoint)"
+        )
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = json.loads((f.metadata() or {})["netspec"])
+            tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (not a dict)
+    except (SafetensorError, OSError, KeyError, ValueError) as exc:
+        raise NetspecError(f"{path}: not a netspec checkpoint: {exc}") from None
+    return tensors, meta
+
+
+def _group(tensors: dict, prefix: str) -> dict[str, torch.Tensor]:
+    return {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+
+
+def restore(tensors: dict, meta: dict, model, optimizer) -> dict | None:
+    """Load the model, optimizer and RNG states; returns EarlyStopping's best weights."""
+    device = next((p.device for p in model.parameters()), torch.device("cpu"))
+    model.load_state_dict({k: v.to(device) for k, v in _group(tensors, "model.").items()})
+    state = optimizer.state_dict()
+    scalars = meta["optimizer"]["scalars"]
+    indices = {int(i) for i in scalars} | {
+        int(k.split(".")[1]) for k in tensors if k.startswith("optimizer.")
+    }
+    for index in indices:
+        entry = dict(scalars.get(str(index), {})) | _group(tensors, f"optimizer.{index}.")
+        state["state"][index] = entry
+    for group, lr in zip(state["param_groups"], meta["optimizer"]["lr"], strict=True):
+        group["lr"] = lr
+    optimizer.load_state_dict(state)  # moves the state to the parameters' device
+    torch.set_rng_state(tensors["rng.torch"])
+    cuda = [tensors.get(f"rng.cuda.{i}") for i in range(torch.cuda.device_count())]
+    if cuda and all(t is not None for t in cuda):
+        torch.cuda.set_rng_state_all(cuda)
+    _restore_generators(model, _group(tensors, "rng.module."))
+    best = _group(tensors, "best_weights.")
+    return {k: v.to(device) for k, v in best.items()} or None
+
+
+def _restore_generators(model, states: dict[str, torch.Tensor]) -> None:
+    modules = dict(model.named_modules())
+    for key, state in states.items():
+        name, _, device = key.rpartition("@")
+        module = modules.get(name)
+        if module is not None and hasattr(module, "_generators"):
+            gen = torch.Generator(torch.device(device))
+            gen.set_state(state)
+            module._generators[torch.device(device)] = gen

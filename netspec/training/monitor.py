@@ -1,0 +1,70 @@
+"""Watching one history entry, as Keras 3's `MonitorCallback` does for EarlyStopping,
+ReduceLROnPlateau and ModelCheckpoint (no torch import).
+
+`mode: auto` is Keras's `_set_monitor_op`: `loss`/`val_loss` go down, a metric goes the way
+its class's `direction` says (accuracy, AUC, precision, recall up; errors down). netspec knows
+every history entry before training, so a monitor that names no entry is an error before the
+first epoch (Keras warns at each epoch end).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ..errors import NetspecError
+from ..registry import did_you_mean
+
+
+def history_keys(metric_names: list[str], has_val: bool, extra: tuple[str, ...] = ()) -> list[str]:
+    """The entries fit() reports each epoch: loss, the metrics, their `val_` twins."""
+    keys = ["loss", *metric_names]
+    return keys + [f"val_{k}" for k in keys] * has_val + list(extra)
+
+
+def maximize(
+    monitor: str, mode: str, keys: list[str], directions: dict[str, str], owner: str
+) -> bool:
+    """Whether `monitor` should go up, checking that fit() reports it."""
+    if monitor not in keys:
+        hint = did_you_mean(monitor, keys)
+        raise NetspecError(
+            f"{owner}.monitor: '{monitor}' is not reported by this training{hint} "
+            f"(reported: {', '.join(keys)})"
+        )
+    if mode != "auto":
+        return mode == "max"
+    name = monitor.removeprefix("val_")
+    if name == "loss":
+        return False
+    if name in directions:
+        return directions[name] == "up"
+    raise NetspecError(
+        f"{owner}.monitor: cannot tell whether '{monitor}' should go up or down; "
+        "set mode: min or mode: max"
+    )
+
+
+class Monitor:
+    """The best value so far of one entry; `improved(value)` is Keras's `_is_improvement`
+    (`value - min_delta` beats the best, min_delta's sign following the direction)."""
+
+    def __init__(self, monitor: str, up: bool, min_delta: float = 0.0, baseline=None):
+        self.monitor, self.up, self.min_delta = monitor, up, abs(min_delta)
+        self.best: float | None = baseline
+
+    def improved(self, value: float, reference: float | None = None) -> bool:
+        reference = self.best if reference is None else reference
+        if reference is None:
+            return True
+        if math.isnan(value):
+            return False
+        if self.up:
+            return value - self.min_delta > reference
+        return value + self.min_delta < reference
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"best": self.best}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.best = state["best"]

@@ -1,0 +1,273 @@
+"""Keras's `fit` as a small trainer (torch imported here).
+
+Each step: the learning rate of the step (a schedule's value at Keras's `iterations`),
+forward (under autocast with `precision` bf16 or 16-mixed), the compiled loss plus the model's
+penalties, backward, Keras's gradient clipping, the optimizer step, the constraints. Each
+epoch: the metrics, the validation pass, then the callbacks in Keras's order
+(ReduceLROnPlateau, EarlyStopping, best.safetensors) and the resumable checkpoint, so a run
+resumed from a checkpoint continues exactly as the uninterrupted run (CPU, same seed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import NetspecError
+from ..loader import graph_of
+from .batches import Batches, preds_of
+from .callbacks import EarlyStopping
+from .compiled import compile_spec
+from .data import Split, holdout
+from .loop import evaluate, train_settings
+from .monitor import Monitor, history_keys, maximize
+from .schedules import _float32
+
+PRECISIONS = ("32", "bf16", "16-mixed")
+
+
+class Precision:
+    """`32` (float32), `bf16` (autocast to bfloat16, CPU or CUDA) or `16-mixed` (autocast to
+    float16 with a gradient scaler; CUDA only, as PyTorch's float16 autocast needs it)."""
+
+    def __init__(self, name: str, device: torch.device):
+        if name not in PRECISIONS:
+            raise NetspecError(f"--precision {name}: expected one of {', '.join(PRECISIONS)}")
+        if name == "16-mixed" and device.type != "cuda":
+            raise NetspecError("--precision 16-mixed needs a CUDA device; use bf16 on the CPU")
+        self.name, self.device = name, device
+        self.dtype = {"bf16": torch.bfloat16, "16-mixed": torch.float16}.get(name)
+        self.scaler = torch.amp.GradScaler("cuda") if name == "16-mixed" else None
+
+    def autocast(self):
+        if self.dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.dtype)
+
+
+class Trainer:
+    """One training run of `model` on `data` as `spec.compile` and `spec.train` say."""
+
+    def __init__(self, model, spec, data, *, run=None, progress=None, precision="32",
+                 compile=False, warn=print):  # fmt: skip
+        self.compile_cfg, self.train_cfg = train_settings(spec)
+        self.model, self.spec, self.run = model, spec, Path(run) if run else None
+        self.graph = graph_of(spec)
+        self.train_data, self.val = self._splits(data, warn)
+        self.compiled = compile_spec(spec, self.graph, [a.shape for a in self.train_data.y])
+        shapes = [(None, *s) for s in self.graph.output_shapes()]
+        self.compiled.check(shapes, self.train_data.y)
+        self.device = next((p.device for p in model.parameters()), torch.device("cpu"))
+        self.params = [p for p in model.parameters() if p.requires_grad]
+        self.opt_cfg = self.compile_cfg.optimizer
+        self.optimizer = self.opt_cfg.make(self.params)
+        self.precision = Precision(precision, self.device)
+        self.forward = torch.compile(model) if compile else model
+        self.progress = progress
+        if self.train_cfg.seed is not None:
+            torch.manual_seed(self.train_cfg.seed)
+        self.rng = np.random.default_rng(self.train_cfg.seed)
+        self.epoch, self.step, self.history = 0, 0, {}
+        self.finished = False
+        self.info: dict = {}  # saved with each checkpoint (the data path, precision)
+        self._callbacks()
+
+    def _splits(self, data: dict[str, Split], warn) -> tuple[Split, Split | None]:
+        if "train" not in data or not data["train"].y:
+            raise NetspecError("the data has no training inputs and labels (x and y)")
+        fraction = self.train_cfg.validation_split
+        if "val" in data:
+            if fraction:  # Keras ignores validation_split when validation_data is given
+                warn(f"warning: validation_split {fraction} ignored: the data has x_val/y_val")
+            return data["train"], data["val"]
+        return holdout(data["train"], fraction)
+
+    def _callbacks(self) -> None:
+        cfg = self.train_cfg
+        names = [name for name, _, _ in self.compiled.metrics]
+        plateau = cfg.reduce_lr_on_plateau
+        keys = history_keys(names, self.val is not None, ("learning_rate",) * bool(plateau))
+        ups = self.compiled.directions
+
+        def up(owner: str, monitor: str, mode: str) -> bool:
+            return maximize(monitor, mode, keys, ups, f"train.{owner}")
+
+        self.plateau = None
+        if plateau is not None:
+            if self.opt_cfg.schedule is not None:
+                raise NetspecError(
+                    "train.reduce_lr_on_plateau cannot change a learning-rate schedule "
+                    "(compile.optimizer.learning_rate); use one or the other"
+                )
+            from .schedules import Plateau
+
+            up("reduce_lr_on_plateau", plateau.monitor, plateau.mode)  # checks the name
+            self.plateau = Plateau(plateau, ups)
+        stop = cfg.early_stopping
+        self.stopper = None
+        if stop is not None:
+            maximise = up("early_stopping", stop.monitor, stop.mode)
+            self.stopper = EarlyStopping(stop, maximise, self.model)
+        self.best = None  # ModelCheckpoint(save_best_only=True): no min_delta
+        if cfg.checkpoint.monitor is not None:
+            best = cfg.checkpoint
+            self.best = Monitor(best.monitor, up("checkpoint", best.monitor, best.mode))
+        elif stop is not None:
+            self.best = Monitor(stop.monitor, self.stopper.monitor.up)
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    def fit(self) -> dict[str, list[float]]:
+        """Train from `self.epoch` to `train.epochs`; returns Keras's History dict."""
+        epochs = self.train_cfg.epochs
+        while self.epoch < epochs and not self.finished:
+            logs, rate = self._epoch()
+            stop = self._epoch_end(logs)
+            if self.progress is not None:
+                self.progress.end_epoch(self.epoch, logs, rate)
+            self.epoch += 1
+            self.finished = stop or self.epoch >= epochs
+            self._checkpoint()
+        if self.stopper is not None:
+            if self.stopper.stopped_epoch and self.progress is not None:
+                self.progress.message(f"Epoch {self.stopper.stopped_epoch + 1}: early stopping")
+            self.stopper.on_train_end()
+        self.model.eval()
+        return self.history
+
+    def _epoch(self) -> tuple[dict[str, float], float]:
+        began = time.perf_counter()
+        self.model.train()
+        self.compiled.reset()
+        if self.progress is not None:
+            self.progress.start_epoch(self.epoch)
+        n = len(self.train_data)
+        order = self.rng.permutation(n) if self.train_cfg.shuffle else None
+        batches = Batches(self.train_data, self.graph, self.device, self.train_cfg.batch_size)
+        total = torch.zeros((), dtype=torch.float64, device=self.device)
+        seen = 0
+        for xs, ys in batches.iterate(order):
+            loss, preds = self._step(xs, ys)
+            size = len(xs[0])
+            total += loss.double() * size
+            seen += size
+            self.compiled.update(preds, ys)
+            if self.progress is not None:
+                self.progress.step(size, None, lambda t=total, n=seen: self._running(t, n))
+        logs = {"loss": float(total) / max(seen, 1), **self.compiled.results()}
+        if self.val is not None:
+            val = evaluate(self.model, self.spec, self.val, self.compiled, forward=self.forward,
+                           precision=self.precision)  # fmt: skip
+            logs |= {f"val_{k}": v for k, v in val.items()}
+        return logs, seen / max(time.perf_counter() - began, 1e-9)
+
+    def _running(self, total, seen: int) -> dict[str, float]:
+        """The epoch so far, for the progress bar (a device sync: called when it redraws)."""
+        return {"loss": float(total) / max(seen, 1), **self.compiled.results()}
+
+    def _step(self, xs, ys):
+        schedule = self.opt_cfg.schedule
+        if schedule is not None:
+            lr = schedule(self.step)
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr
+        with self.precision.autocast():
+            preds = preds_of(self.forward(*xs))
+            loss = self.compiled.loss(preds, ys)
+            if self.model.has_losses:
+                loss = loss + self.model.losses()
+        self.optimizer.zero_grad(set_to_none=True)
+        scaler = self.precision.scaler
+        if scaler is None:
+            loss.backward()
+            self.opt_cfg.clip(self.params)
+            self.optimizer.step()
+        else:
+            scaler.scale(loss).backward()
+            scaler.unscale_(self.optimizer)
+            self.opt_cfg.clip(self.params)
+            scaler.step(self.optimizer)
+            scaler.update()
+        if self.model.has_constraints:
+            self.model.apply_constraints()
+        self.step += 1
+        return loss.detach(), [p.detach() for p in preds]
+
+    def _epoch_end(self, logs: dict[str, float]) -> bool:
+        """Record the epoch; run the callbacks; whether to stop."""
+        if self.plateau is not None:
+            lr = self.optimizer.param_groups[0]["lr"]
+            # Keras's ReduceLROnPlateau logs the rate of the epoch (its float32 variable)
+            logs["learning_rate"] = _float32(lr)
+            new = self.plateau.on_epoch_end(logs, lr)
+            if new != lr:
+                for group in self.optimizer.param_groups:
+                    group["lr"] = new
+                if self.progress is not None:
+                    self.progress.message(
+                        f"Epoch {self.epoch + 1}: ReduceLROnPlateau reducing learning rate "
+                        f"to {new:.6g}."
+                    )
+        for key, value in logs.items():
+            self.history.setdefault(key, []).append(value)
+        stop = self.stopper.on_epoch_end(self.epoch, logs) if self.stopper else False
+        if self.best is not None and self.run is not None:
+            value = logs.get(self.best.monitor)
+            if value is not None and self.best.improved(value):
+                self.best.best = value
+                from .runs import save_weights
+
+                save_weights(self.run / "best.safetensors", self.model)
+        return stop
+
+    # -- checkpoints ------------------------------------------------------------------------
+
+    def _checkpoint(self) -> None:
+        every = self.train_cfg.checkpoint.every
+        if self.run is None or not every:
+            return
+        if self.epoch % every and not self.finished:
+            return
+        from .checkpoint import save_checkpoint
+        from .runs import save_history
+
+        save_history(self.run, self.history)
+        best = self.stopper.best_weights if self.stopper else None
+        save_checkpoint(self.run, self.model, self.optimizer, self.state_dict(), best)
+
+    def state_dict(self) -> dict:
+        """The JSON side of the checkpoint."""
+        scaler = self.precision.scaler
+        return {
+            "info": self.info,
+            "epoch": self.epoch,
+            "step": self.step,
+            "finished": self.finished,
+            "history": self.history,
+            "shuffle_rng": self.rng.bit_generator.state,
+            "early_stopping": self.stopper.state_dict() if self.stopper else None,
+            "reduce_lr_on_plateau": self.plateau.state_dict() if self.plateau else None,
+            "best": self.best.state_dict() if self.best else None,
+            "scaler": scaler.state_dict() if scaler is not None else None,
+        }
+
+    def resume(self, tensors: dict, meta: dict) -> None:
+        """Continue from a checkpoint (`checkpoint.read_checkpoint`)."""
+        from .checkpoint import restore
+
+        best_weights = restore(tensors, meta, self.model, self.optimizer)
+        self.epoch, self.step, self.history = meta["epoch"], meta["step"], meta["history"]
+        self.rng.bit_generator.state = meta["shuffle_rng"]
+        if self.stopper is not None and meta.get("early_stopping"):
+            self.stopper.load_state_dict(meta["early_stopping"], best_weights)
+        if self.plateau is not None and meta.get("reduce_lr_on_plateau"):
+            self.plateau.load_state_dict(meta["reduce_lr_on_plateau"])
+        if self.best is not None and meta.get("best"):
+            self.best.load_state_dict(meta["best"])
+        if self.precision.scaler is not None and meta.get("scaler"):
+            self.precision.scaler.load_state_dict(meta["scaler"])
+        self.finished = False  # more epochs than the checkpoint's run (the caller checked)
