@@ -4,3 +4,12 @@ import os
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+# Under pytest-xdist each worker gets one intra-op thread: with torch's default (one per core)
+# in every worker, the workers' OpenMP threads fight over the cores and training tests run
+# many times slower. Subprocesses started by tests inherit the limit through the environment.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    import torch
+
+    torch.set_num_threads(1)

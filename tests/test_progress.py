@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from netspec.training.plots import _figure, curves_png
-from netspec.training.progress import _REFRESH_S, EpochProgress, epoch_line
+from netspec.training.progress import _REFRESH_S, EpochProgress, epoch_line, format_logs
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 LOGS = [
@@ -94,17 +94,23 @@ def test_live_message_and_close_mid_epoch():
     assert re.search(r"Epoch 2/3 \S+ 1/10 .* loss: 2\.0000", screen), screen
 
 
+def test_small_values_use_keras_scientific_format():
+    assert format_logs({"loss": 0.5, "learning_rate": 1e-5, "zero": 0.0}) == (
+        "loss: 0.5000 - learning_rate: 1.0000e-05 - zero: 0.0000e+00"
+    )
+
+
 def test_live_long_logs_go_below_the_bar_at_full_width():
     from rich.console import Console
 
     console = Console(file=io.StringIO(), force_terminal=True, width=80)
-    logs = {f"metric_{i}": i / 8 for i in range(8)}
+    logs = {f"metric_{i}": (i + 1) / 8 for i in range(8)}
     with EpochProgress(1, 8, 8, live=True, console=console) as progress:
         progress.end_epoch(0, logs, 10.0)
     lines = [line.rstrip() for line in _ANSI.sub("", console.file.getvalue()).splitlines()]
     assert re.fullmatch(r"Epoch 1/1 ━+ 1/1 0:00:00 10 samples/s", lines[-3]), lines
-    assert lines[-2].startswith("metric_0: 0.0000 - metric_1: 0.1250 - metric_2: 0.2500 - ")
-    assert "metric_7: 0.8750" in _screen(console)
+    assert lines[-2].startswith("metric_0: 0.1250 - metric_1: 0.2500 - metric_2: 0.3750 - ")
+    assert "metric_7: 1.0000" in _screen(console)
     assert "…" not in _screen(console)
 
 

@@ -382,3 +382,16 @@ def test_compile_gives_the_eager_result(tmp_path, data):
     assert h2["loss"] == pytest.approx(h1["loss"], rel=1e-4)
     for a, b in zip(eager.parameters(), compiled.parameters(), strict=True):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_set_reaches_into_a_metric_given_by_name(tmp_path):
+    text = spec_text().replace(
+        "metrics: [accuracy]", "metrics: [accuracy, top_k_categorical_accuracy]"
+    )
+    spec = load_with_overrides(write(tmp_path, text), ["compile.metrics.1.k=2"])
+    metric = spec.compile.metrics[1]
+    assert (metric.type, metric.k, metric.display_name()) == (
+        "TopKCategoricalAccuracy",
+        2,
+        "top_k_categorical_accuracy",
+    )

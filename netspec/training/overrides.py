@@ -32,6 +32,8 @@ def apply_override(data: dict, path: tuple, value: object, text: str) -> None:
         if isinstance(node, list):
             if not isinstance(part, int) or part >= len(node):
                 raise NetspecError(f"--set {text}: no entry {part} in a list of {len(node)}")
+            if isinstance(node[part], str) and not isinstance(nxt, int):  # `metrics: [mae]`
+                node[part] = {"type": _canonical(path[:i], node[part])}
             node = node[part]
             continue
         if not isinstance(node, dict):
@@ -53,9 +55,17 @@ def apply_override(data: dict, path: tuple, value: object, text: str) -> None:
 def _canonical(path: tuple, name: str) -> str:
     """The class name of a bare vocabulary name (`adam` -> `Adam`), for the object form."""
     from .losses import LOSSES
+    from .metrics import METRICS
     from .optimizers import OPTIMIZERS
+    from .schedules import SCHEDULES
 
-    registry = {"optimizer": OPTIMIZERS, "loss": LOSSES}.get(str(path[-1]) if path else "")
+    registries = {
+        "optimizer": OPTIMIZERS,
+        "loss": LOSSES,
+        "metrics": METRICS,
+        "learning_rate": SCHEDULES,
+    }
+    registry = registries.get(str(path[-1]) if path else "")
     if registry is None:
         from ..catalog import registries
 

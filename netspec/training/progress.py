@@ -21,8 +21,11 @@ _REFRESH_S = 0.1
 
 
 def format_logs(logs: Mapping[str, float]) -> str:
-    """`loss: 0.1234 - accuracy: 0.9000`: each entry with four decimals, in the given order."""
-    return " - ".join(f"{k}: {v:.4f}" for k, v in logs.items())
+    """`loss: 0.1234 - learning_rate: 1.0000e-05`, in the given order: Keras's progress bar
+    format (four decimals, or scientific notation for magnitudes up to 1e-3)."""
+    return " - ".join(
+        f"{k}: {v:.4f}" if abs(v) > 1e-3 else f"{k}: {v:.4e}" for k, v in logs.items()
+    )
 
 
 def epoch_line(epoch: int, total: int, logs: Mapping[str, float], rate: float) -> str:
