@@ -194,3 +194,35 @@ def test_a_model_deep_copies_after_a_forward_with_activity_penalties():
     x = torch.randn(5, 4)
     assert torch.allclose(twin(x), model(x))
     assert torch.allclose(twin.activity_loss(), model.activity_loss())
+
+
+COMPILE_BREAKS = """netspec: 1
+input_shape: [5, 3]
+layers:
+  - {type: LSTM, units: 4, return_sequences: true}
+  - {type: Dropout, rate: 0.5, seed: 3}
+  - {type: GaussianNoise, stddev: 0.1, seed: 2}
+  - {type: GRU, units: 2}
+"""
+
+
+def test_compile_breaks_around_seeded_masks_and_fused_rnns_without_eager_cost():
+    """The fused RNN kernels and seeded masks run outside a compiled graph (as
+    torch.compiler.disable), equal to eager; eager use never imports torch._dynamo (a second
+    of start-up that a short training run would pay)."""
+    import subprocess
+    import sys
+
+    spec = netspec.loads(COMPILE_BREAKS)
+    x = torch.randn(2, 5, 3)
+    eager = netspec.build(spec, seed=0).train()(x)
+    compiled = torch.compile(netspec.build(spec, seed=0).train())
+    torch.testing.assert_close(compiled(x), eager)
+    code = (
+        "import sys, torch, netspec\n"
+        f"m = netspec.build(netspec.loads({COMPILE_BREAKS!r}), seed=0).train()\n"
+        "m(torch.randn(2, 5, 3))\n"
+        "print('torch._dynamo' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.strip() == "False", done.stderr

@@ -9,11 +9,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .compat import compiler_disable
 from .core_layers import as_float
 from .weights import create_weight
 
 
-@torch.compiler.disable
+@compiler_disable
 def _seeded_keep(shape, keep: float, generator: torch.Generator, device) -> torch.Tensor:
     # torch.compile cannot trace an explicit generator: the graph breaks here, on purpose.
     return torch.empty(shape, device=device).bernoulli_(keep, generator=generator)

@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .compat import compiler_disable
 from .weights import create_weight
 
 
@@ -76,7 +77,7 @@ class DropoutModule(nn.Module):
         return f"rate={self.rate}, noise_shape={self.noise_shape}, seed={self.seed}"
 
 
-@torch.compiler.disable
+@compiler_disable
 def _seeded_mask(shape, keep: float, generator: torch.Generator, device) -> torch.Tensor:
     # torch.compile cannot trace an explicit generator: the graph breaks here, on purpose.
     return torch.empty(shape, device=device).bernoulli_(keep, generator=generator)

@@ -9,6 +9,7 @@ import math
 import torch
 from torch import nn
 
+from .compat import compiler_disable
 from .core_layers import as_float
 
 # SELU's constants, as keras.layers.AlphaDropout writes them.
@@ -16,7 +17,7 @@ SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
 
 
-@torch.compiler.disable
+@compiler_disable
 def _seeded(kind: str, shape, like: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     # torch.compile cannot trace an explicit generator: the graph breaks here, on purpose.
     draw = torch.randn if kind == "normal" else torch.rand

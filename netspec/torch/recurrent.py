@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
+from .compat import compiler_disable
 from .core_layers import _seeded_mask
 from .modules import activation_fn
 from .weights import GateLayout, create_weight
@@ -43,7 +44,7 @@ def _identity(x: torch.Tensor) -> torch.Tensor:
     return x
 
 
-@torch.compiler.disable
+@compiler_disable
 def _fused(op, *args):
     # torch.compile runs the fused RNN kernels eagerly, as it runs nn.LSTM (dynamo's
     # allow_rnn is off by default; inductor mis-compiles them on CPU): a graph break here.

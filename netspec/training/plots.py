@@ -151,3 +151,32 @@ def curves_png(history: Mapping[str, Sequence[float]], title: str | None = None)
         # no "Software" stamp: the bytes depend on the History alone
         fig.savefig(buffer, format="png", dpi=_DPI, metadata={"Software": None})
     return buffer.getvalue()
+
+
+def _serve() -> int:
+    """The helper process of `plot_worker.CurvesWriter`, run as a script so that it imports
+    matplotlib but not netspec: warm up, then draw the one request read from stdin."""
+    import importlib.util
+    import json
+    import sys
+    from pathlib import Path
+
+    here = Path(__file__).resolve().with_name("atomic.py")
+    spec = importlib.util.spec_from_file_location("_netspec_atomic", here)
+    atomic = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(atomic)
+    curves_png({"loss": [1.0, 0.5], "val_loss": [1.0, 0.6]}, title="warm-up")  # fonts, layout
+    text = sys.stdin.read()
+    if not text.strip():  # the training ended before its picture
+        return 0
+    request = json.loads(text)
+    png = curves_png(request["history"], title=request["title"])
+    atomic.write_atomic(Path(request["path"]), png)
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.path.pop(0)  # this folder: its module names (data, spec, ...) must not shadow others
+    sys.exit(_serve())

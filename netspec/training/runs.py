@@ -6,27 +6,15 @@ os.replace), so a run killed at any moment leaves no corrupt file."""
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from pathlib import Path
 
 import yaml
 
 from ..errors import NetspecError
+from .atomic import write_atomic
 
-
-def write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())  # on disk before the rename: no empty file after a crash
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+__all__ = ["write_atomic"]  # re-exported: the run's writers import it from here
 
 
 RUN_FILES = ("spec.yaml", "weights.safetensors", "checkpoint.safetensors")
@@ -79,13 +67,17 @@ def save_history(path: Path, history: dict) -> None:
     write_atomic(path / "history.csv", history_csv(history).encode())
 
 
-def save_run(path: Path, model, spec, history: dict) -> None:
-    """The final files: weights.safetensors, the history, curves.png, spec.yaml."""
-    from .plots import curves_png
-
+def save_run(path: Path, model, spec, history: dict, curves=None) -> None:
+    """The final files: weights.safetensors, the history, curves.png (by `curves`, a
+    `plot_worker.CurvesWriter`, when given), spec.yaml."""
     save_weights(path / "weights.safetensors", model)
     save_history(path, history)
-    write_atomic(path / "curves.png", curves_png(history, title=spec.name))
+    if curves is None:
+        from .plots import curves_png
+
+        write_atomic(path / "curves.png", curves_png(history, title=spec.name))
+    else:
+        curves.write(path / "curves.png", history, spec.name)
     save_spec(path, spec)
 
 

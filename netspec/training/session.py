@@ -49,19 +49,23 @@ def train(
 ):
     """Train (or continue the run `resume`); returns (run folder, history). `echo` gets the
     per-epoch lines and messages (a no-op for --quiet); `live` shows rich progress bars."""
+    from .plot_worker import CurvesWriter
     from .runs import run_dir, save_spec
 
-    if resume is not None:
-        return _resume(Path(resume), data_path, overrides, device, echo, precision, compile, live)
-    if data_path is None:
-        raise NetspecError("--data is required (except with --resume)")
-    spec, model, data = prepare(spec_path, data_path, overrides, device)
-    path = run_dir(out, spec.name)  # refused before training if it already holds a run
-    options = {"precision": precision or "32", "compile": bool(compile)}
-    trainer = _trainer(model, spec, data, path, echo, options, data_path)
-    path.mkdir(parents=True, exist_ok=True)
-    save_spec(path, spec)  # first, so an interrupted run can be resumed
-    return path, _fit(trainer, path, spec, echo, live)
+    with CurvesWriter() as curves:  # starts drawing's imports now, beside torch's
+        if resume is not None:
+            resume = Path(resume)
+            args = (data_path, overrides, device, echo, precision, compile, live, curves)
+            return _resume(resume, *args)
+        if data_path is None:
+            raise NetspecError("--data is required (except with --resume)")
+        spec, model, data = prepare(spec_path, data_path, overrides, device)
+        path = run_dir(out, spec.name)  # refused before training if it already holds a run
+        options = {"precision": precision or "32", "compile": bool(compile)}
+        trainer = _trainer(model, spec, data, path, echo, options, data_path)
+        path.mkdir(parents=True, exist_ok=True)
+        save_spec(path, spec)  # first, so an interrupted run can be resumed
+        return path, _fit(trainer, path, spec, echo, live, curves)
 
 
 def _trainer(model, spec, data, path, echo, options, data_path):
@@ -72,7 +76,7 @@ def _trainer(model, spec, data, path, echo, options, data_path):
     return trainer
 
 
-def _fit(trainer, path, spec, echo, live):
+def _fit(trainer, path, spec, echo, live, curves=None):
     from .progress import EpochProgress
     from .runs import save_run
 
@@ -87,11 +91,11 @@ def _fit(trainer, path, spec, echo, live):
             history = trainer.fit()
     except KeyboardInterrupt:
         raise Interrupted(path, trainer.epoch) from None
-    save_run(path, trainer.model, spec, history)
+    save_run(path, trainer.model, spec, history, curves)
     return history
 
 
-def _resume(run: Path, data_path, overrides, device, echo, precision, compile, live):
+def _resume(run: Path, data_path, overrides, device, echo, precision, compile, live, curves):
     from ..compiler import build
     from .checkpoint import read_checkpoint
 
@@ -117,7 +121,7 @@ def _resume(run: Path, data_path, overrides, device, echo, precision, compile, l
     from .runs import save_spec
 
     save_spec(run, spec)
-    return run, _fit(trainer, run, spec, echo, live)
+    return run, _fit(trainer, run, spec, echo, live, curves)
 
 
 def _split(data, split: str | None, data_path):

@@ -68,6 +68,8 @@ class Trainer:
         self.precision = Precision(precision, self.device)
         self.forward = torch.compile(model) if compile else model
         self.progress = progress
+        # fixed for the run: checked once, not per step
+        self._penalties, self._constraints = model.has_losses, model.has_constraints
         if self.train_cfg.seed is not None:
             torch.manual_seed(self.train_cfg.seed)
         self.rng = np.random.default_rng(self.train_cfg.seed)
@@ -178,7 +180,7 @@ class Trainer:
         with self.precision.autocast():
             preds = preds_of(self.forward(*xs))
             loss = self.compiled.loss(preds, ys)
-            if self.model.has_losses:
+            if self._penalties:
                 loss = loss + self.model.losses()
         self.optimizer.zero_grad(set_to_none=True)
         scaler = self.precision.scaler
@@ -192,7 +194,7 @@ class Trainer:
             self.opt_cfg.clip(self.params)
             scaler.step(self.optimizer)
             scaler.update()
-        if self.model.has_constraints:
+        if self._constraints:
             self.model.apply_constraints()
         self.step += 1
         return loss.detach(), [p.detach() for p in preds]

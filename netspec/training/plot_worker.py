@@ -1,0 +1,65 @@
+"""curves.png drawn by a helper process that starts with the training command.
+
+Importing matplotlib and drawing a first figure costs about half a second of one core, which a
+short run on a small machine would feel; while the trainer imports torch (one core, a second or
+two) the helper imports matplotlib and warms its fonts up on another, so drawing the final
+picture costs the trainer a few milliseconds. The helper's memory is its own, not the
+trainer's. If the helper cannot start or fails, the trainer draws the picture itself.
+
+The helper is `plots.py` run as a script (`plots._serve`). Protocol: the parent writes one JSON
+object `{"path", "history", "title"}` to the helper's stdin and closes it; the helper writes
+`path` atomically and exits 0. An empty stdin (training failed before the end) makes it exit
+quietly.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+# plots.py as a script: the helper imports matplotlib, not netspec (a quarter second)
+COMMAND = [sys.executable, str(Path(__file__).resolve().with_name("plots.py"))]
+
+
+class CurvesWriter:
+    """`with CurvesWriter() as curves: ... curves.write(path, history, title)`."""
+
+    def __init__(self, command: list[str] | None = None):
+        self.command = command or COMMAND
+        self.proc: subprocess.Popen | None = None
+
+    def __enter__(self) -> CurvesWriter:
+        try:
+            self.proc = subprocess.Popen(
+                self.command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )  # fmt: skip
+        except OSError:
+            self.proc = None
+        return self
+
+    def write(self, path: Path, history: dict, title: str | None) -> None:
+        """Write `path` (by the helper, else here)."""
+        if self.proc is not None:
+            request = json.dumps({"path": str(path), "history": history, "title": title})
+            try:
+                self.proc.communicate(request.encode(), timeout=300)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
+                self.proc.wait()
+            done = self.proc.returncode == 0 and path.is_file()
+            self.proc = None
+            if done:
+                return
+        from .plots import curves_png
+        from .runs import write_atomic
+
+        write_atomic(path, curves_png(history, title=title))
+
+    def __exit__(self, *exc) -> None:
+        if self.proc is not None:  # training ended without a picture to draw
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
