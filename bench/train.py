@@ -19,8 +19,13 @@ squared error. Contenders, each a fresh `sys.executable` process:
 - keras: `bench/train_worker.py keras ...` (`KERAS_BACKEND=torch`).
 
 Measured per process: wall time (start to exit: interpreter start, imports, data load, build,
-training, saving) and peak resident memory (`ru_maxrss` of that process alone, from
-`os.wait4`). Rounds alternate the contenders, the order reversed every other round; ratios are
+training, saving; plus the same ~20 ms launcher for every contender) and peak resident memory
+(`ru_maxrss` of that process alone, from `os.wait4` in `bench/peak_rss.py`, a small launcher:
+measured directly from this process, every contender would report this process's own size).
+`wait4` reports the largest of a process and its waited-for children, so netspec's curves.png
+helper (about 100 MiB, mostly matplotlib) would show only if it outgrew the trainer.
+
+Rounds alternate the contenders, the order reversed every other round; ratios are
 medians over rounds of the per-round ratio to hand. Goals: netspec/hand time <= 1/0.95 (netspec
 at least 95% of the hand-written loop's speed) and peak memory within 10%. When the CLI has no
 `train` command yet, netspec is reported as skipped.
@@ -42,6 +47,7 @@ import numpy as np
 
 ROOT = common.ROOT
 WORKER = Path(__file__).resolve().parent / "train_worker.py"
+PEAK_RSS = Path(__file__).resolve().parent / "peak_rss.py"
 BATCH = 32
 TIME_GOAL = 1 / 0.95
 MEMORY_GOAL = 1.10
@@ -95,17 +101,18 @@ def make_data(net: str, n: int, path: Path) -> None:
 
 def run(cmd: list[str], workdir: Path, env: dict | None = None) -> tuple[float, float, str]:
     """(wall seconds, peak RSS in MiB, output) of one process; raises on failure."""
-    log = workdir / "log.txt"
+    log, peak = workdir / "log.txt", workdir / "peak_kib.txt"
+    launcher = [sys.executable, str(PEAK_RSS), str(peak)]  # the command's own peak memory
     with open(log, "wb") as out:
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env)
-        _, status, usage = os.wait4(proc.pid, 0)
+        done = subprocess.run(
+            [*launcher, *cmd], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env
+        )
         wall = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
     text = log.read_text(errors="replace")
-    if proc.returncode != 0:
-        raise RuntimeError(f"exit {proc.returncode}: {' '.join(cmd)}\n{text[-2000:]}")
-    rss_kib = usage.ru_maxrss  # KiB on Linux
+    if done.returncode != 0:
+        raise RuntimeError(f"exit {done.returncode}: {' '.join(cmd)}\n{text[-2000:]}")
+    rss_kib = int(peak.read_text())  # KiB on Linux
     return wall, rss_kib / 1024, text
 
 

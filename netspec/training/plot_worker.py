@@ -33,8 +33,8 @@ class CurvesWriter:
     def __enter__(self) -> CurvesWriter:
         try:
             self.proc = subprocess.Popen(
-                self.command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
+                self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
             )  # fmt: skip
         except OSError:
             self.proc = None
@@ -42,21 +42,26 @@ class CurvesWriter:
 
     def write(self, path: Path, history: dict, title: str | None) -> None:
         """Write `path` (by the helper, else here)."""
-        if self.proc is not None:
-            request = json.dumps({"path": str(path), "history": history, "title": title})
-            try:
-                self.proc.communicate(request.encode(), timeout=300)
-            except (OSError, subprocess.TimeoutExpired):
-                self.proc.kill()
-                self.proc.wait()
-            done = self.proc.returncode == 0 and path.is_file()
-            self.proc = None
-            if done:
-                return
+        if self.proc is not None and self._by_helper(path, history, title):
+            return
         from .plots import curves_png
         from .runs import write_atomic
 
         write_atomic(path, curves_png(history, title=title))
+
+    def _by_helper(self, path: Path, history: dict, title: str | None) -> bool:
+        request = json.dumps({"path": str(path), "history": history, "title": title})
+        proc, self.proc = self.proc, None
+        try:
+            proc.stdin.write(request.encode())
+            proc.stdin.close()
+            done = proc.stdout.readline() == b"done\n"  # written: its exit is not awaited
+        except OSError:
+            done = False
+        if not done:
+            proc.kill()
+            proc.wait()
+        return done and path.is_file()
 
     def __exit__(self, *exc) -> None:
         if self.proc is not None:  # training ended without a picture to draw
