@@ -231,7 +231,12 @@ def train(
     compile_: Annotated[
         bool | None, typer.Option("--compile/--no-compile", help="Run under torch.compile.")
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet", "-q", help="One line per epoch, no progress bar (as when not a terminal)."
+        ),
+    ] = False,
     overrides: Annotated[
         list[str] | None,
         typer.Option("--set", help="KEY=VALUE spec override (train.epochs=5); repeatable."),
@@ -255,9 +260,8 @@ def train(
             raise NetspecError("give a spec file to train, or --resume RUN to continue a run")
         if resume is not None and out is not None:
             raise NetspecError("--out and --resume: a resumed run stays in its folder")
-        echo = (lambda line: None) if quiet else print
         live = not quiet and sys.stdout.isatty()
-        path, _ = run(spec, data, out=out, overrides=sets, device=device, echo=echo,
+        path, _ = run(spec, data, out=out, overrides=sets, device=device, echo=print,
                       resume=resume, precision=precision, compile=compile_, live=live)  # fmt: skip
         print(f"run saved to {path}")
 

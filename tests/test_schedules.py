@@ -18,7 +18,8 @@ import numpy as np
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from netspec.training.schedules import SCHEDULES, Plateau, ReduceLROnPlateau, ScheduleField
+from netspec.training.plateau import Plateau, ReduceLROnPlateau
+from netspec.training.schedules import SCHEDULES, ScheduleField
 
 ADAPTER = TypeAdapter(ScheduleField)
 STEPS = range(60)

@@ -395,3 +395,39 @@ def test_set_reaches_into_a_metric_given_by_name(tmp_path):
         2,
         "top_k_categorical_accuracy",
     )
+
+
+def _on_a_terminal(*args: str) -> str:
+    """The output of the CLI run with a pseudo-terminal as its stdout."""
+    import pty
+
+    master, slave = pty.openpty()
+    env = {**os.environ, "COLUMNS": "120"}
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "cli.py"), *args], stdout=slave, stderr=slave, env=env
+    )
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the terminal closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    proc.wait(timeout=120)
+    os.close(master)
+    assert proc.returncode == 0, b"".join(chunks).decode(errors="replace")
+    return b"".join(chunks).decode(errors="replace")
+
+
+def test_progress_bar_on_a_terminal_and_lines_with_quiet(tmp_path, data):
+    spec = str(write(tmp_path, spec_text()))
+    live = _on_a_terminal("train", spec, "--data", str(data), "--out", str(tmp_path / "a"))
+    assert "━" in live and "samples/s" in live  # rich's bar, with the rate
+    assert "Epoch 4/4" in live and "val_accuracy:" in live
+    quiet = _on_a_terminal("train", spec, "--data", str(data), "--out", str(tmp_path / "b"), "-q")
+    assert "━" not in quiet
+    lines = [line for line in quiet.splitlines() if line.startswith("Epoch ")]
+    assert len(lines) == 4 and lines[-1].startswith("Epoch 4/4 - loss: ")

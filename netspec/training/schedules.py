@@ -1,4 +1,4 @@
-"""Keras 3 learning-rate schedules and the ReduceLROnPlateau callback, in pure Python.
+"""Keras 3 learning-rate schedules, in pure Python.
 
 A spec gives a schedule as `{type: CosineDecay, initial_learning_rate: 0.1, decay_steps: 1000}`
 with Keras's argument names, defaults and bounds (keras/src/optimizers/schedules/
@@ -6,10 +6,7 @@ learning_rate_schedule.py; Keras's `name` argument is left out, as for optimizer
 schedule with the optimizer step (0 for the first update, Keras's `optimizer.iterations`) gives
 the learning rate of that update, in float64 where Keras computes in float32.
 
-`ReduceLROnPlateau` is the callback's spec; `Plateau(spec, directions)` runs it: give it each
-epoch's logs and the current learning rate, it returns the new one, with Keras 3's decisions
-(keras/src/callbacks/reduce_lr_on_plateau.py and monitor_callback.py, Keras 3.15), including
-Keras's float32 comparisons. Its state (`state_dict`) is plain JSON for a resumable checkpoint.
+ReduceLROnPlateau, which changes a constant learning rate instead, is in `plateau.py`.
 """
 
 from __future__ import annotations
@@ -17,11 +14,9 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
-import struct
-from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from ..registry import Registry
 from ..vocab.base import VocabModel, name_or_object, require_type
@@ -250,142 +245,3 @@ def _restart(done: float, t_mul: float) -> tuple[int, float]:
 
 
 ScheduleField = name_or_object(SCHEDULES)
-
-
-# -- ReduceLROnPlateau -----------------------------------------------------------------------
-
-
-class ReduceLROnPlateau(BaseModel):
-    """Keras's ReduceLROnPlateau callback: multiply the learning rate by `factor` when `monitor`
-    has not improved by more than `min_delta` for `patience` epochs, then wait `cooldown` epochs;
-    never below `min_lr`."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    monitor: str = Field("val_loss", description="The logged quantity to watch.")
-    factor: float = Field(
-        0.1,
-        gt=0,
-        lt=1,
-        description="Factor the learning rate is multiplied by (Keras raises for >= 1).",
-    )
-    patience: int = Field(
-        10, ge=0, description="Epochs without improvement before the learning rate is reduced."
-    )
-    mode: Literal["auto", "min", "max"] = Field(
-        "auto",
-        description="min: lower is better; max: higher is better; auto: min for a loss, else "
-        "the metric's own direction (Keras 3).",
-    )
-    min_delta: float = Field(
-        1e-4, ge=0, description="Smallest change that counts as an improvement."
-    )
-    cooldown: int = Field(
-        0, ge=0, description="Epochs to wait after a reduction before counting again."
-    )
-    min_lr: float = Field(0.0, ge=0, description="Lower bound on the learning rate.")
-
-
-def _float32(x: float) -> float:
-    """`x` rounded to float32 (inf where float32 overflows), as Keras holds tensors."""
-    try:
-        return struct.unpack("f", struct.pack("f", x))[0]
-    except OverflowError:
-        return math.copysign(math.inf, x)
-
-
-def _lower_is_better(cfg: ReduceLROnPlateau, directions: Mapping[str, str]) -> bool:
-    """Keras 3's MonitorCallback._set_monitor_op: min/max as given; in auto mode, min for
-    `loss`/`val_loss`, else the direction ("up"/"down") of the compiled metric of that name
-    (without `val_`), else a ValueError (older Keras guessed max when 'acc' was in the name)."""
-    if cfg.mode != "auto":
-        return cfg.mode == "min"
-    name = cfg.monitor.removeprefix("val_")
-    if name in directions:
-        return directions[name] != "up"
-    if name == "loss":
-        return True
-    raise ValueError(
-        f"ReduceLROnPlateau received monitor={cfg.monitor}, but the direction of that metric is "
-        "unknown; give mode: max (higher is better) or mode: min (lower is better)"
-    )
-
-
-class Plateau:
-    """ReduceLROnPlateau at run time: `on_epoch_end(logs, lr)` returns the new learning rate.
-
-    `directions` maps a metric name as logged, without `val_` (`accuracy`), to "up" or "down"
-    (Keras's `Metric._direction`); auto mode needs it for any monitor but a loss. After each
-    epoch `missing` tells whether `monitor` was absent from the logs (then nothing changes; Keras
-    warns with the text in `warning`).
-    """
-
-    def __init__(self, cfg: ReduceLROnPlateau, directions: Mapping[str, str] | None = None):
-        self.cfg = cfg
-        self.lower_is_better = _lower_is_better(cfg, directions or {})
-        self.missing = False
-        self.warning: str | None = None
-        self.reset()
-
-    def reset(self) -> None:
-        """Keras's on_train_begin: no best value yet, counters at 0."""
-        self.best: float | None = None
-        self.wait = 0
-        self.cooldown_counter = 0
-
-    def _improved(self, current: float) -> bool:
-        # Keras: monitor_op(current - min_delta, best) with min_delta negated for min, compared
-        # as float32 tensors (ops.less / ops.greater on Python floats); no best yet: improved
-        if self.best is None:
-            return True
-        if self.lower_is_better:
-            return _float32(current + self.cfg.min_delta) < _float32(self.best)
-        return _float32(current - self.cfg.min_delta) > _float32(self.best)
-
-    def _reduce(self, lr: float) -> float | None:
-        """Keras's _reduce_optimizer_lr on a float32 learning rate; None when already at min_lr."""
-        old = _float32(lr)
-        if old > _float32(self.cfg.min_lr):
-            return _float32(max(old * self.cfg.factor, self.cfg.min_lr))
-        return None
-
-    def on_epoch_end(self, logs: Mapping[str, float], lr: float) -> float:
-        """The learning rate for the next epoch, given this epoch's logs and learning rate."""
-        current = logs.get(self.cfg.monitor)
-        self.missing = current is None
-        if current is None:
-            self.warning = (
-                f"Learning rate reduction is conditioned on metric `{self.cfg.monitor}` which is "
-                f"not available. Available metrics are: {','.join(logs)}."
-            )
-            return lr
-        self.warning = None
-        if self.cooldown_counter > 0:
-            self.cooldown_counter -= 1
-            self.wait = 0
-        if self._improved(float(current)):
-            self.best = float(current)
-            self.wait = 0
-        elif self.cooldown_counter <= 0:
-            self.wait += 1
-            if self.wait >= self.cfg.patience:
-                new = self._reduce(lr)
-                if new is not None:
-                    self.cooldown_counter = self.cfg.cooldown
-                    self.wait = 0
-                    return new
-        return lr
-
-    def state_dict(self) -> dict[str, Any]:
-        """The counters and best value, JSON-safe (a non-finite best as "nan", "inf", "-inf")."""
-        best = self.best
-        if best is not None and not math.isfinite(best):
-            best = str(best)
-        return {"best": best, "wait": self.wait, "cooldown_counter": self.cooldown_counter}
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Restore what `state_dict` returned."""
-        best = state["best"]
-        self.best = None if best is None else float(best)
-        self.wait = int(state["wait"])
-        self.cooldown_counter = int(state["cooldown_counter"])

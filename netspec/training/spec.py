@@ -11,7 +11,7 @@ from ..layers.base import NAME_PATTERN
 from .losses import LossField
 from .metrics import METRICS, MetricField
 from .optimizers import OptimizerField
-from .schedules import ReduceLROnPlateau
+from .plateau import ReduceLROnPlateau
 
 OutputName = Annotated[str, Field(pattern=NAME_PATTERN[:-1] + r"(:[0-9]+)?$")]
 Accuracy = Literal["accuracy", "acc"]

@@ -25,7 +25,7 @@ from .compiled import compile_spec
 from .data import Split, holdout
 from .loop import evaluate, train_settings
 from .monitor import Monitor, history_keys, maximize
-from .schedules import _float32
+from .plateau import _float32
 
 PRECISIONS = ("32", "bf16", "16-mixed")
 
@@ -105,7 +105,7 @@ class Trainer:
                     "train.reduce_lr_on_plateau cannot change a learning-rate schedule "
                     "(compile.optimizer.learning_rate); use one or the other"
                 )
-            from .schedules import Plateau
+            from .plateau import Plateau
 
             up("reduce_lr_on_plateau", plateau.monitor, plateau.mode)  # checks the name
             self.plateau = Plateau(plateau, ups)
