@@ -166,11 +166,17 @@ def _wait_for_epoch(run: Path, epoch: int, proc, limit: float = 120.0) -> int:
     raise AssertionError("the training process made no checkpoint in time")
 
 
+def _default_sigint() -> None:
+    # A shell that starts a job in the background without job control makes it ignore SIGINT,
+    # and an ignored signal stays ignored across exec: the CLI under test gets Ctrl-C's default.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _cli(*args: str, **kwargs):
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen(
         [sys.executable, str(ROOT / "cli.py"), *args], env=env, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=_default_sigint, **kwargs,
     )  # fmt: skip
 
 
@@ -196,7 +202,7 @@ def test_a_killed_run_resumes_exactly(tmp_path):
     resumed = _cli("train", "--resume", str(tmp_path / "killed"), "-q")
     whole = _cli("train", str(spec), "--data", str(data), "--out", str(tmp_path / "whole"), "-q")
     for p in (resumed, whole):
-        out, err = p.communicate(timeout=300)
+        _, err = p.communicate(timeout=300)
         assert p.returncode == 0, err
     same_weights(tmp_path / "whole/weights.safetensors", tmp_path / "killed/weights.safetensors")
     history = [json.loads((tmp_path / r / "history.json").read_text()) for r in ("whole", "killed")]
@@ -212,7 +218,7 @@ def test_ctrl_c_keeps_the_checkpoint(tmp_path):
     proc = _cli("train", str(spec), "--data", str(data), "--out", str(tmp_path / "run"))
     _wait_for_epoch(tmp_path / "run", 1, proc)
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
+    _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert f"netspec train --resume {tmp_path / 'run'}" in err
     assert "Traceback" not in err
