@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import re
+import sys
+import typing
 from typing import Any
+
+from pydantic import BaseModel
 
 from .errors import Path, Problem
 from .layers import LAYERS
@@ -39,13 +43,50 @@ def data_path(loc: tuple, data: Any) -> tuple[Path, type | None]:
 
 
 def _tag_class(tag: str) -> type | None:
-    for registry in _TAGGED:
+    for registry in (*_TAGGED, *_training_registries()):
         if tag in registry.names():
             return registry.get(tag)
     return None
 
 
+def _training_registries() -> tuple:
+    """The training vocabulary's registries, once a spec's compile section loaded them."""
+    module = sys.modules.get("netspec.training.spec")
+    if module is None:
+        return ()
+    from .training.losses import LOSSES
+    from .training.metrics import METRICS
+    from .training.optimizers import OPTIMIZERS
+    from .training.schedules import SCHEDULES
+
+    return (OPTIMIZERS, SCHEDULES, LOSSES, METRICS)
+
+
+def _section_model(path: Path) -> type | None:
+    """The model that owns the last key of a `compile`/`train` path (train.early_stopping.x:
+    EarlyStoppingSpec), following the fields' model types."""
+    module = sys.modules.get("netspec.training.spec")
+    if module is None or not path or path[0] not in module.SECTIONS:
+        return None
+    owner: Any = module.SECTIONS[path[0]]
+    for part in path[1:-1]:
+        field = owner.model_fields.get(part) if isinstance(part, str) else None
+        owner = _model_in(field.annotation) if field is not None else None
+        if owner is None:
+            return None
+    return owner
+
+
+def _model_in(annotation: Any) -> type | None:
+    """The one pydantic model class in an annotation (`X | None`), else None."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    models = [m for a in typing.get_args(annotation) if (m := _model_in(a)) is not None]
+    return models[0] if len(models) == 1 else None
+
+
 def _fields_for(path: Path, owner: type | None, spec_cls: type) -> list[str]:
+    owner = owner or _section_model(path)
     if owner is not None:
         return [f.alias or name for name, f in owner.model_fields.items()]
     if len(path) == 1:

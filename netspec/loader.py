@@ -38,6 +38,24 @@ def _layers(data: dict) -> tuple[list, list[Problem]]:
     return layers, problems
 
 
+def _sections(data: dict) -> tuple[dict[str, Any], list[Problem]]:
+    """The `compile` and `train` sections a spec has, each validated by its own model (the
+    training vocabulary is imported only then), and their problems."""
+    present = [key for key in ("compile", "train") if data.get(key) is not None]
+    if not present:
+        return {}, []
+    from .training.spec import SECTIONS
+
+    out, problems = {}, []
+    for key in present:
+        try:
+            out[key] = SECTIONS[key].model_validate(data[key])
+        except ValidationError as exc:
+            errors = [{**err, "loc": (key, *err["loc"])} for err in exc.errors()]
+            problems += problems_from(errors, data, validation_model())
+    return out, problems
+
+
 def _diagnostics(doc: Document, problems: list[Problem]) -> list[Diagnostic]:
     seen, out = set(), []
     for p in problems:
@@ -61,13 +79,16 @@ def validate_document(doc: Document) -> tuple[SpecBase, Graph]:
             )
         )
     layers, problems = _layers(data)
+    sections, section_problems = _sections(data)
     try:
         spec = cls.model_validate(data)
     except ValidationError as exc:
         problems = problems_from(exc.errors(), data, cls) + problems
         spec = None
+    problems += section_problems
     if spec is not None:
         spec.layers = layers
+        spec.compile, spec.train = sections.get("compile"), sections.get("train")
         if not any(layer is not None for layer in layers):
             spec = None
     graph = None

@@ -14,7 +14,6 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 from .layers import LAYERS, Layer, load_plugins
 from .layers.base import NAME_PATTERN, DataFormat
 from .registry import did_you_mean
-from .training.spec import CompileSpec, TrainSpec
 
 DType = Literal[
     "float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8", "bool"
@@ -66,12 +65,6 @@ class SpecBase(BaseModel):
         description="Names of the layers whose outputs the model returns, `name:k` for "
         "output k of a multi-output layer (default: the last layer).",
     )
-    compile: CompileSpec | None = Field(
-        None, description="Keras's compile(): optimizer, loss, loss_weights, metrics."
-    )
-    train: TrainSpec | None = Field(
-        None, description="Keras's fit(): epochs, batch_size, shuffle, validation_split, seed."
-    )
     _graph: Any = PrivateAttr(None)
 
     @field_validator("netspec", mode="before")
@@ -81,6 +74,10 @@ class SpecBase(BaseModel):
         if isinstance(value, bool):
             raise ValueError(f"should be 1, the format version (got {value!r})")
         return value
+
+
+_COMPILE = "Keras's compile(): optimizer, loss, loss_weights, metrics."
+_TRAIN = "Keras's fit(): epochs, batch_size, shuffle, validation_split, seed, callbacks."
 
 
 def _layer_union() -> Any:
@@ -96,9 +93,13 @@ def spec_model() -> type[SpecBase]:
     load_plugins()
     union = _layer_union()
 
+    from .training.spec import CompileSpec, TrainSpec
+
     class Spec(SpecBase):
         __doc__ = SpecBase.__doc__
         layers: list[union] = Field(..., min_length=1, description="The layers, in order.")
+        compile: CompileSpec | None = Field(None, description=_COMPILE)
+        train: TrainSpec | None = Field(None, description=_TRAIN)
 
     return Spec
 
@@ -108,12 +109,17 @@ def validation_model() -> type[SpecBase]:
     """The Spec model `netspec.load` validates with: the same top-level fields, and the layer
     entries left to `validate_layer`, which validates each with its own class. Equivalent to
     `spec_model()` (the discriminated union, which the JSON Schema comes from), but only the
-    layer types a spec uses get their validators built."""
+    layer types a spec uses get their validators built, and the `compile`/`train` sections
+    are validated by the loader (`sections`) only when a spec has them."""
     load_plugins()
 
     class Spec(SpecBase):
         __doc__ = SpecBase.__doc__
         layers: list[Any] = Field(..., min_length=1, description="The layers, in order.")
+        # validated by the loader with CompileSpec and TrainSpec, only when present: a spec
+        # without them never builds (or imports) the training vocabulary
+        compile: Any = Field(None, description=_COMPILE)
+        train: Any = Field(None, description=_TRAIN)
 
     return Spec
 

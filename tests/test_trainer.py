@@ -437,3 +437,31 @@ def test_progress_bar_on_a_terminal_and_lines_with_quiet(tmp_path, data):
     assert "━" not in quiet
     lines = [line for line in quiet.splitlines() if line.startswith("Epoch ")]
     assert len(lines) == 4 and lines[-1].startswith("Epoch 4/4 - loss: ")
+
+
+def test_compile_and_train_keys_get_located_did_you_mean(tmp_path):
+    text = (
+        "netspec: 1\ninput_shape: [4]\nlayers:\n  - {type: Dense, units: 2}\n"
+        "compile: {optimizer: {type: Adam, learning_rat: 0.1}, loss: mse}\n"
+        "train: {epoch: 5, early_stopping: {patiense: 2}}\n"
+    )
+    path = write(tmp_path, text)
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"{path}:5:35: compile.optimizer.learning_rat: unknown key 'learning_rat'; "
+        "did you mean 'learning_rate'?",
+        f"{path}:6:9: train.epoch: unknown key 'epoch'; did you mean 'epochs'?",
+        f"{path}:6:36: train.early_stopping.patiense: unknown key 'patiense'; "
+        "did you mean 'patience'?",
+    ]
+
+
+def test_a_spec_without_training_sections_never_loads_the_training_vocabulary():
+    code = (
+        "import sys, netspec\n"
+        "netspec.load('specs/mnist_mlp.yaml')\n"
+        "print('netspec.training.spec' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert done.stdout.strip() == "False", done.stderr

@@ -140,4 +140,7 @@ class TrainSpec(BaseModel):
     )
 
 
-__all__ = ["CheckpointSpec", "CompileSpec", "EarlyStoppingSpec", "TrainSpec"]
+# The spec's sections these models validate (the loader validates each on its own).
+SECTIONS: dict[str, type[BaseModel]] = {"compile": CompileSpec, "train": TrainSpec}
+
+__all__ = ["SECTIONS", "CheckpointSpec", "CompileSpec", "EarlyStoppingSpec", "TrainSpec"]
