@@ -8,7 +8,7 @@ names raise ``UnknownName`` with "did you mean" suggestions.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -47,9 +47,10 @@ class Registry(Generic[T]):
         self._aliases: dict[str, str] = {}
 
     def register(self, name: str, entry: T, aliases: Iterable[str] = ()) -> T:
-        if name in self._entries or name in self._aliases:
+        placeholder = isinstance(self._entries.get(name), _Lazy)  # its module is loading now
+        if not placeholder and (name in self._entries or name in self._aliases):
             raise ValueError(f"{self.kind} '{name}' is already registered")
-        self._entries[name] = entry
+        self._entries[name] = entry  # a placeholder keeps its place: the order stays
         for alias in aliases:
             if alias != name:
                 self._aliases[alias] = name
@@ -71,8 +72,21 @@ class Registry(Generic[T]):
             return close
         return "; one of: " + ", ".join(self.names())
 
+    def register_lazy(self, name: str, aliases: Iterable[str], load: Callable[[], object]) -> None:
+        """Register `name` (and its aliases) now and its entry when first asked for: `load()`
+        (importing the module that registers it) runs then. Names, aliases, hints and order
+        are there without the import."""
+        self.register(name, _Lazy(load), aliases)  # type: ignore[arg-type]
+
     def get(self, name: str) -> T:
-        return self._entries[self.canonical(name)]
+        key = self.canonical(name)
+        entry = self._entries[key]
+        if isinstance(entry, _Lazy):
+            entry.load()
+            entry = self._entries[key]
+            if isinstance(entry, _Lazy):
+                raise RuntimeError(f"loading {self.kind} '{key}' did not register it")
+        return entry
 
     def __contains__(self, name: object) -> bool:
         return name in self._entries or name in self._aliases
@@ -95,4 +109,12 @@ class Registry(Generic[T]):
         return [*self._entries, *self._aliases]
 
     def items(self) -> list[tuple[str, T]]:
-        return list(self._entries.items())
+        """Every entry, in registration order (lazy ones loaded now)."""
+        return [(name, self.get(name)) for name in list(self._entries)]
+
+
+class _Lazy:
+    """The placeholder of an entry registered with `register_lazy`."""
+
+    def __init__(self, load: Callable[[], object]):
+        self.load = load

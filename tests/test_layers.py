@@ -8,6 +8,8 @@ covered as soon as it has examples (and must have some).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -472,3 +474,32 @@ def test_merge_of_integer_inputs_is_float32():
 def test_shape_layers_return_views(layer, shape):
     x = torch.randn(2, *shape)
     assert build_one(layer, shape)(x).data_ptr() == x.data_ptr()
+
+
+def test_the_generated_layer_index_is_current():
+    """netspec/layers/_index.py lists every module's layer types (the catalogue registers them
+    without importing the modules); regenerate with `python -m netspec.layers.index`."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "netspec.layers.index", "--check"], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_validating_a_spec_imports_only_its_layer_modules():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, netspec\n"
+        "netspec.load('specs/mnist_mlp.yaml')\n"
+        "print(sorted(m for m in sys.modules if m.startswith('netspec.layers.')))\n"
+    )
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True)
+    assert done.stdout.strip() == str(
+        ["netspec.layers._index", "netspec.layers.base", "netspec.layers.dense",
+         "netspec.layers.dropout"]
+    ), done.stderr  # fmt: skip
