@@ -10,6 +10,7 @@ first epoch (Keras warns at each epoch end).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from ..errors import NetspecError
@@ -22,6 +23,23 @@ def history_keys(metric_names: list[str], has_val: bool, extra: tuple[str, ...] 
     return keys + [f"val_{k}" for k in keys] * has_val + list(extra)
 
 
+def goes_up(monitor: str, mode: str, directions: Mapping[str, str]) -> bool:
+    """Keras 3's `MonitorCallback._set_monitor_op`: min/max as given; in auto mode, down for
+    `loss`/`val_loss`, else the direction ("up"/"down") of the metric of that name (without
+    `val_`), else a ValueError (older Keras guessed max when 'acc' was in the name)."""
+    if mode != "auto":
+        return mode == "max"
+    name = monitor.removeprefix("val_")
+    if name in directions:
+        return directions[name] == "up"
+    if name == "loss":
+        return False
+    raise ValueError(
+        f"cannot tell whether monitor={monitor} should go up or down; give mode: max (higher "
+        "is better) or mode: min (lower is better)"
+    )
+
+
 def maximize(
     monitor: str, mode: str, keys: list[str], directions: dict[str, str], owner: str
 ) -> bool:
@@ -32,17 +50,10 @@ def maximize(
             f"{owner}.monitor: '{monitor}' is not reported by this training{hint} "
             f"(reported: {', '.join(keys)})"
         )
-    if mode != "auto":
-        return mode == "max"
-    name = monitor.removeprefix("val_")
-    if name == "loss":
-        return False
-    if name in directions:
-        return directions[name] == "up"
-    raise NetspecError(
-        f"{owner}.monitor: cannot tell whether '{monitor}' should go up or down; "
-        "set mode: min or mode: max"
-    )
+    try:
+        return goes_up(monitor, mode, directions)
+    except ValueError as exc:
+        raise NetspecError(f"{owner}.monitor: {exc}") from None
 
 
 class Monitor:

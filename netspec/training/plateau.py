@@ -16,6 +16,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .monitor import goes_up
+
 
 class ReduceLROnPlateau(BaseModel):
     """Keras's ReduceLROnPlateau callback: multiply the learning rate by `factor` when `monitor`
@@ -56,23 +58,6 @@ def _float32(x: float) -> float:
         return math.copysign(math.inf, x)
 
 
-def _lower_is_better(cfg: ReduceLROnPlateau, directions: Mapping[str, str]) -> bool:
-    """Keras 3's MonitorCallback._set_monitor_op: min/max as given; in auto mode, min for
-    `loss`/`val_loss`, else the direction ("up"/"down") of the compiled metric of that name
-    (without `val_`), else a ValueError (older Keras guessed max when 'acc' was in the name)."""
-    if cfg.mode != "auto":
-        return cfg.mode == "min"
-    name = cfg.monitor.removeprefix("val_")
-    if name in directions:
-        return directions[name] != "up"
-    if name == "loss":
-        return True
-    raise ValueError(
-        f"ReduceLROnPlateau received monitor={cfg.monitor}, but the direction of that metric is "
-        "unknown; give mode: max (higher is better) or mode: min (lower is better)"
-    )
-
-
 class Plateau:
     """ReduceLROnPlateau at run time: `on_epoch_end(logs, lr)` returns the new learning rate.
 
@@ -84,7 +69,8 @@ class Plateau:
 
     def __init__(self, cfg: ReduceLROnPlateau, directions: Mapping[str, str] | None = None):
         self.cfg = cfg
-        self.lower_is_better = _lower_is_better(cfg, directions or {})
+        # Keras 3's MonitorCallback rule, shared with EarlyStopping and best.safetensors
+        self.lower_is_better = not goes_up(cfg.monitor, cfg.mode, directions or {})
         self.missing = False
         self.warning: str | None = None
         self.reset()
