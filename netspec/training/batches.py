@@ -22,6 +22,11 @@ _FLOATS = {
 }
 
 
+def model_device(model) -> torch.device:
+    """Where the model's parameters are (the CPU for a model without any)."""
+    return next((p.device for p in model.parameters()), torch.device("cpu"))
+
+
 def preds_of(out) -> list:
     return list(out) if isinstance(out, (tuple, list)) else [out]
 

@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from ..errors import NetspecError
+from .batches import model_device
 from .runs import write_atomic
 
 NAME = "checkpoint.safetensors"
@@ -94,7 +95,7 @@ def _group(tensors: dict, prefix: str) -> dict[str, torch.Tensor]:
 
 def restore(tensors: dict, meta: dict, model, optimizer) -> dict | None:
     """Load the model, optimizer and RNG states; returns EarlyStopping's best weights."""
-    device = next((p.device for p in model.parameters()), torch.device("cpu"))
+    device = model_device(model)
     model.load_state_dict({k: v.to(device) for k, v in _group(tensors, "model.").items()})
     state = optimizer.state_dict()
     scalars = meta["optimizer"]["scalars"]

@@ -19,7 +19,7 @@ import torch
 
 from ..errors import NetspecError
 from ..loader import graph_of
-from .batches import Batches, preds_of
+from .batches import Batches, model_device, preds_of
 from .callbacks import EarlyStopping
 from .compiled import compile_spec
 from .data import Split, holdout
@@ -61,7 +61,8 @@ class Trainer:
         self.compiled = compile_spec(spec, self.graph, [a.shape for a in self.train_data.y])
         shapes = [(None, *s) for s in self.graph.output_shapes()]
         self.compiled.check(shapes, self.train_data.y)
-        self.device = next((p.device for p in model.parameters()), torch.device("cpu"))
+        self.device = model_device(model)
+        self.batches = Batches(self.train_data, self.graph, self.device, self.train_cfg.batch_size)
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.opt_cfg = self.compile_cfg.optimizer
         self.optimizer = self.opt_cfg.make(self.params)
@@ -149,10 +150,9 @@ class Trainer:
             self.progress.start_epoch(self.epoch)
         n = len(self.train_data)
         order = self.rng.permutation(n) if self.train_cfg.shuffle else None
-        batches = Batches(self.train_data, self.graph, self.device, self.train_cfg.batch_size)
         total = torch.zeros((), dtype=torch.float64, device=self.device)
         seen = 0
-        for xs, ys in batches.iterate(order):
+        for xs, ys in self.batches.iterate(order):
             loss, preds = self._step(xs, ys)
             size = len(xs[0])
             total += loss.double() * size
