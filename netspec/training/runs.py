@@ -69,7 +69,7 @@ def save_history(path: Path, history: dict) -> None:
 
 def save_run(path: Path, model, spec, history: dict, curves=None) -> None:
     """The final files: weights.safetensors, the history, curves.png (by `curves`, a
-    `plot_worker.CurvesWriter`, when given), spec.yaml."""
+    `plot_worker.CurvesWriter`, when given). spec.yaml is written when the run starts."""
     save_weights(path / "weights.safetensors", model)
     save_history(path, history)
     if curves is None:
@@ -78,7 +78,6 @@ def save_run(path: Path, model, spec, history: dict, curves=None) -> None:
         write_atomic(path / "curves.png", curves_png(history, title=spec.name))
     else:
         curves.write(path / "curves.png", history, spec.name)
-    save_spec(path, spec)
 
 
 def load_weights(model, path: str | Path) -> None:

@@ -48,24 +48,25 @@ def train(
     live=False,
 ):
     """Train (or continue the run `resume`); returns (run folder, history). `echo` gets the
-    per-epoch lines and messages (a no-op for --quiet); `live` shows rich progress bars."""
+    per-epoch lines and messages; `live` shows rich progress bars instead of the lines."""
     from .plot_worker import CurvesWriter
     from .runs import run_dir, save_spec
 
     with CurvesWriter() as curves:  # starts drawing's imports now, beside torch's
         if resume is not None:
-            resume = Path(resume)
-            args = (data_path, overrides, device, echo, precision, compile, live, curves)
-            return _resume(resume, *args)
-        if data_path is None:
-            raise NetspecError("--data is required (except with --resume)")
-        spec, model, data = prepare(spec_path, data_path, overrides, device)
-        path = run_dir(out, spec.name)  # refused before training if it already holds a run
-        options = {"precision": precision or "32", "compile": bool(compile)}
-        trainer = _trainer(model, spec, data, path, echo, options, data_path)
-        path.mkdir(parents=True, exist_ok=True)
-        save_spec(path, spec)  # first, so an interrupted run can be resumed
-        return path, _fit(trainer, path, spec, echo, live, curves)
+            args = (data_path, overrides, device, echo, precision, compile)
+            trainer = _resumed(Path(resume), *args)
+        else:
+            if data_path is None:
+                raise NetspecError("--data is required (except with --resume)")
+            spec, model, data = prepare(spec_path, data_path, overrides, device)
+            path = run_dir(out, spec.name)  # refused before training if it holds a run
+            options = {"precision": precision or "32", "compile": bool(compile)}
+            trainer = _trainer(model, spec, data, path, echo, options, data_path)
+        # spec.yaml first (only once the run is set up), so an interrupted run can resume
+        trainer.run.mkdir(parents=True, exist_ok=True)
+        save_spec(trainer.run, trainer.spec)
+        return trainer.run, _fit(trainer, echo, live, curves)
 
 
 def _trainer(model, spec, data, path, echo, options, data_path):
@@ -76,7 +77,7 @@ def _trainer(model, spec, data, path, echo, options, data_path):
     return trainer
 
 
-def _fit(trainer, path, spec, echo, live, curves=None):
+def _fit(trainer, echo, live, curves=None):
     from .progress import EpochProgress
     from .runs import save_run
 
@@ -90,38 +91,33 @@ def _fit(trainer, path, spec, echo, live, curves=None):
         with progress:
             history = trainer.fit()
     except KeyboardInterrupt:
-        raise Interrupted(path, trainer.epoch) from None
-    save_run(path, trainer.model, spec, history, curves)
+        raise Interrupted(trainer.run, trainer.epoch) from None
+    save_run(trainer.run, trainer.model, trainer.spec, history, curves)
     return history
 
 
-def _resume(run: Path, data_path, overrides, device, echo, precision, compile, live, curves):
-    from ..compiler import build
+def _resumed(run: Path, data_path, overrides, device, echo, precision, compile):
+    """The Trainer of an interrupted (or extended) run, at its checkpoint's state: its own
+    spec.yaml with `overrides`, its data unless `data_path` is given."""
     from .checkpoint import read_checkpoint
 
     tensors, meta = read_checkpoint(run)
-    spec = load_with_overrides(run / "spec.yaml", list(overrides))
     info = meta.get("info", {})
     data_path = data_path or info.get("data")
-    data = load_data(data_path, spec)
+    spec, model, data = prepare(run / "spec.yaml", data_path, overrides, device)
     epochs = spec.train.epochs if spec.train is not None else 1
     if meta["finished"] and meta["epoch"] >= epochs:
         raise NetspecError(
             f"{run}: the run finished after {meta['epoch']} epochs; pass --epochs N with N "
             f"above {meta['epoch']} to train further"
         )
-    seed = spec.train.seed if spec.train is not None else None
-    model = build(spec, device=device, seed=seed)
     options = {
         "precision": precision or info.get("precision", "32"),
         "compile": info.get("compile", False) if compile is None else compile,
     }
     trainer = _trainer(model, spec, data, run, echo, options, data_path)
     trainer.resume(tensors, meta)
-    from .runs import save_spec
-
-    save_spec(run, spec)
-    return run, _fit(trainer, run, spec, echo, live, curves)
+    return trainer
 
 
 def _split(data, split: str | None, data_path):
