@@ -29,3 +29,18 @@ def assert_located(text: str, path: str, needle: str, message: str):
     assert message in d.message, d.message
     assert d.line == line_of(text, needle)
     return d
+
+
+def python_output(code: str) -> str:
+    """The stdout (stripped) of `code` run by a fresh interpreter in the repository root: for
+    what a process imports, which this test process cannot show. Fails on a non-zero exit."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout.strip()

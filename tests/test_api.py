@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from helpers import python_output
 
 import netspec
 from netspec.errors import SpecError
@@ -210,8 +211,6 @@ def test_compile_breaks_around_seeded_masks_and_fused_rnns_without_eager_cost():
     """The fused RNN kernels and seeded masks run outside a compiled graph (as
     torch.compiler.disable), equal to eager; eager use never imports torch._dynamo (a second
     of start-up that a short training run would pay)."""
-    import subprocess
-    import sys
 
     spec = netspec.loads(COMPILE_BREAKS)
     x = torch.randn(2, 5, 3)
@@ -224,5 +223,4 @@ def test_compile_breaks_around_seeded_masks_and_fused_rnns_without_eager_cost():
         "m(torch.randn(2, 5, 3))\n"
         "print('torch._dynamo' in sys.modules)\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert done.stdout.strip() == "False", done.stderr
+    assert python_output(code) == "False"

@@ -8,12 +8,10 @@ covered as soon as it has examples (and must have some).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
-from helpers import assert_located
+from helpers import assert_located, python_output
 from keras_oracle import (
     copy_weights,
     keras_model,
@@ -489,17 +487,13 @@ def test_the_generated_layer_index_is_current():
 
 
 def test_validating_a_spec_imports_only_its_layer_modules():
-    import subprocess
-    import sys
 
     code = (
         "import sys, netspec\n"
         "netspec.load('specs/mnist_mlp.yaml')\n"
         "print(sorted(m for m in sys.modules if m.startswith('netspec.layers.')))\n"
     )
-    root = Path(__file__).resolve().parent.parent
-    done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True)
-    assert done.stdout.strip() == str(
+    assert python_output(code) == str(
         ["netspec.layers._index", "netspec.layers.base", "netspec.layers.dense",
          "netspec.layers.dropout"]
-    ), done.stderr  # fmt: skip
+    )  # fmt: skip

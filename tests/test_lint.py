@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from helpers import python_output
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -36,8 +38,4 @@ def test_spec_side_modules_do_not_import_torch():
         "netspec.loads(open('specs/mnist_mlp.yaml').read())\n"
         "print('torch' in sys.modules)"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "False"
+    assert python_output(code) == "False"

@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import pytest
 import torch
+from helpers import python_output
 from pydantic import TypeAdapter, ValidationError
 
 from netspec.training.losses import LOSSES, LossField
@@ -195,8 +196,6 @@ def test_names_and_objects():
 
 
 def test_validation_does_not_import_torch():
-    import subprocess
-    import sys
 
     code = (
         "import sys; from pydantic import TypeAdapter;"
@@ -204,4 +203,4 @@ def test_validation_does_not_import_torch():
         "TypeAdapter(LossField).validate_python('mse');"
         "assert 'torch' not in sys.modules"
     )
-    subprocess.run([sys.executable, "-c", code], check=True)
+    python_output(code)

@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import pytest
 import torch
+from helpers import python_output
 from pydantic import TypeAdapter, ValidationError
 
 from netspec.training.metrics import MetricField, resolve_accuracy
@@ -172,8 +173,6 @@ def test_names_and_errors():
 
 
 def test_validation_does_not_import_torch():
-    import subprocess
-    import sys
 
     code = (
         "import sys; from pydantic import TypeAdapter;"
@@ -181,4 +180,4 @@ def test_validation_does_not_import_torch():
         "TypeAdapter(MetricField).validate_python('auc');"
         "assert 'torch' not in sys.modules"
     )
-    subprocess.run([sys.executable, "-c", code], check=True)
+    python_output(code)

@@ -9,12 +9,12 @@ differs by design (epsilon placement) it is asserted under the bound README docu
 from __future__ import annotations
 
 import inspect
-import sys
 
 import keras
 import numpy as np
 import pytest
 import torch
+from helpers import python_output
 from pydantic import TypeAdapter, ValidationError
 
 from netspec.training.optimizers import OPTIMIZERS, OptimizerField
@@ -264,11 +264,10 @@ def test_make_takes_param_groups_and_modules_parameters():
 
 
 def test_validation_does_not_import_torch():
-    import subprocess
 
     code = (
         "import sys; from netspec.training.optimizers import OptimizerField;"
         "from pydantic import TypeAdapter; TypeAdapter(OptimizerField).validate_python('adam');"
         "assert 'torch' not in sys.modules, 'torch imported'"
     )
-    subprocess.run([sys.executable, "-c", code], check=True)
+    python_output(code)

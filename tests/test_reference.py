@@ -1,11 +1,10 @@
 """docs/reference.md is generated and current; `netspec explain` prints the same for one name."""
 
-import subprocess
-import sys
 from pathlib import Path
 from typing import Literal
 
 import pytest
+from helpers import python_output
 from pydantic import Field
 from typer.testing import CliRunner
 
@@ -153,11 +152,7 @@ def test_training_vocabulary_imports_no_torch():
         "all_registries(); explain_text('Adam'); explain_text('mse'); reference_text()\n"
         "print('torch' in sys.modules)"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "False"
+    assert python_output(code) == "False"
 
 
 def test_types_defaults_and_bounds_read_as_documented():

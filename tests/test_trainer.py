@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from helpers import python_output
 from safetensors.torch import load_file
 from typer.testing import CliRunner
 
@@ -463,5 +464,4 @@ def test_a_spec_without_training_sections_never_loads_the_training_vocabulary():
         "netspec.load('specs/mnist_mlp.yaml')\n"
         "print('netspec.training.spec' in sys.modules)\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
-    assert done.stdout.strip() == "False", done.stderr
+    assert python_output(code) == "False"
