@@ -17,8 +17,8 @@ from typing import Any
 import torch
 
 from ..errors import NetspecError
+from .atomic import write_atomic
 from .batches import model_device
-from .runs import write_atomic
 
 NAME = "checkpoint.safetensors"
 

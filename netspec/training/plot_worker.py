@@ -44,8 +44,8 @@ class CurvesWriter:
         """Write `path` (by the helper, else here)."""
         if self.proc is not None and self._by_helper(path, history, title):
             return
+        from .atomic import write_atomic
         from .plots import curves_png
-        from .runs import write_atomic
 
         write_atomic(path, curves_png(history, title=title))
 

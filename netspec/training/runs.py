@@ -14,9 +14,6 @@ import yaml
 from ..errors import NetspecError
 from .atomic import write_atomic
 
-__all__ = ["write_atomic"]  # re-exported: the run's writers import it from here
-
-
 RUN_FILES = ("spec.yaml", "weights.safetensors", "checkpoint.safetensors")
 
 

@@ -145,9 +145,10 @@ def predict(spec_path, weights, data_path, output: Path, split=None, device="aut
 
     import numpy as np
 
+    from .atomic import write_atomic
     from .data import key_names
     from .loop import predict as run
-    from .runs import load_weights, write_atomic
+    from .runs import load_weights
 
     spec, model, data = prepare(spec_path, data_path, (), device)
     load_weights(model, weights)
