@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import Field
 
 from ..errors import NetspecError
 from ..registry import did_you_mean
@@ -21,6 +23,15 @@ def history_keys(metric_names: list[str], has_val: bool, extra: tuple[str, ...] 
     """The entries fit() reports each epoch: loss, the metrics, their `val_` twins."""
     keys = ["loss", *metric_names]
     return keys + [f"val_{k}" for k in keys] * has_val + list(extra)
+
+
+# The `mode` of every monitoring section (early_stopping, reduce_lr_on_plateau, checkpoint).
+MonitorMode = Literal["auto", "min", "max"]
+MODE_FIELD = Field(
+    "auto",
+    description="Whether the monitored value should go down (min) or up (max); auto: as "
+    "Keras 3, loss goes down and a metric the way it improves (accuracy up, mae down).",
+)
 
 
 def goes_up(monitor: str, mode: str, directions: Mapping[str, str]) -> bool:

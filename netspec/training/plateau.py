@@ -12,11 +12,11 @@ from __future__ import annotations
 import math
 import struct
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .monitor import goes_up
+from .monitor import MODE_FIELD, MonitorMode, goes_up
 
 
 class ReduceLROnPlateau(BaseModel):
@@ -36,11 +36,7 @@ class ReduceLROnPlateau(BaseModel):
     patience: int = Field(
         10, ge=0, description="Epochs without improvement before the learning rate is reduced."
     )
-    mode: Literal["auto", "min", "max"] = Field(
-        "auto",
-        description="min: lower is better; max: higher is better; auto: min for a loss, else "
-        "the metric's own direction (Keras 3).",
-    )
+    mode: MonitorMode = MODE_FIELD
     min_delta: float = Field(
         1e-4, ge=0, description="Smallest change that counts as an improvement."
     )

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from ..layers.base import NAME_PATTERN
 from .losses import LossField
 from .metrics import METRICS, MetricField
+from .monitor import MODE_FIELD, MonitorMode
 from .optimizers import OptimizerField
 from .plateau import ReduceLROnPlateau
 
@@ -74,11 +75,7 @@ class EarlyStoppingSpec(BaseModel):
     restore_best_weights: bool = Field(
         False, description="Whether to restore the weights of the best epoch at the end."
     )
-    mode: Literal["auto", "min", "max"] = Field(
-        "auto",
-        description="Whether the monitored value should go down (min) or up (max); auto: as "
-        "Keras 3, loss goes down and a metric the way it improves (accuracy up, mae down).",
-    )
+    mode: MonitorMode = MODE_FIELD
     baseline: float | None = Field(
         None,
         description="Patience restarts only at a value that also beats this baseline.",
@@ -102,11 +99,7 @@ class CheckpointSpec(BaseModel):
         description="The history entry that picks best.safetensors (default: early_stopping's "
         "monitor when early_stopping is set; else no best.safetensors).",
     )
-    mode: Literal["auto", "min", "max"] = Field(
-        "auto",
-        description="Whether the monitored value should go down (min) or up (max); auto: as "
-        "Keras 3, loss goes down and a metric the way it improves (accuracy up, mae down).",
-    )
+    mode: MonitorMode = MODE_FIELD
 
 
 class TrainSpec(BaseModel):
