@@ -18,6 +18,8 @@ SEQUENCES = {
     "plateau": [1.0, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9],
     "noisy": [0.5, 0.52, 0.49, 0.5, 0.485, 0.49, 0.495, 0.48, 0.5, 0.51, 0.52, 0.53],
     "with_nan": [1.0, math.nan, 0.9, 0.95, math.nan, 0.96, 0.97, 0.98],
+    # steps below float32's resolution: Keras compares in float32, so they do not improve
+    "float32_ties": [1.0, 1.0 - 1e-9, 1.0 - 2e-9, 1.0 - 3e-9, 0.9, 0.9 - 1e-10, 0.9 - 2e-10],
 }
 CONFIGS = [
     {"monitor": "val_loss"},

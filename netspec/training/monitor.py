@@ -10,6 +10,7 @@ first epoch (Keras warns at each epoch end).
 from __future__ import annotations
 
 import math
+import struct
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -67,9 +68,28 @@ def maximize(
         raise NetspecError(f"{owner}.monitor: {exc}") from None
 
 
+def float32(x: float) -> float:
+    """`x` rounded to float32 (inf where float32 overflows), as Keras holds tensors."""
+    try:
+        return struct.unpack("f", struct.pack("f", x))[0]
+    except OverflowError:
+        return math.copysign(math.inf, x)
+
+
+def is_improvement(value: float, reference: float | None, min_delta: float, up: bool) -> bool:
+    """Keras 3's `MonitorCallback._is_improvement`: `monitor_op(value - min_delta, reference)`
+    with min_delta negated for min, compared as float32 tensors (`ops.less`/`ops.greater` on
+    Python floats); no reference yet: improved. NaN never improves."""
+    if reference is None:
+        return True
+    if up:
+        return float32(value - min_delta) > float32(reference)
+    return float32(value + min_delta) < float32(reference)
+
+
 class Monitor:
     """The best value so far of one entry; `improved(value)` is Keras's `_is_improvement`
-    (`value - min_delta` beats the best, min_delta's sign following the direction)."""
+    against the best (or against `reference`)."""
 
     def __init__(self, monitor: str, up: bool, min_delta: float = 0.0, baseline=None):
         self.monitor, self.up, self.min_delta = monitor, up, abs(min_delta)
@@ -77,13 +97,7 @@ class Monitor:
 
     def improved(self, value: float, reference: float | None = None) -> bool:
         reference = self.best if reference is None else reference
-        if reference is None:
-            return True
-        if math.isnan(value):
-            return False
-        if self.up:
-            return value - self.min_delta > reference
-        return value + self.min_delta < reference
+        return is_improvement(value, reference, self.min_delta, self.up)
 
     def state_dict(self) -> dict[str, Any]:
         return {"best": self.best}

@@ -10,13 +10,12 @@ plain JSON for a resumable checkpoint.
 from __future__ import annotations
 
 import math
-import struct
 from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .monitor import MODE_FIELD, MonitorMode, goes_up
+from .monitor import MODE_FIELD, MonitorMode, float32, goes_up, is_improvement
 
 
 class ReduceLROnPlateau(BaseModel):
@@ -46,14 +45,6 @@ class ReduceLROnPlateau(BaseModel):
     min_lr: float = Field(0.0, ge=0, description="Lower bound on the learning rate.")
 
 
-def _float32(x: float) -> float:
-    """`x` rounded to float32 (inf where float32 overflows), as Keras holds tensors."""
-    try:
-        return struct.unpack("f", struct.pack("f", x))[0]
-    except OverflowError:
-        return math.copysign(math.inf, x)
-
-
 class Plateau:
     """ReduceLROnPlateau at run time: `on_epoch_end(logs, lr)` returns the new learning rate.
 
@@ -78,19 +69,13 @@ class Plateau:
         self.cooldown_counter = 0
 
     def _improved(self, current: float) -> bool:
-        # Keras: monitor_op(current - min_delta, best) with min_delta negated for min, compared
-        # as float32 tensors (ops.less / ops.greater on Python floats); no best yet: improved
-        if self.best is None:
-            return True
-        if self.lower_is_better:
-            return _float32(current + self.cfg.min_delta) < _float32(self.best)
-        return _float32(current - self.cfg.min_delta) > _float32(self.best)
+        return is_improvement(current, self.best, self.cfg.min_delta, not self.lower_is_better)
 
     def _reduce(self, lr: float) -> float | None:
         """Keras's _reduce_optimizer_lr on a float32 learning rate; None when already at min_lr."""
-        old = _float32(lr)
-        if old > _float32(self.cfg.min_lr):
-            return _float32(max(old * self.cfg.factor, self.cfg.min_lr))
+        old = float32(lr)
+        if old > float32(self.cfg.min_lr):
+            return float32(max(old * self.cfg.factor, self.cfg.min_lr))
         return None
 
     def on_epoch_end(self, logs: Mapping[str, float], lr: float) -> float:

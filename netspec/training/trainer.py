@@ -24,8 +24,7 @@ from .callbacks import EarlyStopping
 from .compiled import compile_spec
 from .data import Split, holdout
 from .loop import evaluate, train_settings
-from .monitor import Monitor, history_keys, maximize
-from .plateau import _float32
+from .monitor import Monitor, float32, history_keys, maximize
 
 PRECISIONS = ("32", "bf16", "16-mixed")
 
@@ -204,7 +203,7 @@ class Trainer:
         if self.plateau is not None:
             lr = self.optimizer.param_groups[0]["lr"]
             # Keras's ReduceLROnPlateau logs the rate of the epoch (its float32 variable)
-            logs["learning_rate"] = _float32(lr)
+            logs["learning_rate"] = float32(lr)
             new = self.plateau.on_epoch_end(logs, lr)
             if new != lr:
                 for group in self.optimizer.param_groups:
