@@ -313,8 +313,16 @@ def _console():
 
 
 def main(argv: list[str] | None = None) -> Callable | None:
-    return app(argv)
+    """The console script: the typer app under the command line's garbage-collector policy
+    (`netspec.heap`: about 0.8 s less per training process)."""
+    from netspec import heap
+
+    heap.pause()
+    try:
+        return app(argv)
+    finally:
+        heap.before_exit()
 
 
 if __name__ == "__main__":
-    app()
+    main()

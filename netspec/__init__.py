@@ -6,11 +6,35 @@ into a `torch.nn.Module`.
 
 from __future__ import annotations
 
-from .compiler import build
-from .errors import Diagnostic, NetspecError, SpecError
-from .loader import from_data, load, loads
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .compiler import build
+    from .errors import Diagnostic, NetspecError, SpecError
+    from .loader import from_data, load, loads
 
 __version__ = "0.1.0"
+
+# The public names, imported on first use: a submodule that needs none of them (`netspec.heap`,
+# which the console script imports before anything else) does not pay for pydantic's import.
+_PUBLIC = {
+    "build": "compiler",
+    "Diagnostic": "errors",
+    "NetspecError": "errors",
+    "SpecError": "errors",
+    "from_data": "loader",
+    "load": "loader",
+    "loads": "loader",
+}
+
+
+def __getattr__(name: str):
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'netspec' has no attribute '{name}'")
+    value = importlib.import_module(f".{_PUBLIC[name]}", __name__).__dict__[name]
+    globals()[name] = value  # later lookups skip this function
+    return value
 
 
 def load_run(run, device=None):

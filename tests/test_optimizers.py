@@ -263,6 +263,19 @@ def test_make_takes_param_groups_and_modules_parameters():
     opt.step()
 
 
+@pytest.mark.parametrize("name", sorted(ALIASES.values()))
+def test_the_fastest_torch_implementation_on_cpu(name):
+    # torch's default on CPU is its per-tensor loop; netspec asks for the fused kernel where
+    # the class has one (Adam, AdamW, SGD, Adagrad), else the foreach one
+    model = torch.nn.Linear(3, 2)
+    opt = parse(name).make(model.parameters())
+    args = inspect.signature(type(opt)).parameters
+    expected = {"fused": True} if "fused" in args else {"foreach": True}
+    assert {k: opt.defaults[k] for k in expected} == expected
+    model(torch.ones(1, 3)).sum().backward()
+    opt.step()
+
+
 def test_validation_does_not_import_torch():
 
     code = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .. import heap
 from ..errors import NetspecError
 from ..loader import graph_of
 from .data import load_data
@@ -87,6 +88,7 @@ def _fit(trainer, echo, live, curves=None):
         start_epoch=trainer.epoch,
     )  # fmt: skip
     trainer.progress = progress
+    heap.settle()  # set-up done: the loop's garbage is collected (netspec.heap)
     try:
         with progress:
             history = trainer.fit()
@@ -137,6 +139,7 @@ def evaluate(spec_path, weights, data_path, split=None, device="auto"):
     part = _split(data, split, data_path)
     if not part.y:
         raise NetspecError(f"{data_path}: no labels (y) to evaluate against")
+    heap.settle()
     return run(model, spec, part)
 
 
@@ -152,6 +155,7 @@ def predict(spec_path, weights, data_path, output: Path, split=None, device="aut
 
     spec, model, data = prepare(spec_path, data_path, (), device)
     load_weights(model, weights)
+    heap.settle()
     preds = run(model, spec, _split(data, split, data_path))
     names = key_names("y", [str(r) for r in graph_of(spec).outputs], "train")
     buffer = io.BytesIO()
