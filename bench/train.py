@@ -16,6 +16,9 @@ squared error. Contenders, each a fresh `sys.executable` process:
 - netspec: `cli.py train SPEC --data D --out TMP --quiet`, SPEC the network with a `compile:`
   and a `train:` section (written here);
 - hand: `bench/train_worker.py hand ...` (torch only, no netspec import);
+- tuned: `bench/train_worker.py tuned ...`, the hand-written loop with netspec's two
+  process-level measures (Adam's fused kernel, the garbage-collector policy of `netspec/heap.py`):
+  netspec/tuned is the framework's own overhead (`--no-tuned` leaves it out);
 - keras: `bench/train_worker.py keras ...` (`KERAS_BACKEND=torch`).
 
 Measured per process: wall time (start to exit: interpreter start, imports, data load, build,
@@ -30,7 +33,7 @@ medians over rounds of the per-round ratio to hand. Goals: netspec/hand time <= 
 at least 95% of the hand-written loop's speed) and peak memory within 10%. When the CLI has no
 `train` command yet, netspec is reported as skipped.
 
-    python bench/train.py [--quick] [--rounds N] [--no-keras] [--only mlp,cnn,lstm]
+    python bench/train.py [--quick] [--rounds N] [--no-keras] [--no-tuned] [--only mlp,cnn,lstm]
 """
 
 from __future__ import annotations
@@ -132,6 +135,7 @@ def main() -> None:
     parser = common.parser(__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=None, help="rounds (default 3; quick 1)")
     parser.add_argument("--no-keras", action="store_true", help="leave Keras out")
+    parser.add_argument("--no-tuned", action="store_true", help="leave the tuned loop out")
     parser.add_argument("--only", default="mlp,cnn,lstm", help="networks, comma-separated")
     args = parser.parse_args()
     rounds = args.rounds or (1 if args.quick else 3)
@@ -171,6 +175,8 @@ def main() -> None:
                     None,
                 )
             contenders["hand"] = ([*worker, "hand", *common_args, "{out}"], None)
+            if not args.no_tuned:
+                contenders["tuned"] = ([*worker, "tuned", *common_args, "{out}"], None)
             if not args.no_keras:
                 env = {**os.environ, "KERAS_BACKEND": "torch"}
                 contenders["keras"] = ([*worker, "keras", *common_args, "{out}"], env)
@@ -212,6 +218,11 @@ def main() -> None:
                         )
                     summary.append(f"{net} {name}/hand time {t:.2f}x memory {m:.2f}x")
                 print(line)
+            if "netspec" in times and "tuned" in times:
+                t = paired(times["netspec"], times["tuned"])
+                m = paired(memory["netspec"], memory["tuned"])
+                print(f"  netspec/tuned: time {t:.3f}  memory {m:.3f}")
+                summary.append(f"{net} netspec/tuned time {t:.2f}x memory {m:.2f}x")
     print(f"\nSUMMARY train: {'; '.join(summary) or 'no ratios'} ({common.machine()})")
 
 

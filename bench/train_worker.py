@@ -1,18 +1,23 @@
 """One training run of `bench/train.py`, in its own process: a hand-written PyTorch loop or
 Keras 3 `fit` (torch backend) on one of its networks, reading the data `train.py` wrote.
 
-    python bench/train_worker.py {hand,keras} {mlp,cnn,lstm} DATA.npz EPOCHS BATCH OUT_DIR
+    python bench/train_worker.py {hand,tuned,keras} {mlp,cnn,lstm} DATA.npz EPOCHS BATCH OUT_DIR
 
 Imports nothing of netspec (so its time and memory are the baseline's own). The hand-written
 loop is what one writes in PyTorch: `nn.Module` of `nn.Linear`/`nn.Conv2d`/`nn.LSTM`,
 `torch.optim.Adam(lr=1e-3, eps=1e-7)` (Keras's defaults), a fresh shuffle every epoch, batches
 by index, running mean of the loss (and accuracy for the classifiers) per epoch, weights saved
-at the end. Keras: the same network, `compile(Adam(1e-3), loss, metrics)`, `fit(...,
+at the end. `tuned` is the same loop written with the two process-level measures netspec's
+command line takes: Adam's fused kernel (`fused=True`: torch's CPU default is a per-tensor loop)
+and the garbage-collector policy of `netspec/heap.py` (collector off during set-up, `gc.freeze()`
+before the loop and before exit); what netspec costs over it is the framework's own overhead.
+Keras: the same network, `compile(Adam(1e-3), loss, metrics)`, `fit(...,
 shuffle=True, verbose=0)`, weights saved at the end when h5py is present.
 """
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from pathlib import Path
@@ -22,7 +27,7 @@ import numpy as np
 LR, EPS = 1e-3, 1e-7
 
 
-def hand(net: str, data: dict, epochs: int, batch: int, out: Path) -> None:
+def hand(net: str, data: dict, epochs: int, batch: int, out: Path, tuned: bool = False) -> None:
     import torch
     import torch.nn.functional as F
     from torch import nn
@@ -66,7 +71,10 @@ def hand(net: str, data: dict, epochs: int, batch: int, out: Path) -> None:
     x, y = torch.from_numpy(data["x_train"]), torch.from_numpy(data["y_train"])
     model = {"mlp": MLP, "cnn": CNN}[net]() if net != "lstm" else LSTM(x.shape[-1])
     classifier = net != "lstm"
-    opt = torch.optim.Adam(model.parameters(), lr=LR, eps=EPS)
+    opt = torch.optim.Adam(model.parameters(), lr=LR, eps=EPS, **({"fused": True} if tuned else {}))
+    if tuned:  # set-up done: freeze what is alive, collect the loop's garbage
+        gc.freeze()
+        gc.enable()
     gen = torch.Generator().manual_seed(0)
     model.train()
     for _ in range(epochs):
@@ -139,11 +147,19 @@ def keras_fit(net: str, data: dict, epochs: int, batch: int, out: Path) -> None:
 
 def main() -> None:
     impl, net, path, epochs, batch, out = sys.argv[1:7]
+    if impl == "tuned":  # before the command's work, as netspec's console script
+        gc.disable()
     with np.load(path) as npz:
         data = {k: npz[k] for k in ("x_train", "y_train")}
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
-    {"hand": hand, "keras": keras_fit}[impl](net, data, int(epochs), int(batch), out_dir)
+    args = (net, data, int(epochs), int(batch), out_dir)
+    if impl == "keras":
+        keras_fit(*args)
+    else:
+        hand(*args, tuned=impl == "tuned")
+    if impl == "tuned":
+        gc.freeze()  # the interpreter's last collection has nothing to walk
 
 
 if __name__ == "__main__":

@@ -179,7 +179,10 @@ def _serve() -> int:
 
 
 if __name__ == "__main__":
+    import os
     import sys
 
+    # a background helper: under contention for the cores, the trainer goes first
+    os.nice(10)
     sys.path.pop(0)  # this folder: its module names (data, spec, ...) must not shadow others
     sys.exit(_serve())
