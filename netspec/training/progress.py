@@ -93,6 +93,23 @@ def _bar(console: Any) -> Any:
     return EpochBar(*_columns(), console=console, auto_refresh=False)
 
 
+class NoProgress:
+    """The progress of a loop that shows none (`fit` called from Python): EpochProgress's
+    methods, doing nothing, so the loop never asks whether it has a display."""
+
+    def start_epoch(self, epoch: int) -> None:
+        pass
+
+    def step(self, samples: int, loss: float | None, logs: Any = None) -> None:
+        pass
+
+    def end_epoch(self, epoch: int, logs: dict[str, float], rate: float) -> None:
+        pass
+
+    def message(self, text: str) -> None:
+        pass
+
+
 class EpochProgress:
     """Progress of `fit`, driven by the training loop: `start_epoch`, `step` after every batch,
     `end_epoch` with the epoch's logs; `message` for a callback's line; `close` (or `with`).

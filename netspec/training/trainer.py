@@ -25,6 +25,7 @@ from .compiled import compile_spec
 from .data import Split, holdout
 from .loop import evaluate, train_settings
 from .monitor import Monitor, float32, history_keys, maximize
+from .progress import NoProgress
 
 PRECISIONS = ("32", "bf16", "16-mixed")
 
@@ -67,7 +68,7 @@ class Trainer:
         self.optimizer = self.opt_cfg.make(self.params)
         self.precision = Precision(precision, self.device)
         self.forward = torch.compile(model) if compile else model
-        self.progress = progress
+        self.progress = progress if progress is not None else NoProgress()
         # fixed for the run: checked once, not per step
         self._penalties, self._constraints = model.has_losses, model.has_constraints
         if self.train_cfg.seed is not None:
@@ -129,13 +130,12 @@ class Trainer:
         while self.epoch < epochs and not self.finished:
             logs, rate = self._epoch()
             stop = self._epoch_end(logs)
-            if self.progress is not None:
-                self.progress.end_epoch(self.epoch, logs, rate)
+            self.progress.end_epoch(self.epoch, logs, rate)
             self.epoch += 1
             self.finished = stop or self.epoch >= epochs
             self._checkpoint()
         if self.stopper is not None:
-            if self.stopper.stopped_epoch and self.progress is not None:
+            if self.stopper.stopped_epoch:
                 self.progress.message(f"Epoch {self.stopper.stopped_epoch + 1}: early stopping")
             self.stopper.on_train_end()
         self.model.eval()
@@ -145,8 +145,7 @@ class Trainer:
         began = time.perf_counter()
         self.model.train()
         self.compiled.reset()
-        if self.progress is not None:
-            self.progress.start_epoch(self.epoch)
+        self.progress.start_epoch(self.epoch)
         n = len(self.train_data)
         order = self.rng.permutation(n) if self.train_cfg.shuffle else None
         total = torch.zeros((), dtype=torch.float64, device=self.device)
@@ -157,8 +156,7 @@ class Trainer:
             total += loss.double() * size
             seen += size
             self.compiled.update(preds, ys)
-            if self.progress is not None:
-                self.progress.step(size, None, lambda t=total, n=seen: self._running(t, n))
+            self.progress.step(size, None, lambda t=total, n=seen: self._running(t, n))
         logs = {"loss": float(total) / max(seen, 1), **self.compiled.results()}
         if self.val is not None:
             val = evaluate(self.model, self.spec, self.val, self.compiled, forward=self.forward,
@@ -208,11 +206,10 @@ class Trainer:
             if new != lr:
                 for group in self.optimizer.param_groups:
                     group["lr"] = new
-                if self.progress is not None:
-                    self.progress.message(
-                        f"Epoch {self.epoch + 1}: ReduceLROnPlateau reducing learning rate "
-                        f"to {new:.6g}."
-                    )
+                self.progress.message(
+                    f"Epoch {self.epoch + 1}: ReduceLROnPlateau reducing learning rate "
+                    f"to {new:.6g}."
+                )
         for key, value in logs.items():
             self.history.setdefault(key, []).append(value)
         stop = self.stopper.on_epoch_end(self.epoch, logs) if self.stopper else False
