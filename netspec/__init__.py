@@ -37,6 +37,10 @@ def __getattr__(name: str):
     return value
 
 
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_PUBLIC})
+
+
 def load_run(run, device=None):
     """The model of a training run folder, built from its spec.yaml, with its final weights
     (imports torch when called)."""

@@ -224,3 +224,18 @@ def test_compile_breaks_around_seeded_masks_and_fused_rnns_without_eager_cost():
         "print('torch._dynamo' in sys.modules)\n"
     )
     assert python_output(code) == "False"
+
+
+def test_public_names_resolve_on_first_use():
+    # `import netspec` alone loads no pydantic (the console script's `netspec.heap` relies on
+    # it); each name of __all__ then resolves to its module's object
+    code = "import sys, netspec; print('pydantic' in sys.modules, 'netspec.loader' in sys.modules)"
+    assert python_output(code) == "False False"
+    for name in netspec.__all__:
+        assert getattr(netspec, name) is not None
+        assert name in dir(netspec)
+    from netspec.compiler import build
+
+    assert netspec.build is build
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        netspec.nope  # noqa: B018
