@@ -31,6 +31,7 @@ import ast
 import math
 import operator
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -329,11 +330,25 @@ class _Parser:
                 return self.expr(node.func, depth + 1)  # refused, named by its construct
             raise self.fail(node, "only named functions can be called")
         name = node.func.id
+        fn = self.function(node, name)
+        given = self.bind(node, name, fn)
+        args = self.tensor_args(node, name, fn, given, depth)
+        consts = self.const_args(node, name, fn, given)
+        if fn.kind == "activation":
+            self.activation(node, name, dict(consts))
+        return Call(name, tuple(args), tuple(consts), self.src(node))
+
+    def function(self, node: ast.Call, name: str) -> Function:
+        """The whitelisted function `name`, or an error saying what `name` is instead."""
         fn = FUNCTIONS.get(name)
-        if fn is None:
-            if self.names and name in self.names:
-                raise self.fail(node, f"'{name}' is an input, not a function")
-            raise self.fail(node.func, f"unknown function '{name}'" + did_you_mean(name, FUNCTIONS))
+        if fn is not None:
+            return fn
+        if self.names and name in self.names:
+            raise self.fail(node, f"'{name}' is an input, not a function")
+        raise self.fail(node.func, f"unknown function '{name}'" + did_you_mean(name, FUNCTIONS))
+
+    def bind(self, node: ast.Call, name: str, fn: Function) -> dict[str, ast.AST]:
+        """Parameter name -> argument node, positional ones first (as Python binds them)."""
         params = fn.names()
         given: dict[str, ast.AST] = {}
         for i, arg in enumerate(node.args):
@@ -347,25 +362,49 @@ class _Parser:
                 )
             given[params[i]] = arg
         for kw in node.keywords:
-            if kw.arg is None:
-                raise self.fail(kw.value, "'**' unpacking is not allowed")
-            if kw.arg not in params:
-                raise self.fail(
-                    kw,
-                    f"{name}() has no argument '{kw.arg}'"
-                    + did_you_mean(kw.arg, params)
-                    + f" (arguments: {', '.join(params)})",
-                )
-            if kw.arg in given:
-                raise self.fail(kw, f"{name}() got argument '{kw.arg}' twice")
-            if kw.arg in fn.tensors:
-                raise self.fail(kw, f"pass '{kw.arg}' of {name}() positionally")
+            self.check_keyword(kw, name, fn, params, given)
             given[kw.arg] = kw.value
+        return given
+
+    def check_keyword(
+        self,
+        kw: ast.keyword,
+        name: str,
+        fn: Function,
+        params: list[str],
+        given: dict[str, ast.AST],
+    ) -> None:
+        """Refuse `kw` unless it names a constant parameter not given yet."""
+        if kw.arg is None:
+            raise self.fail(kw.value, "'**' unpacking is not allowed")
+        if kw.arg not in params:
+            raise self.fail(
+                kw,
+                f"{name}() has no argument '{kw.arg}'"
+                + did_you_mean(kw.arg, params)
+                + f" (arguments: {', '.join(params)})",
+            )
+        if kw.arg in given:
+            raise self.fail(kw, f"{name}() got argument '{kw.arg}' twice")
+        if kw.arg in fn.tensors:  # tensors come first, so keywords would only reorder them
+            raise self.fail(kw, f"pass '{kw.arg}' of {name}() positionally")
+
+    def tensor_args(
+        self, node: ast.Call, name: str, fn: Function, given: dict[str, ast.AST], depth: int
+    ) -> list[Node]:
+        # Each is checked then parsed in turn, so the first problem met is the one reported.
         args = []
         for p in fn.tensors:
             if p not in given:
                 raise self.fail(node, f"{name}() is missing its argument '{p}'")
             args.append(self.expr(given[p], depth + 1))
+        return args
+
+    def const_args(
+        self, node: ast.Call, name: str, fn: Function, given: dict[str, ast.AST]
+    ) -> list[tuple[str, Any]]:
+        """The constant arguments, defaults filled in; an activation's only as given (its own
+        class validates them, and knows its defaults)."""
         consts = []
         for p, kind, default in fn.consts:
             if p in given:
@@ -379,9 +418,7 @@ class _Parser:
                     else ""
                 )
                 raise self.fail(node, f"{name}() needs {p}=...{why}")
-        if fn.kind == "activation":
-            self.activation(node, name, dict(consts))
-        return Call(name, tuple(args), tuple(consts), self.src(node))
+        return consts
 
     def const(self, node: ast.AST, fname: str, pname: str, kind: str) -> Any:
         """A constant argument: a number, a bool, None or a tuple of ints, as `kind` wants."""
@@ -544,56 +581,110 @@ def norm_axes(
     return tuple(out)
 
 
-def call_rule(call: Call, shapes: list[FullShape]) -> tuple[FullShape, dict[str, Any]]:
-    """Output shape of a call, and its constant arguments resolved (axes normalized)."""
-    fn = FUNCTIONS[call.func]
-    p = dict(call.params)
+# Each rule: (call, its constant arguments, its tensor arguments' shapes) -> (output shape,
+# the constant arguments resolved). Every rule reads shapes[0] first, as one shared body did.
+Rule = Callable[[Call, dict[str, Any], list[FullShape]], tuple[FullShape, dict[str, Any]]]
+
+
+def _same_rule(call: Call, p: dict[str, Any], shapes: list[FullShape]) -> tuple[FullShape, dict]:
+    return shapes[0], p
+
+
+def _binary_rule(call: Call, p: dict[str, Any], shapes: list[FullShape]) -> tuple[FullShape, dict]:
+    x = shapes[0]
+    return broadcast(x, shapes[1], call.src), p
+
+
+def _clip_rule(call: Call, p: dict[str, Any], shapes: list[FullShape]) -> tuple[FullShape, dict]:
+    x = shapes[0]
+    if p["x_min"] > p["x_max"]:
+        raise ExprError(f"clip(): x_min {p['x_min']} is above x_max {p['x_max']}")
+    return x, p
+
+
+def _activation_rule(
+    call: Call, p: dict[str, Any], shapes: list[FullShape]
+) -> tuple[FullShape, dict]:
+    x = shapes[0]
+    act = ACTIVATIONS.get(call.func)(**p)
+    if hasattr(act, "axis"):  # only checked: the activation applies it itself
+        norm_axes(act.axis, len(x), call)
+    try:
+        return act.output_shape(x, batch_axis=True), p
+    except ValueError as exc:
+        raise ExprError(f"{exc} in '{call.src}'") from None
+
+
+def _reduce_rule(call: Call, p: dict[str, Any], shapes: list[FullShape]) -> tuple[FullShape, dict]:
+    x = shapes[0]
+    axes = norm_axes(p["axis"], len(x), call)
+    p = {**p, "axis": axes}
+    if p["keepdims"]:
+        return tuple(1 if i in axes else d for i, d in enumerate(x)), p
+    return tuple(d for i, d in enumerate(x) if i not in axes), p
+
+
+def _l2_normalize_rule(
+    call: Call, p: dict[str, Any], shapes: list[FullShape]
+) -> tuple[FullShape, dict]:
+    x = shapes[0]
+    p = {**p, "axis": norm_axes(p["axis"], len(x), call)}
+    if p["epsilon"] <= 0:
+        raise ExprError(f"l2_normalize(): epsilon must be > 0 in '{call.src}'")
+    return x, p
+
+
+def _expand_dims_rule(
+    call: Call, p: dict[str, Any], shapes: list[FullShape]
+) -> tuple[FullShape, dict]:
+    x = shapes[0]
+    (axis,) = norm_axes(p["axis"], len(x) + 1, call)  # counted on the result, as Keras does
+    return (*x[:axis], 1, *x[axis:]), {"axis": axis}
+
+
+def _squeeze_rule(call: Call, p: dict[str, Any], shapes: list[FullShape]) -> tuple[FullShape, dict]:
+    x = shapes[0]
+    axes = norm_axes(p["axis"], len(x), call)
+    for a in axes:
+        if x[a] != 1:
+            raise ExprError(f"squeeze(): axis {a} has size {x[a]}, not 1, in '{call.src}'")
+    return tuple(d for i, d in enumerate(x) if i not in axes), {"axis": axes}
+
+
+def _transpose_rule(
+    call: Call, p: dict[str, Any], shapes: list[FullShape]
+) -> tuple[FullShape, dict]:
     x = shapes[0]
     rank = len(x)
-    if fn.kind == "unary":
-        return x, p
-    if fn.kind == "binary":
-        return broadcast(x, shapes[1], call.src), p
-    if fn.kind == "clip":
-        if p["x_min"] > p["x_max"]:
-            raise ExprError(f"clip(): x_min {p['x_min']} is above x_max {p['x_max']}")
-        return x, p
-    if fn.kind == "activation":
-        act = ACTIVATIONS.get(call.func)(**p)
-        if hasattr(act, "axis"):
-            norm_axes(act.axis, rank, call)
-        try:
-            return act.output_shape(x, batch_axis=True), p
-        except ValueError as exc:
-            raise ExprError(f"{exc} in '{call.src}'") from None
-    if fn.kind in ("reduce", "l2_normalize"):
-        axes = norm_axes(p["axis"], rank, call)
-        p = {**p, "axis": axes}
-        if fn.kind == "l2_normalize":
-            if p["epsilon"] <= 0:
-                raise ExprError(f"l2_normalize(): epsilon must be > 0 in '{call.src}'")
-            return x, p
-        if p["keepdims"]:
-            return tuple(1 if i in axes else d for i, d in enumerate(x)), p
-        return tuple(d for i, d in enumerate(x) if i not in axes), p
-    if fn.kind == "expand_dims":
-        (axis,) = norm_axes(p["axis"], rank + 1, call)
-        return (*x[:axis], 1, *x[axis:]), {"axis": axis}
-    if fn.kind == "squeeze":
-        axes = norm_axes(p["axis"], rank, call)
-        for a in axes:
-            if x[a] != 1:
-                raise ExprError(f"squeeze(): axis {a} has size {x[a]}, not 1, in '{call.src}'")
-        return tuple(d for i, d in enumerate(x) if i not in axes), {"axis": axes}
-    if fn.kind == "transpose":
-        axes = norm_axes(p["axes"], rank, call, "axes entry", batch_ok=True)
-        if len(axes) != rank or axes[0] != 0:
-            raise ExprError(
-                f"transpose(): axes must list all {rank} axes with the batch axis "
-                f"first, as (0, ...), in '{call.src}'"
-            )
-        return tuple(x[a] for a in axes), {"axes": axes}
-    raise AssertionError(fn.kind)  # pragma: no cover
+    axes = norm_axes(p["axes"], rank, call, "axes entry", batch_ok=True)
+    if len(axes) != rank or axes[0] != 0:
+        raise ExprError(
+            f"transpose(): axes must list all {rank} axes with the batch axis "
+            f"first, as (0, ...), in '{call.src}'"
+        )
+    return tuple(x[a] for a in axes), {"axes": axes}
+
+
+_RULES: dict[str, Rule] = {
+    "unary": _same_rule,
+    "binary": _binary_rule,
+    "clip": _clip_rule,
+    "activation": _activation_rule,
+    "reduce": _reduce_rule,
+    "l2_normalize": _l2_normalize_rule,
+    "expand_dims": _expand_dims_rule,
+    "squeeze": _squeeze_rule,
+    "transpose": _transpose_rule,
+}
+
+
+def call_rule(call: Call, shapes: list[FullShape]) -> tuple[FullShape, dict[str, Any]]:
+    """Output shape of a call, and its constant arguments resolved (axes normalized)."""
+    kind = FUNCTIONS[call.func].kind
+    rule = _RULES.get(kind)
+    if rule is None:  # pragma: no cover
+        raise AssertionError(kind)
+    return rule(call, dict(call.params), shapes)
 
 
 def infer(node: Node, shapes: list[FullShape]) -> FullShape:

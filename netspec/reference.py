@@ -216,6 +216,11 @@ def _literal_values(tp: Any) -> list[str]:
     return [str(v) if isinstance(v, str) else json.dumps(v) for v in get_args(tp)]
 
 
+def _with_bounds(text: str, bounds: str) -> str:
+    """`text (bounds)`, or `text` alone when there are no bounds."""
+    return f"{text} ({bounds})" if bounds else text
+
+
 class _TypeRenderer:
     """Human-readable types: `int > 0`, `list of (int > 0 or null)`, `one of: a, b`."""
 
@@ -230,70 +235,89 @@ class _TypeRenderer:
     def vocab(self, kind: str) -> str:
         return self.link(_VOCAB_NOUN[kind], kind) + " (name or {type: ...})"
 
+    def layer(self) -> str:
+        return self.link("layer", "layers") + " ({type: ...})"
+
     def render(self, tp: Any, metadata: Sequence[Any] = ()) -> str:
+        """The text of type `tp` under `metadata` (its bounds and patterns, nested `FieldInfo`s
+        included): `Annotated` metadata joins `metadata`, and each kind of type has its helper."""
         metadata = _flatten(metadata)
         origin = get_origin(tp)
         if origin is Annotated:
             base, *extra = get_args(tp)
             return self.render(base, [*metadata, *extra])
         if origin in (Union, types.UnionType):
-            members = get_args(tp)
-            real = [m for m in members if m is not _NONE]
-            kind = _registry_of(real)
-            if kind is not None:
-                text = self.vocab(kind)
-            elif real and all(isinstance(m, type) and issubclass(m, Layer) for m in real):
-                text = self.link("layer", "layers") + " ({type: ...})"
-            elif len(real) == 1 and get_origin(real[0]) is Literal and _NONE in members:
-                return self.render(real[0]) + ", null"  # one of: a, b, null
-            else:  # the values of a Literal member as alternatives: `accuracy or acc or metric`
-                text = " or ".join(
-                    " or ".join(_literal_values(m))
-                    if get_origin(m) is Literal
-                    else self.render(m, metadata)
-                    for m in real
-                )
-            return text + " or null" if _NONE in members else text
+            return self._union(get_args(tp), metadata)
         if origin is Literal:
             values = _literal_values(tp)
             return f"the value {values[0]}" if len(values) == 1 else "one of: " + ", ".join(values)
         if origin is list:
-            (item,) = get_args(tp) or (Any,)
-            inner = self.render(item)
-            text = f"list of ({inner})" if " or " in inner or "," in inner else f"list of {inner}"
-            bounds = _length_bounds(metadata, "entry")
-            return f"{text} ({bounds})" if bounds else text
+            return self._list(tp, metadata)
         if origin is dict:
             key, value = get_args(tp) or (Any, Any)
             text = f"mapping of {self.render(key)} to {self.render(value)}"
-            bounds = _length_bounds(metadata, "entry")
-            return f"{text} ({bounds})" if bounds else text
+            return _with_bounds(text, _length_bounds(metadata, "entry"))
         if tp is _NONE:
             return "null"
         if tp is Any:
             return "any value"
-        if isinstance(tp, type) and issubclass(tp, VocabModel):
-            kind = _registry_of([tp])
-            if kind:
-                return self.vocab(kind)  # else a section's model: {keys}, linked to it
-        if isinstance(tp, type) and issubclass(tp, Layer):
-            return self.link("layer", "layers") + " ({type: ...})"
         if isinstance(tp, type) and issubclass(tp, BaseModel):
-            text = "{" + ", ".join(f.alias or n for n, f in tp.model_fields.items()) + "}"
-            return self.link(text, tp.__name__)
+            return self._model(tp)
         if tp is str:
-            pattern = next((m.pattern for m in metadata if getattr(m, "pattern", None)), None)
-            if pattern in _PATTERNS:
-                text = _PATTERNS[pattern]
-            elif pattern:
-                text = f"str matching `{pattern}`"
-            else:
-                text = "str"
-            bounds = _length_bounds(metadata, "character")
-            return f"{text} ({bounds})" if bounds else text
+            return self._str(metadata)
         name = {int: "int", float: "float", bool: "bool"}.get(tp, getattr(tp, "__name__", str(tp)))
         bounds = _numeric_bounds(metadata) if tp in (int, float) else ""
         return f"{name} {bounds}" if bounds else name
+
+    def _union(self, members: tuple[Any, ...], metadata: Sequence[Any]) -> str:
+        """A union: one vocabulary or layers as a whole, else its members as alternatives;
+        `or null` last when None is a member (`one of: a, b, null` for an optional Literal)."""
+        real = [m for m in members if m is not _NONE]
+        kind = _registry_of(real)
+        if kind is not None:
+            text = self.vocab(kind)
+        elif real and all(isinstance(m, type) and issubclass(m, Layer) for m in real):
+            text = self.layer()
+        elif len(real) == 1 and get_origin(real[0]) is Literal and _NONE in members:
+            return self.render(real[0]) + ", null"  # one of: a, b, null
+        else:  # the values of a Literal member as alternatives: `accuracy or acc or metric`
+            text = " or ".join(
+                " or ".join(_literal_values(m))
+                if get_origin(m) is Literal
+                else self.render(m, metadata)
+                for m in real
+            )
+        return text + " or null" if _NONE in members else text
+
+    def _list(self, tp: Any, metadata: Sequence[Any]) -> str:
+        (item,) = get_args(tp) or (Any,)
+        inner = self.render(item)
+        # An item with alternatives is parenthesized: `list of (a or b)`, not `list of a or b`.
+        text = f"list of ({inner})" if " or " in inner or "," in inner else f"list of {inner}"
+        return _with_bounds(text, _length_bounds(metadata, "entry"))
+
+    def _model(self, tp: type[BaseModel]) -> str:
+        """A vocabulary model as its registry, a layer, or a section's model as `{keys}` linked
+        to its section (a vocabulary model of no registry is shown as a section's model)."""
+        if issubclass(tp, VocabModel):
+            kind = _registry_of([tp])
+            if kind:
+                return self.vocab(kind)
+        if issubclass(tp, Layer):
+            return self.layer()
+        text = "{" + ", ".join(f.alias or n for n, f in tp.model_fields.items()) + "}"
+        return self.link(text, tp.__name__)
+
+    def _str(self, metadata: Sequence[Any]) -> str:
+        """`str`, a named pattern (`identifier`) or `str matching ...`, with its length bounds."""
+        pattern = next((m.pattern for m in metadata if getattr(m, "pattern", None)), None)
+        if pattern in _PATTERNS:
+            text = _PATTERNS[pattern]
+        elif pattern:
+            text = f"str matching `{pattern}`"
+        else:
+            text = "str"
+        return _with_bounds(text, _length_bounds(metadata, "character"))
 
 
 def _vocab_kind(tp: Any) -> str | None:
@@ -545,8 +569,21 @@ def _section_intro(path: str, container: str, cls: type[BaseModel]) -> str:
     return f"{where.get(container, 'The keys of')} `{path}`. " + _doc(cls)
 
 
-def reference_text(plugins: bool = True) -> str:
-    """docs/reference.md (with `plugins`, also the plugin layers installed here)."""
+@dataclass(frozen=True)
+class _Layout:
+    """What the parts of docs/reference.md share: the spec model and its sections, every
+    heading's anchor, and each registry's entries in document order."""
+
+    spec: type[BaseModel]
+    sections: list[tuple[str, str, type[BaseModel]]]  # as `section_models` gives them
+    anchors: dict[str, str]  # by 'title', 'contents', 'spec', 'common', model name, registry key
+    entry_anchor: dict[tuple[str, str], str]  # by (registry key, entry name)
+    by_kind: dict[str, list[EntryDoc]]  # registry key -> its extra entries, then its own
+
+
+def _layout(plugins: bool) -> _Layout:
+    """The layout of docs/reference.md (with `plugins`, also the plugin layers installed here).
+    Anchors are taken in document order, since repeated headings are numbered in that order."""
     spec = spec_model()
     sections = section_models(spec)
     slugs = _Slugs()
@@ -575,13 +612,13 @@ def reference_text(plugins: bool = True) -> str:
     }
     for entry in entries(plugins, links=anchors):  # types link to the vocabulary sections
         by_kind[entry.kind].append(entry)
+    return _Layout(spec, sections, anchors, entry_anchor, by_kind)
 
-    vocab = [KINDS[kind][0].lower() for kind in by_kind if kind != "layers"]
-    contents = ", ".join(
-        f"[{_section_heading(path, cls, contents=True)}](#{anchors[cls.__name__]})"
-        for path, _, cls in sections
-    )
-    out = [
+
+def _intro_lines(layout: _Layout) -> list[str]:
+    """The title, the generated-file notice and the paragraphs on how names are given."""
+    vocab = [KINDS[kind][0].lower() for kind in layout.by_kind if kind != "layers"]
+    return [
         "# netspec reference",
         "",
         "<!-- Generated from netspec's pydantic models and registries; do not edit. Regenerate "
@@ -600,26 +637,36 @@ def reference_text(plugins: bool = True) -> str:
         "`or null` means that `null` (Keras's `None`) is accepted; `required` means that the "
         "argument has no default.",
         "",
+    ]
+
+
+def _contents_lines(layout: _Layout) -> list[str]:
+    """The table of contents: the spec's sections, then every registry with its entries."""
+    anchors = layout.anchors
+    sections = ", ".join(
+        f"[{_section_heading(path, cls, contents=True)}](#{anchors[cls.__name__]})"
+        for path, _, cls in layout.sections
+    )
+    out = [
         "## Contents",
         "",
-        f"- [Spec keys](#{anchors['spec']}) ({contents})",
+        f"- [Spec keys](#{anchors['spec']}) ({sections})",
         f"- [Common layer keys](#{anchors['common']})",
     ]
-    for kind, group in by_kind.items():
-        names = ", ".join(f"[{e.name}](#{entry_anchor[kind, e.name]})" for e in group)
-        title = KINDS[kind][0]
-        out.append(f"- [{title}](#{anchors[kind]}) ({len(group)}): {names}")
+    for kind, group in layout.by_kind.items():
+        names = ", ".join(f"[{e.name}](#{layout.entry_anchor[kind, e.name]})" for e in group)
+        out.append(f"- [{KINDS[kind][0]}](#{anchors[kind]}) ({len(group)}): {names}")
+    return out
 
-    out += ["", "## Spec keys", "", "The top-level keys of a spec file.", ""]
-    out += _arg_rows(_fields(spec, anchors, keras=False), "key")
-    for path, container, cls in sections:
-        out += [
-            "",
-            f"### {_section_heading(path, cls)}",
-            "",
-            _section_intro(path, container, cls),
-            "",
-        ]
+
+def _key_lines(layout: _Layout) -> list[str]:
+    """The spec's top-level keys, the keys of each of its sections, and the common layer keys."""
+    anchors = layout.anchors
+    out = ["", "## Spec keys", "", "The top-level keys of a spec file.", ""]
+    out += _arg_rows(_fields(layout.spec, anchors, keras=False), "key")
+    for path, container, cls in layout.sections:
+        out += ["", f"### {_section_heading(path, cls)}", ""]
+        out += [_section_intro(path, container, cls), ""]
         out += _arg_rows(_fields(cls, anchors, keras=False), "key")
     out += [
         "",
@@ -630,39 +677,57 @@ def reference_text(plugins: bool = True) -> str:
         "arguments.",
         "",
     ]
-    out += _arg_rows(common_layer_keys(anchors), "key")
+    return out + _arg_rows(common_layer_keys(anchors), "key")
 
-    compile_link = f"[`compile`](#{anchors[CompileSpec.__name__]})"
-    for kind, group in by_kind.items():
-        title, noun = KINDS[kind]
-        out += ["", f"## {title}", ""]
-        if kind == "layers":
-            out += [
-                "Each layer also takes the [common layer keys]"
-                f"(#{anchors['common']}) (`name`, `inputs`, `trainable`, `input_shape`).",
-                "",
-            ]
-        elif kind in _USED_IN:
-            out += [_USED_IN[kind].replace("{compile}", compile_link), ""]
-        else:
-            out += [f"Names accepted wherever a spec takes {_a(noun)}.", ""]
-        for entry in group:
-            out += [f"### {entry.name}", "", entry.doc, ""]
-            notes = []
-            if entry.aliases:
-                aliases = [_code(a) + _preset(entry, a, md=True) for a in entry.aliases]
-                notes.append("Also accepted as: " + ", ".join(aliases) + ".")
-            if entry.plugin:
-                notes.append(f"Plugin layer, from `{entry.plugin}`.")
-            if notes:
-                out += [" ".join(notes), ""]
-            if entry.args:
-                out += [*_arg_rows(entry.args), ""]
-            else:
-                out += ["No arguments" + (" of its own." if kind == "layers" else "."), ""]
-        if not group:
-            out += ["None.", ""]
-        out.pop()
+
+def _kind_intro(kind: str, anchors: dict[str, str]) -> str:
+    """The paragraph under a registry's heading: where a spec takes its names."""
+    if kind == "layers":
+        return (
+            "Each layer also takes the [common layer keys]"
+            f"(#{anchors['common']}) (`name`, `inputs`, `trainable`, `input_shape`)."
+        )
+    if kind in _USED_IN:
+        return _USED_IN[kind].replace("{compile}", f"[`compile`](#{anchors[CompileSpec.__name__]})")
+    return f"Names accepted wherever a spec takes {_a(KINDS[kind][1])}."
+
+
+def _entry_lines(entry: EntryDoc) -> list[str]:
+    """One entry's section: heading, description, aliases and plugin, arguments table; each
+    paragraph followed by a blank line."""
+    out = [f"### {entry.name}", "", entry.doc, ""]
+    notes = []
+    if entry.aliases:
+        aliases = [_code(a) + _preset(entry, a, md=True) for a in entry.aliases]
+        notes.append("Also accepted as: " + ", ".join(aliases) + ".")
+    if entry.plugin:
+        notes.append(f"Plugin layer, from `{entry.plugin}`.")
+    if notes:
+        out += [" ".join(notes), ""]
+    if entry.args:
+        return out + [*_arg_rows(entry.args), ""]
+    return out + ["No arguments" + (" of its own." if entry.kind == "layers" else "."), ""]
+
+
+def _kind_lines(kind: str, group: list[EntryDoc], anchors: dict[str, str]) -> list[str]:
+    """One registry's section: heading, where its names are used, and every entry ('None.'
+    when it has none), with no blank line at the end."""
+    out = ["", f"## {KINDS[kind][0]}", "", _kind_intro(kind, anchors), ""]
+    for entry in group:
+        out += _entry_lines(entry)
+    if not group:
+        out += ["None.", ""]
+    out.pop()
+    return out
+
+
+def reference_text(plugins: bool = True) -> str:
+    """docs/reference.md (with `plugins`, also the plugin layers installed here): the intro,
+    the contents, the keys of the spec and its sections, then one section per registry."""
+    layout = _layout(plugins)
+    out = [*_intro_lines(layout), *_contents_lines(layout), *_key_lines(layout)]
+    for kind, group in layout.by_kind.items():
+        out += _kind_lines(kind, group, layout.anchors)
     return "\n".join(out) + "\n"
 
 
@@ -677,11 +742,9 @@ def _qualifier(word: str) -> str | None:
     return None
 
 
-def lookup(query: str) -> tuple[EntryDoc, ArgDoc | None, list[str]]:
-    """Resolve `NAME`, `NAME.ARGUMENT`, `KIND.NAME` or `KIND.NAME.ARGUMENT` (KIND: layers,
-    initializers, ... or their singular): the entry, the argument (or None) and the other
-    registries' matches as qualified names. Raises UnknownReference with suggestions."""
-    regs = all_registries()
+def _split_query(query: str, regs: dict[str, Registry]) -> tuple[str | None, list[str]]:
+    """`[KIND.]NAME[.ARGUMENT]` as (KIND's registry key or None, [NAME] or [NAME, ARGUMENT]).
+    A first part that names a registry is KIND only when more parts follow."""
     parts = query.split(".")
     kind = _qualifier(parts[0]) if len(parts) > 1 else None
     if kind is not None:
@@ -691,40 +754,66 @@ def lookup(query: str) -> tuple[EntryDoc, ArgDoc | None, list[str]]:
             f"cannot read '{query}': expected NAME, NAME.ARGUMENT or KIND.NAME[.ARGUMENT], "
             f"KIND one of: {', '.join(regs)}"
         )
+    return kind, parts
+
+
+def _unknown_name(
+    name: str,
+    kind: str | None,
+    searched: dict[str, Registry],
+    extras: dict[tuple[str, str], EntryDoc],
+) -> UnknownReference:
+    """The error for a name found in none of the `searched` registries and `extras`: with KIND
+    in the query, that registry's suggestions (or its own hint), else suggestions from all."""
+    extra_names = [n for e in extras.values() for n in (e.name, *e.aliases)]
+    if kind is not None:
+        registry = searched[kind]
+        hint = did_you_mean(name, [*registry.all_names(), *extra_names])
+        return UnknownReference(f"unknown {registry.kind} '{name}'" + (hint or registry.hint(name)))
+    pool = [*(n for r in searched.values() for n in r.all_names()), *extra_names]
+    nouns = [KINDS[k][1] for k in searched]
+    return UnknownReference(
+        f"unknown name '{name}': not a {', '.join(nouns[:-1])} or {nouns[-1]}"
+        + (did_you_mean(name, pool) or "; `netspec list` shows every name")
+    )
+
+
+def _argument(entry: EntryDoc, name: str) -> ArgDoc:
+    """Argument `name` of `entry` (of a layer type, also a common layer key); raises
+    UnknownReference naming the close matches, or else all its arguments."""
+    pool = [*entry.args, *(common_layer_keys() if entry.kind == "layers" else ())]
+    arg = next((a for a in pool if a.name == name), None)
+    if arg is None:
+        names = [a.name for a in pool]
+        hint = did_you_mean(name, names) or (
+            "; its arguments: " + ", ".join(names) if names else "; it takes no arguments"
+        )
+        raise UnknownReference(
+            f"unknown argument '{name}' of {KINDS[entry.kind][1]} {entry.name}" + hint
+        )
+    return arg
+
+
+def lookup(query: str) -> tuple[EntryDoc, ArgDoc | None, list[str]]:
+    """Resolve `NAME`, `NAME.ARGUMENT`, `KIND.NAME` or `KIND.NAME.ARGUMENT` (KIND: layers,
+    initializers, ... or their singular): the entry, the argument (or None) and the other
+    registries' matches as qualified names. Raises UnknownReference with suggestions.
+
+    Matches rank canonical names of the registries first, then their aliases, then the extra
+    entries (`accuracy`); the first match wins, in registry order at equal rank."""
+    regs = all_registries()
+    kind, parts = _split_query(query, regs)
     name = parts[0]
-    searched = [kind] if kind else list(regs)
+    searched = {k: regs[k] for k in ([kind] if kind else regs)}
     extras = {(e.kind, e.name): e for e in extra_entries() if e.kind in searched}
-    hits = [(k, name) for k in searched if name in regs[k].names()]
-    hits += [(k, regs[k].canonical(name)) for k in searched if name in regs[k].aliases()]
+    hits = [(k, name) for k, r in searched.items() if name in r.names()]
+    hits += [(k, r.canonical(name)) for k, r in searched.items() if name in r.aliases()]
     hits += [key for key, e in extras.items() if name in (e.name, *e.aliases)]
     if not hits:
-        extra_names = [n for e in extras.values() for n in (e.name, *e.aliases)]
-        if kind is not None:
-            registry: Registry = regs[kind]
-            hint = did_you_mean(name, [*registry.all_names(), *extra_names])
-            raise UnknownReference(
-                f"unknown {registry.kind} '{name}'" + (hint or registry.hint(name))
-            )
-        pool = [*(n for k in searched for n in regs[k].all_names()), *extra_names]
-        nouns = [KINDS[k][1] for k in searched]
-        raise UnknownReference(
-            f"unknown name '{name}': not a {', '.join(nouns[:-1])} or {nouns[-1]}"
-            + (did_you_mean(name, pool) or "; `netspec list` shows every name")
-        )
+        raise _unknown_name(name, kind, searched, extras)
     (found_kind, canonical), others = hits[0], hits[1:]
     found = extras.get((found_kind, canonical)) or entry_doc(found_kind, canonical)
-    arg = None
-    if len(parts) == 2:
-        pool_args = [*found.args, *(common_layer_keys() if found_kind == "layers" else ())]
-        arg = next((a for a in pool_args if a.name == parts[1]), None)
-        if arg is None:
-            names = [a.name for a in pool_args]
-            hint = did_you_mean(parts[1], names) or (
-                "; its arguments: " + ", ".join(names) if names else "; it takes no arguments"
-            )
-            raise UnknownReference(
-                f"unknown argument '{parts[1]}' of {KINDS[found_kind][1]} {canonical}" + hint
-            )
+    arg = _argument(found, parts[1]) if len(parts) == 2 else None
     return found, arg, [f"{k}.{n}" for k, n in others]
 
 

@@ -612,6 +612,8 @@ def test_return_state_outputs_are_picked_by_index():
         {"type": "LSTM", "units": 4, "return_state": True},
         {"type": "SimpleRNN", "units": 4, "activation": "relu"},
         {"type": "Bidirectional", "layer": {"type": "GRU", "units": 3}},
+        {"type": "GRU", "units": 4, "use_bias": False},  # raised IndexError in .cuda() before
+        {"type": "LSTM", "units": 4, "use_bias": False},
     ],
 )
 def test_cuda_flat_weights_and_values(layer, recwarn):

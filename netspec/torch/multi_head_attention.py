@@ -65,35 +65,52 @@ class MultiHeadAttentionModule(AttentionDropout):
         k = self._project(key, self.key)
         v = self._project(value, self.value)
         lead = q.permute(self.perm).shape[:-1]  # (batch, *others, heads, *attended query steps)
-        qh, kh, vh = self._heads(q), self._heads(k), self._heads(v)
-        lq, lk = qh.shape[-2], kh.shape[-2]
+        out, weights = self._attend(self._heads(q), self._heads(k), self._heads(v))
+        out = out.reshape(*lead, out.shape[-1]).permute(self.inverse).flatten(-2)
+        y = self._output(out, query)
+        if not self.scores:
+            return y
+        return y, self._keras_scores(weights, q, k)
+
+    def _attend(
+        self, qh: torch.Tensor, kh: torch.Tensor, vh: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Attention of each head: (output, weights before dropout, or None when fused)."""
         mask = None
         if self.window is not None:
-            mask = band_mask(lq, lk, self.causal, self.window, qh.device)
+            mask = band_mask(qh.shape[-2], kh.shape[-2], self.causal, self.window, qh.device)
+        # The fused kernel returns no weights, and its dropout draws from torch's global stream.
         seeded = self.dropout_active() and self.seed is not None
-        weights = None
         if self.scores or seeded:
-            scores = (qh * self.scale) @ kh.transpose(-1, -2)
-            if self.causal and mask is None:
-                mask = band_mask(lq, lk, True, None, qh.device)
-            if mask is not None:
-                scores = scores.masked_fill(~mask, float("-inf"))
-            weights = torch.softmax(scores, dim=-1)
-            if mask is not None:  # Keras's masked softmax: a fully masked row is all zeros
-                weights = weights.nan_to_num(0.0)
-            dropped = self.drop(weights) if self.dropout_active() else weights
-            out = dropped @ vh
-        else:
-            out = F.scaled_dot_product_attention(
-                qh,
-                kh,
-                vh,
-                attn_mask=mask,
-                dropout_p=self.rate if self.training else 0.0,
-                is_causal=self.causal and mask is None,
-                scale=self.scale,
-            )
-        out = out.reshape(*lead, out.shape[-1]).permute(self.inverse).flatten(-2)
+            return self._explicit(qh, kh, vh, mask)
+        out = F.scaled_dot_product_attention(
+            qh,
+            kh,
+            vh,
+            attn_mask=mask,
+            dropout_p=self.rate if self.training else 0.0,
+            is_causal=self.causal and mask is None,
+            scale=self.scale,
+        )
+        return out, None
+
+    def _explicit(
+        self, qh: torch.Tensor, kh: torch.Tensor, vh: torch.Tensor, mask: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Attention written out, for the weights or the layer's own dropout stream."""
+        scores = (qh * self.scale) @ kh.transpose(-1, -2)
+        if self.causal and mask is None:
+            mask = band_mask(qh.shape[-2], kh.shape[-2], True, None, qh.device)
+        if mask is not None:
+            scores = scores.masked_fill(~mask, float("-inf"))
+        weights = torch.softmax(scores, dim=-1)
+        if mask is not None:  # Keras's masked softmax: a fully masked row is all zeros
+            weights = weights.nan_to_num(0.0)
+        dropped = self.drop(weights) if self.dropout_active() else weights
+        return dropped @ vh, weights
+
+    def _output(self, out: torch.Tensor, query: torch.Tensor) -> torch.Tensor:
+        """The heads (batch, *steps, heads * dim), gated if asked, through the output projection."""
         if self.gated:
             out = out * torch.sigmoid(self._project(query, self.gate).flatten(-2))
         w = self.attention_output.kernel
@@ -101,13 +118,15 @@ class MultiHeadAttentionModule(AttentionDropout):
         y = F.linear(
             out, w.reshape(-1, out.shape[-1]), bias.reshape(-1) if bias is not None else None
         )
-        y = y.unflatten(-1, self.out_dims) if len(self.out_dims) > 1 else y
-        if not self.scores:
-            return y
-        # Keras's layout: (batch, *other steps, heads, *query steps, *key steps).
+        return y.unflatten(-1, self.out_dims) if len(self.out_dims) > 1 else y
+
+    def _keras_scores(
+        self, weights: torch.Tensor, q: torch.Tensor, k: torch.Tensor
+    ) -> torch.Tensor:
+        """Keras's layout: (batch, *other steps, heads, *query steps, *key steps)."""
         others = [q.shape[i] for i in self.other]
         attended = [q.shape[i] for i in self.axes] + [k.shape[i] for i in self.axes]
-        return y, weights.reshape(q.shape[0], *others, self.heads, *attended)
+        return weights.reshape(q.shape[0], *others, self.heads, *attended)
 
     def extra_repr(self) -> str:
         return f"num_heads={self.heads}, attention_axes={tuple(self.axes)}, dropout={self.rate}"

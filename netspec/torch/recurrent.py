@@ -51,6 +51,53 @@ def _fused(op, *args):
     return op(*args)
 
 
+def _cudnn_can_flatten(weights: list[torch.Tensor]) -> bool:
+    """Whether cuDNN takes `weights` into one buffer: all on CUDA, of one dtype, acceptable to
+    cuDNN (nn.RNNBase.flatten_parameters's conditions)."""
+    first = weights[0]
+    if not all(
+        w.is_cuda and w.dtype == first.dtype and torch.backends.cudnn.is_acceptable(w)
+        for w in weights
+    ):
+        return False
+    return torch._use_cudnn_rnn_flatten_weight()
+
+
+class _RecurrentProjection:
+    """h times the recurrent kernel in the step loop, with Keras's recurrent dropout: one mask
+    per gate, or one shared by the gates. The per-gate blocks are sliced once per call of the
+    loop, not at every step: one autograd node, so the gradients sum as they always did."""
+
+    def __init__(
+        self,
+        kernel: torch.Tensor,
+        bias: torch.Tensor | None,
+        gates: int,
+        masks: list[torch.Tensor] | None,
+    ):
+        self.kernel, self.bias, self.gates, self.masks = kernel, bias, gates, masks
+        self.kernels = kernel.chunk(gates, 0)
+        self.biases = bias.chunk(gates, 0) if bias is not None else [None] * gates
+
+    def __call__(self, h: torch.Tensor, gate_slice: slice | None = None) -> torch.Tensor:
+        """h times the recurrent kernel (all gates, or the gates of `gate_slice`)."""
+        gates = self.gates
+        idx = range(gates)[gate_slice] if gate_slice is not None else range(gates)
+        kernels, biases = self.kernels, self.biases
+        if self.masks is None:
+            if gate_slice is None:
+                return F.linear(h, self.kernel, self.bias)
+            return torch.cat([F.linear(h, kernels[g], biases[g]) for g in idx], -1)
+        masks = self.masks if len(self.masks) > 1 else self.masks * gates
+        return torch.cat([F.linear(h * masks[g], kernels[g], biases[g]) for g in idx], -1)
+
+    def reset_before(self, h: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
+        """GRU with reset_after false: the reset gate `r` times h (after its dropout mask),
+        times the candidate's block of the kernel, without bias (Keras's GRUCell)."""
+        h_in = h * self.masks[-1] if self.masks is not None else h
+        return F.linear(r * h_in, self.kernels[2])
+
+
 class RecurrentModule(nn.Module):
     """Keras SimpleRNN, LSTM or GRU over (batch, timesteps, features) inputs. `fused` says
     whether it runs PyTorch's fused kernel (`fused_op`) or the step loop."""
@@ -71,8 +118,10 @@ class RecurrentModule(nn.Module):
         else:
             self.register_parameter("bias", None)
         self.reset_after = bool(getattr(spec, "reset_after", True))
+        # GRU with reset_after has Keras's (2, 3u) bias, split in two for the fused kernel
+        # (without a bias there is nothing to split: two weights only)
+        self.two_biases = gru and self.reset_after and spec.use_bias
         # Keras's single bias: PyTorch's recurrent bias stays zero (not a parameter, not saved).
-        self.two_biases = gru and self.reset_after
         if spec.use_bias and not self.two_biases:
             self.register_buffer("bias_hh", torch.zeros(self.gates * self.units), persistent=False)
         self.fused = spec.fused()
@@ -107,28 +156,34 @@ class RecurrentModule(nn.Module):
         if not self.fused:
             return
         weights = self._flat_weights()
-        first = weights[0]
-        if not all(
-            w.is_cuda and w.dtype == first.dtype and torch.backends.cudnn.is_acceptable(w)
-            for w in weights
-        ):
+        if not _cudnn_can_flatten(weights):
             return
-        if not torch._use_cudnn_rnn_flatten_weight():
-            return
-        from torch.backends.cudnn import rnn as cudnn_rnn
-
         if self.two_biases:  # GRU's (2, 3u) bias: its rows are set into the buffer separately
             weights = [*weights[:2], weights[2].clone(), weights[3].clone()]
-        mode = {"LSTM": "LSTM", "GRU": "GRU"}.get(self.kind) or (
+        if not self._cudnn_flatten(weights):
+            return
+        if self.two_biases:
+            self._bias_from_rows(weights[2], weights[3])
+
+    def _cudnn_mode(self) -> str:
+        """cuDNN's name of the fused kernel (the `mode` of nn.RNNBase)."""
+        return {"LSTM": "LSTM", "GRU": "GRU"}.get(self.kind) or (
             "RNN_RELU" if self.fused_op is torch.rnn_relu else "RNN_TANH"
         )
+
+    def _cudnn_flatten(self, weights: list[torch.Tensor]) -> bool:
+        """Moves `weights` into one cuDNN buffer, as nn.RNNBase.flatten_parameters does (one
+        layer, unidirectional, no projection); False where cuDNN refused."""
+        from torch.backends.cudnn import rnn as cudnn_rnn
+
+        first = weights[0]
         try:
             with torch.cuda.device_of(first):
                 torch._cudnn_rnn_flatten_weight(
                     weights,
                     len(weights),
                     first.shape[1],
-                    cudnn_rnn.get_cudnn_mode(mode),
+                    cudnn_rnn.get_cudnn_mode(self._cudnn_mode()),
                     self.units,
                     0,
                     1,
@@ -136,16 +191,19 @@ class RecurrentModule(nn.Module):
                     False,
                 )
         except RuntimeError:  # pragma: no cover - cuDNN refused: it copies at each call instead
-            return
-        if self.two_biases:
-            b_ih, b_hh = weights[2], weights[3]
-            size = b_ih.numel()
-            if b_hh.data_ptr() == b_ih.data_ptr() + size * b_ih.element_size():
-                self.bias.data = b_ih.new_empty(0).set_(
-                    b_ih.untyped_storage(), b_ih.storage_offset(), (2, size), (size, 1)
-                )
-            else:  # pragma: no cover - another buffer layout: keep the bias as it was
-                self.bias.data = torch.stack([b_ih, b_hh])
+            return False
+        return True
+
+    def _bias_from_rows(self, b_ih: torch.Tensor, b_hh: torch.Tensor) -> None:
+        """GRU's (2, 3u) bias as a view of its two rows (the clones that cuDNN moved into its
+        buffer), so the parameter keeps sharing the buffer."""
+        size = b_ih.numel()
+        if b_hh.data_ptr() == b_ih.data_ptr() + size * b_ih.element_size():
+            self.bias.data = b_ih.new_empty(0).set_(
+                b_ih.untyped_storage(), b_ih.storage_offset(), (2, size), (size, 1)
+            )
+        else:  # pragma: no cover - another buffer layout: keep the bias as it was
+            self.bias.data = torch.stack([b_ih, b_hh])
 
     # ---------------------------------------------------------------------------- forward
 
@@ -210,97 +268,113 @@ class RecurrentModule(nn.Module):
     # ------------------------------------------------------------------------- step loop
 
     def _loop(self, x: torch.Tensor, mask: torch.Tensor | None):
-        batch, steps, features = x.shape
-        units, gates = self.units, self.gates
-        training = self.training
-        bias_in = bias_rec = None
-        if self.use_bias:
-            if self.kind == "GRU" and self.reset_after:
-                bias_in, bias_rec = self.bias[0], self.bias[1]
-            else:
-                bias_in = self.bias
-        # Input projections of every step at once (per gate when each gate has its own mask).
-        in_masks = (
-            self._dropout_masks(x, self.dropout, features, self.mask_count)
-            if training and self.dropout
-            else None
-        )
-        if in_masks is None:
-            x_proj = F.linear(x, self.kernel, bias_in)
-        elif len(in_masks) == 1:
-            x_proj = F.linear(x * in_masks[0].unsqueeze(1), self.kernel, bias_in)
-        else:
-            kernels = self.kernel.chunk(gates, 0)
-            biases = bias_in.chunk(gates, 0) if bias_in is not None else [None] * gates
-            x_proj = torch.cat(
-                [
-                    F.linear(x * m.unsqueeze(1), k, b)
-                    for m, k, b in zip(in_masks, kernels, biases, strict=True)
-                ],
-                dim=-1,
-            )
+        batch, steps, _ = x.shape
+        bias_in, bias_rec = self._loop_biases()
+        x_proj = self._input_projection(x, bias_in)
         rec_masks = (
-            self._dropout_masks(x, self.recurrent_dropout, units, self.mask_count)
-            if training and self.recurrent_dropout
+            self._dropout_masks(x, self.recurrent_dropout, self.units, self.mask_count)
+            if self.training and self.recurrent_dropout
             else None
         )
-        rec_kernels = self.recurrent_kernel.chunk(gates, 0)
-        rec_biases = bias_rec.chunk(gates, 0) if bias_rec is not None else [None] * gates
-
-        def recurrent(h: torch.Tensor, gate_slice: slice | None = None) -> torch.Tensor:
-            """h times the recurrent kernel (all gates, or the gates of `gate_slice`)."""
-            idx = range(gates)[gate_slice] if gate_slice is not None else range(gates)
-            if rec_masks is None:
-                if gate_slice is None:
-                    return F.linear(h, self.recurrent_kernel, bias_rec)
-                return torch.cat([F.linear(h, rec_kernels[g], rec_biases[g]) for g in idx], -1)
-            masks = rec_masks if len(rec_masks) > 1 else rec_masks * gates
-            return torch.cat(
-                [F.linear(h * masks[g], rec_kernels[g], rec_biases[g]) for g in idx], -1
-            )
-
-        h = x.new_zeros(batch, units)
-        c = x.new_zeros(batch, units) if self.kind == "LSTM" else None
+        recurrent = _RecurrentProjection(self.recurrent_kernel, bias_rec, self.gates, rec_masks)
+        h = x.new_zeros(batch, self.units)
+        c = x.new_zeros(batch, self.units) if self.kind == "LSTM" else None
         outputs = []
         for t in range(steps):
-            xt = x_proj[:, t]
-            if self.kind == "LSTM":
-                i, f, g, o = (xt + recurrent(h)).chunk(4, -1)
-                c_new = self.rec_act(f) * c + self.rec_act(i) * self.act(g)
-                h_new = self.rec_act(o) * self.act(c_new)
-            elif self.kind == "GRU":
-                x_r, x_z, x_n = xt.chunk(3, -1)
-                if self.reset_after:
-                    h_r, h_z, h_n = recurrent(h).chunk(3, -1)
-                    r = self.rec_act(x_r + h_r)
-                    z = self.rec_act(x_z + h_z)
-                    n = self.act(x_n + r * h_n)
-                else:
-                    h_r, h_z = recurrent(h, slice(0, 2)).chunk(2, -1)
-                    r = self.rec_act(x_r + h_r)
-                    z = self.rec_act(x_z + h_z)
-                    h_in = h * rec_masks[-1] if rec_masks is not None else h
-                    n = self.act(x_n + F.linear(r * h_in, rec_kernels[2]))
-                h_new = z * h + (1 - z) * n
-            else:
-                h_new = self.act(xt + recurrent(h))
-            if mask is None:
-                h = h_new
-                c = c_new if c is not None else None
-                out = h
-            else:
-                m = mask[:, t].unsqueeze(-1)
-                h = torch.where(m, h_new, h)
-                c = torch.where(m, c_new, c) if c is not None else None
-                out = h if not self.zero_output_for_mask else h * m.to(h.dtype)
+            h_new, c_new = self._cell(x_proj[:, t], h, c, recurrent)
+            m = mask[:, t].unsqueeze(-1) if mask is not None else None
+            h, c, out = self._masked_update(m, h, c, h_new, c_new)
             if self.return_sequences:
                 outputs.append(out)
         states = [h, c] if c is not None else [h]
         if not self.return_sequences:
             return h, states
         if not outputs:
-            return x.new_zeros(batch, 0, units), states
+            return x.new_zeros(batch, 0, self.units), states
         return torch.stack(outputs, 1), states
+
+    def _loop_biases(self) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """The input and the recurrent bias: GRU with reset_after has one of each (Keras's
+        (2, 3u) bias), the others one input bias only."""
+        if not self.use_bias:
+            return None, None
+        if self.kind == "GRU" and self.reset_after:
+            return self.bias[0], self.bias[1]
+        return self.bias, None
+
+    def _input_projection(self, x: torch.Tensor, bias_in: torch.Tensor | None) -> torch.Tensor:
+        """Input projections of every step at once, after Keras's input dropout (per gate when
+        each gate has its own mask)."""
+        in_masks = (
+            self._dropout_masks(x, self.dropout, x.shape[-1], self.mask_count)
+            if self.training and self.dropout
+            else None
+        )
+        if in_masks is None:
+            return F.linear(x, self.kernel, bias_in)
+        if len(in_masks) == 1:
+            return F.linear(x * in_masks[0].unsqueeze(1), self.kernel, bias_in)
+        gates = self.gates
+        kernels = self.kernel.chunk(gates, 0)
+        biases = bias_in.chunk(gates, 0) if bias_in is not None else [None] * gates
+        return torch.cat(
+            [
+                F.linear(x * m.unsqueeze(1), k, b)
+                for m, k, b in zip(in_masks, kernels, biases, strict=True)
+            ],
+            dim=-1,
+        )
+
+    def _cell(
+        self,
+        xt: torch.Tensor,
+        h: torch.Tensor,
+        c: torch.Tensor | None,
+        recurrent: _RecurrentProjection,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """One step of Keras's cell on the projected input `xt`: the new h (and c for LSTM)."""
+        if self.kind == "LSTM":
+            i, f, g, o = (xt + recurrent(h)).chunk(4, -1)
+            c_new = self.rec_act(f) * c + self.rec_act(i) * self.act(g)
+            return self.rec_act(o) * self.act(c_new), c_new
+        if self.kind == "GRU":
+            return self._gru_cell(xt, h, recurrent), None
+        return self.act(xt + recurrent(h)), None
+
+    def _gru_cell(
+        self, xt: torch.Tensor, h: torch.Tensor, recurrent: _RecurrentProjection
+    ) -> torch.Tensor:
+        """Keras's GRUCell: the reset gate after the recurrent transformation (reset_after) or
+        before it, on h."""
+        x_r, x_z, x_n = xt.chunk(3, -1)
+        if self.reset_after:
+            h_r, h_z, h_n = recurrent(h).chunk(3, -1)
+            r = self.rec_act(x_r + h_r)
+            z = self.rec_act(x_z + h_z)
+            n = self.act(x_n + r * h_n)
+        else:
+            h_r, h_z = recurrent(h, slice(0, 2)).chunk(2, -1)
+            r = self.rec_act(x_r + h_r)
+            z = self.rec_act(x_z + h_z)
+            n = self.act(x_n + recurrent.reset_before(h, r))
+        return z * h + (1 - z) * n
+
+    def _masked_update(
+        self,
+        m: torch.Tensor | None,
+        h: torch.Tensor,
+        c: torch.Tensor | None,
+        h_new: torch.Tensor,
+        c_new: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+        """The states after a step and its output: a masked step (`m` false) keeps the states
+        and repeats the previous output, or zeros with zero_output_for_mask (Keras's RNN)."""
+        if m is None:
+            return h_new, c_new, h_new
+        h = torch.where(m, h_new, h)
+        c = torch.where(m, c_new, c) if c is not None else None
+        out = h if not self.zero_output_for_mask else h * m.to(h.dtype)
+        return h, c, out
 
     # ------------------------------------------------------------------------------ dropout
 
