@@ -122,6 +122,51 @@ def test_data_errors_are_clear(tmp_path, files):
         load_data(both, load_with_overrides(spec))
 
 
+@pytest.mark.parametrize(
+    "labels, message",
+    [
+        ([0, 1, 3, 2], "y holds class labels from 0 to 3; output 'dense_1' has 3 classes"),
+        ([0, -1, 2, 1], "y holds class labels from -1 to 2; output 'dense_1' has 3 classes"),
+    ],
+)
+def test_class_labels_out_of_range_fail_before_training(tmp_path, files, labels, message):
+    # an index outside the classes would pick another class's probability, with no error
+    spec, _ = files
+    data = tmp_path / "labels.npz"
+    np.savez(data, x=np.zeros((4, 4), "float32"), y=np.array(labels))
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["train", str(spec), "--data", str(data), "--out", str(out)])
+    assert result.exit_code == 1, result.output
+    assert message in result.stderr and "(labels 0 to 2)" in result.stderr
+    assert not out.exists()  # refused before the run folder
+
+
+@pytest.mark.parametrize("label", [3, -1])
+def test_keras_fails_mid_run_on_the_same_labels(label):
+    # the oracle of README's difference: Keras's loss raises at the batch, netspec before
+    import keras
+
+    loss = keras.losses.SparseCategoricalCrossentropy()
+    with pytest.raises(IndexError, match="out of bounds"):
+        loss(np.array([label, 0]), np.full((2, 3), 1 / 3, "float32"))
+
+
+def test_a_corrupt_archive_is_a_located_error(tmp_path, files):
+    spec, good = files
+    truncated = tmp_path / "truncated.npz"
+    truncated.write_bytes(good.read_bytes()[:300])  # no zip directory: zipfile's own error
+    corrupt = tmp_path / "corrupt.npz"
+    raw = bytearray(good.read_bytes())
+    start = raw.index(b"\x93NUMPY")  # the first member's data (stored, uncompressed)
+    raw[start + 200 : start + 220] = bytes(20)  # its CRC no longer matches
+    corrupt.write_bytes(bytes(raw))
+    for path in (truncated, corrupt):
+        result = runner.invoke(app, ["train", str(spec), "--data", str(path)])
+        assert result.exit_code == 1, result.output
+        assert f"{path}: cannot read data:" in result.stderr
+        assert "Traceback" not in result.output
+
+
 def test_bad_overrides(files):
     spec, data = files
     result = runner.invoke(

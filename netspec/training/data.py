@@ -8,6 +8,8 @@ several inputs reads `x_<input>` (`x_train_<input>`, `x_val_<input>`, ...), seve
 
 from __future__ import annotations
 
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,13 +47,21 @@ def _open(path: Path) -> dict[str, np.ndarray]:
     archive = _load(path)
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise NetspecError(f"{path}: not a .npz archive (or a directory of .npy files)")
-    return {k: archive[k] for k in archive.files}
+    with archive:
+        try:  # each member is read (and decompressed) here
+            return {k: archive[k] for k in archive.files}
+        except _UNREADABLE as exc:
+            raise NetspecError(f"{path}: cannot read data: {exc}") from None
+
+
+# what numpy raises on a truncated or corrupt file (zipfile and zlib errors are not OSErrors)
+_UNREADABLE = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error)
 
 
 def _load(path: Path, **kwargs):
     try:
         return np.load(path, allow_pickle=False, **kwargs)
-    except (OSError, ValueError) as exc:
+    except _UNREADABLE as exc:
         raise NetspecError(f"{path}: cannot read data: {exc}") from None
 
 
@@ -121,6 +131,8 @@ def _check_y(key: str, a: np.ndarray, name: str, shape, loss, where: str) -> Non
             raise NetspecError(
                 f"{where}: {key} has dtype {a.dtype}; {type(loss).__name__} expects integer labels"
             )
+        if ok and shape and shape[-1] is not None:
+            _check_labels(key, a, name, shape[-1], where)
     else:
         squeezed = tuple(shape[:-1]) if shape and shape[-1] == 1 else None
         ok = _fits(dims, shape) or (squeezed is not None and _fits(dims, squeezed))
@@ -131,6 +143,20 @@ def _check_y(key: str, a: np.ndarray, name: str, shape, loss, where: str) -> Non
     if not ok:
         raise NetspecError(
             f"{where}: {key} has shape {tuple(a.shape)}; output '{name}' expects {expected}"
+        )
+
+
+def _check_labels(key: str, a: np.ndarray, name: str, classes: int, where: str) -> None:
+    """Class labels within [0, classes): an index outside would pick another class's
+    probability without an error (Keras's torch backend fails mid-run on a label >= classes
+    and counts a negative one as a zero row)."""
+    if not a.size:
+        return
+    low, high = int(a.min()), int(a.max())
+    if low < 0 or high >= classes:
+        raise NetspecError(
+            f"{where}: {key} holds class labels from {low} to {high}; output '{name}' has "
+            f"{classes} classes (labels 0 to {classes - 1})"
         )
 
 
