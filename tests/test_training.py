@@ -204,6 +204,17 @@ def test_run_folder_evaluate_and_predict(files, tmp_path):
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     np.testing.assert_allclose(np.load(pred)["y"], predict(model, parsed, test)[0], rtol=1e-6)
+    # where the predictions cannot go: a located error, exit 1, no traceback
+    (tmp_path / "taken.npz").mkdir()
+    for bad, message in [
+        (tmp_path / "nowhere" / "p.npz", f"no such directory: {tmp_path / 'nowhere'}"),
+        (tmp_path / "taken.npz", "cannot write predictions: Is a directory"),
+    ]:
+        result = runner.invoke(app, [*args[:-1], str(bad)])
+        assert result.exit_code == 1 and message in result.stderr, result.output
+        assert "Traceback" not in result.output
+    result = runner.invoke(app, ["train", "--resume", str(tmp_path / "nothing")])
+    assert result.exit_code == 1 and "nothing: no such run folder" in result.stderr
 
 
 def test_an_existing_run_is_never_overwritten(files, tmp_path):

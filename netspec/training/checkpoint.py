@@ -75,6 +75,8 @@ def read_checkpoint(run: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]
     from safetensors import SafetensorError, safe_open
 
     path = run / NAME
+    if not run.is_dir():
+        raise NetspecError(f"{run}: no such run folder")
     if not path.is_file():
         raise NetspecError(
             f"{run}: no {NAME} to resume from (train.checkpoint.every: 0, or the run was "

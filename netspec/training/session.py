@@ -153,6 +153,9 @@ def predict(spec_path, weights, data_path, output: Path, split=None, device="aut
     from .loop import predict as run
     from .runs import load_weights
 
+    output = Path(output)
+    if not output.parent.is_dir():  # checked first; not created: a typo would go unnoticed
+        raise NetspecError(f"{output}: no such directory: {output.parent}")
     spec, model, data = prepare(spec_path, data_path, (), device)
     load_weights(model, weights)
     heap.settle()
@@ -160,4 +163,7 @@ def predict(spec_path, weights, data_path, output: Path, split=None, device="aut
     names = key_names("y", [str(r) for r in graph_of(spec).outputs], "train")
     buffer = io.BytesIO()
     np.savez(buffer, **dict(zip(names, preds, strict=True)))
-    write_atomic(Path(output), buffer.getvalue())
+    try:
+        write_atomic(output, buffer.getvalue())
+    except OSError as exc:  # a directory of that name, no permission, disk full
+        raise NetspecError(f"{output}: cannot write predictions: {exc.strerror}") from None
