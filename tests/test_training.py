@@ -116,6 +116,10 @@ def test_data_errors_are_clear(tmp_path, files):
     np.savez(floats, x=np.zeros((10, 4)), y=np.zeros(10))
     result = runner.invoke(app, ["train", str(spec), "--data", str(floats)])
     assert result.exit_code == 1 and "expects integer labels" in result.stderr
+    empty = tmp_path / "empty.npz"  # Keras: "num_samples should be a positive integer"
+    np.savez(empty, x=np.zeros((0, 4)), y=np.zeros(0, dtype="int64"))
+    result = runner.invoke(app, ["train", str(spec), "--data", str(empty)])
+    assert result.exit_code == 1 and f"{empty}: x, y hold no samples" in result.stderr
     both = tmp_path / "both.npz"
     np.savez(both, x=np.zeros((4, 4)), x_train=np.zeros((4, 4)))
     with pytest.raises(NetspecError, match="both 'x' and 'x_train'"):

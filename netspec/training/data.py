@@ -97,6 +97,8 @@ def _split(arrays: dict, split: str, inputs: list[str], outputs: list[str], wher
     if len(set(lengths.values())) > 1:
         listed = ", ".join(f"{k}: {n}" for k, n in lengths.items())
         raise NetspecError(f"{where}: the {split} arrays differ in length ({listed})")
+    if not any(lengths.values()) and all(a.ndim for a in x + y):  # Keras refuses it too
+        raise NetspecError(f"{where}: {', '.join(lengths)} hold no samples")
     return Split(x, y), keys_x, present
 
 
