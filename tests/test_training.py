@@ -155,6 +155,25 @@ def test_keras_fails_mid_run_on_the_same_labels(label):
         loss(np.array([label, 0]), np.full((2, 3), 1 / 3, "float32"))
 
 
+def test_without_a_loss_train_says_so_and_predict_needs_no_labels(tmp_path, files):
+    spec, data = files
+    bare = tmp_path / "bare.yaml"  # the layers only: no compile section
+    bare.write_text(SPEC.split("compile:")[0])
+    result = runner.invoke(app, ["train", str(bare), "--data", str(data)])
+    assert result.exit_code == 1
+    # said before the class labels are checked against a loss that is not there
+    assert "the spec has no compile.loss" in result.stderr, result.stderr
+    out = tmp_path / "run"
+    args = ["train", str(spec), "--data", str(data), "--out", str(out), "--epochs", "1"]
+    assert runner.invoke(app, args).exit_code == 0
+    pred = tmp_path / "p.npz"
+    weights = str(out / "weights.safetensors")
+    args = ["predict", str(bare), "--weights", weights, "--data", str(data), "-o", str(pred)]
+    result = runner.invoke(app, args)  # the labels (y) are neither needed nor checked
+    assert result.exit_code == 0, result.output
+    assert np.load(pred)["y"].shape == (32, 3)  # the test split
+
+
 def test_a_corrupt_archive_is_a_located_error(tmp_path, files):
     spec, good = files
     truncated = tmp_path / "truncated.npz"

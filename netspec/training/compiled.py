@@ -83,14 +83,19 @@ class Compiled:
             state.reset()
 
 
+def require_loss(spec) -> None:
+    """Training and evaluation need `compile.loss` (Keras: compile() before fit())."""
+    if spec.compile is None or spec.compile.loss is None:
+        raise NetspecError("the spec has no compile.loss: add `compile: {loss: ...}` to train")
+
+
 def compile_spec(spec, graph, y_shapes: list[tuple] | None) -> Compiled:
     """The runnable compile section; `y_shapes` (label shapes, batch axis first) resolve
     `accuracy`."""
     compiled = spec.compile
     outputs = [str(r) for r in graph.outputs]
     losses = losses_per_output(compiled, outputs)
-    if all(loss is None for loss in losses):
-        raise NetspecError("the spec has no compile.loss: add `compile: {loss: ...}` to train")
+    require_loss(spec)
     fns = [
         None if loss is None else loss.function(output_activation(graph, ref))
         for loss, ref in zip(losses, graph.outputs, strict=True)

@@ -168,9 +168,10 @@ def _fits(dims: tuple, shape) -> bool:
     )
 
 
-def load_data(path, spec) -> dict[str, Split]:
+def load_data(path, spec, labels: bool = True) -> dict[str, Split]:
     """The splits found in `path`, every array checked against the spec's inputs and outputs
-    (and the losses' label kind: integer labels for sparse losses)."""
+    (and the losses' label kind: integer labels for sparse losses). Without `labels` (to
+    predict) the splits hold the inputs only, and the labels are not checked."""
     from ..loader import graph_of
     from .compiled import losses_per_output
 
@@ -190,6 +191,8 @@ def load_data(path, spec) -> dict[str, Split]:
         data, keys_x, keys_y = got
         for key, a, node in zip(keys_x, data.x, graph.inputs, strict=True):
             _check_x(key, a, node.name, node.shape, node.dtype, where)
+        if not labels:
+            data, keys_y = Split(data.x, []), []
         for key, a, name, shape, loss in zip(
             keys_y, data.y, outputs, out_shapes, losses, strict=bool(data.y)
         ):

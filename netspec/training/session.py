@@ -23,11 +23,17 @@ class Interrupted(NetspecError):
         )
 
 
-def prepare(spec_path, data_path, overrides=(), device="auto"):
+def prepare(spec_path, data_path, overrides=(), device="auto", *, labels=True):
     """(spec, model, data): the spec with its overrides, the data checked against it, the
-    model built with the train seed."""
+    model built with the train seed. With `labels` (train, evaluate) the spec must have
+    compile.loss (checked before the data, whose labels are checked against it); without
+    (predict) the labels are left out."""
+    from .compiled import require_loss
+
     spec = load_with_overrides(spec_path, list(overrides))
-    data = load_data(data_path, spec)
+    if labels:
+        require_loss(spec)
+    data = load_data(data_path, spec, labels=labels)
     from ..compiler import build
 
     seed = spec.train.seed if spec.train is not None else None
@@ -156,7 +162,7 @@ def predict(spec_path, weights, data_path, output: Path, split=None, device="aut
     output = Path(output)
     if not output.parent.is_dir():  # checked first; not created: a typo would go unnoticed
         raise NetspecError(f"{output}: no such directory: {output.parent}")
-    spec, model, data = prepare(spec_path, data_path, (), device)
+    spec, model, data = prepare(spec_path, data_path, (), device, labels=False)
     load_weights(model, weights)
     heap.settle()
     preds = run(model, spec, _split(data, split, data_path))
