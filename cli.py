@@ -271,7 +271,9 @@ def evaluate(
     spec: Annotated[Path, typer.Argument(help="Spec file.", show_default=False)],
     weights: WeightsOpt,
     data: DataOpt,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON (null for a non-finite value).")
+    ] = False,
     split: SplitOpt = None,
     device: Device = "auto",
 ) -> None:
@@ -281,7 +283,9 @@ def evaluate(
 
         results = run(spec, weights, data, split=split, device=device)
         if as_json:
-            print(json.dumps(results))
+            from netspec.training.runs import strict_json
+
+            print(strict_json(results))
         else:
             for key, value in results.items():
                 print(f"{key}: {value:.6g}")

@@ -174,6 +174,27 @@ def test_without_a_loss_train_says_so_and_predict_needs_no_labels(tmp_path, file
     assert np.load(pred)["y"].shape == (32, 3)  # the test split
 
 
+def test_a_diverged_run_writes_strict_json(tmp_path, files):
+    # NaN is not JSON (RFC 8259; jq and JavaScript refuse it): history.json and
+    # `evaluate --json` write null for it
+    spec, _ = files
+    data = tmp_path / "nan.npz"
+    np.savez(data, x=np.full((8, 4), np.nan, "float32"), y=np.zeros(8, "int64"))
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["train", str(spec), "--data", str(data), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+
+    def refuse(constant):
+        raise ValueError(f"not JSON: {constant}")
+
+    history = json.loads((out / "history.json").read_text(), parse_constant=refuse)
+    assert history["loss"] == [None] * 5
+    args = ["evaluate", str(spec), "--weights", str(out / "weights.safetensors")]
+    result = runner.invoke(app, [*args, "--data", str(data), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout, parse_constant=refuse)["loss"] is None
+
+
 def test_a_corrupt_archive_is_a_located_error(tmp_path, files):
     spec, good = files
     truncated = tmp_path / "truncated.npz"

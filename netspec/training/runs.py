@@ -6,6 +6,7 @@ os.replace), so a run killed at any moment leaves no corrupt file."""
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 
@@ -59,8 +60,26 @@ def save_weights(path: Path, model) -> None:
     write_atomic(path, save(tensors))
 
 
+def strict_json(value, indent: int | None = None) -> str:
+    """JSON that every parser reads: RFC 8259 has no NaN or Infinity (Python's json writes
+    them, jq and JavaScript refuse them), so a non-finite number (a diverged loss) is written
+    as null, as JavaScript's JSON.stringify does."""
+    return json.dumps(_finite_or_none(value), indent=indent, allow_nan=False)
+
+
+def _finite_or_none(value):
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite_or_none(v) for v in value]
+    return value
+
+
 def save_history(path: Path, history: dict) -> None:
-    write_atomic(path / "history.json", json.dumps(history, indent=2).encode())
+    """history.json (Keras's History dict; null for a non-finite value) and history.csv."""
+    write_atomic(path / "history.json", strict_json(history, indent=2).encode())
     write_atomic(path / "history.csv", history_csv(history).encode())
 
 
