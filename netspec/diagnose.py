@@ -149,11 +149,20 @@ def problem_from(err: dict, data: Any, spec_cls: type) -> Problem:
     return Problem(path, message)
 
 
+def _mismatch(err: dict) -> bool:
+    """Whether an error only says the value is not of a union branch's kind: a type error, or
+    a fixed name (a Literal) given something other than a string ({type: AUC} is not meant
+    for `accuracy`)."""
+    if err["type"] == "literal_error":
+        return not isinstance(err.get("input"), str)
+    return err["type"].endswith("_type")
+
+
 def problems_from(errors: list[dict], data: Any, spec_cls: type) -> list[Problem]:
     """All pydantic errors as problems, one per place: where a union's branches all fail, the
     type mismatches of the branches the value was not meant for are dropped (or merged)."""
     problems = [problem_from(err, data, spec_cls) for err in errors]
-    mismatch = [err["type"].endswith("_type") for err in errors]
+    mismatch = [_mismatch(err) for err in errors]
     by_path: dict = {}
     for problem, is_mismatch in zip(problems, mismatch, strict=True):
         by_path.setdefault(problem.path, []).append((problem, is_mismatch))

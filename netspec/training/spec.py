@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from ..layers.base import NAME_PATTERN
+from ..registry import did_you_mean
 from .losses import LossField
 from .metrics import METRICS, MetricField
 from .monitor import MODE_FIELD, MonitorMode
@@ -16,6 +17,18 @@ from .plateau import ReduceLROnPlateau
 
 OutputName = Annotated[str, Field(pattern=NAME_PATTERN[:-1] + r"(:[0-9]+)?$")]
 Accuracy = Literal["accuracy", "acc"]
+
+
+def _known_metric(value: Any) -> Any:
+    # one message for an unknown name (rather than one per branch of the union below), and
+    # `accuracy`, the name most often meant, among the suggestions
+    if isinstance(value, str) and value not in ("accuracy", "acc") and value not in METRICS:
+        names = ["accuracy", "acc", *METRICS.all_names()]
+        raise ValueError(f"unknown metric '{value}'" + did_you_mean(value, names))
+    return value
+
+
+Metric = Annotated[Accuracy | MetricField, BeforeValidator(_known_metric)]
 
 
 class CompileSpec(BaseModel):
@@ -38,7 +51,7 @@ class CompileSpec(BaseModel):
         description="Weights of the outputs' losses in the total loss, in output order or "
         "by output name (default: 1 each).",
     )
-    metrics: list[Accuracy | MetricField] | dict[OutputName, list[Accuracy | MetricField]] = Field(
+    metrics: list[Metric] | dict[OutputName, list[Metric]] = Field(
         [],
         description="Metrics reported each epoch (for every output, or a mapping of output "
         "name to metrics); `accuracy`/`acc` picks binary, categorical or sparse categorical "

@@ -59,8 +59,16 @@ class _NameOrObjectSchema:
         return {"oneOf": [names, objects]}
 
 
+def _article(word: str) -> str:
+    return f"an {word}" if word[:1] in "aeiou" else f"a {word}"
+
+
 def _resolver(registry: Registry, presets: dict[str, dict[str, Any]]):
     def resolve(value: Any) -> Any:
+        if not isinstance(value, (str, dict, BaseModel)):  # say what is wanted, in our words
+            got = "" if isinstance(value, (list, tuple)) else f" (got {value!r})"
+            wanted = f"{_article(registry.kind)} name or a {{type: ...}} object"
+            raise ValueError(f"should be {wanted}{got}")
         if isinstance(value, str):
             try:
                 return {"type": registry.canonical(value), **presets.get(value, {})}
