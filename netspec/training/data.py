@@ -150,8 +150,8 @@ def _check_y(key: str, a: np.ndarray, name: str, shape, loss, where: str) -> Non
 
 def _check_labels(key: str, a: np.ndarray, name: str, classes: int, where: str) -> None:
     """Class labels within [0, classes): an index outside would pick another class's
-    probability without an error (Keras's torch backend fails mid-run on a label >= classes
-    and counts a negative one as a zero row)."""
+    probability without an error (Keras's torch backend raises IndexError mid-run, at the
+    first batch that holds one)."""
     if not a.size:
         return
     low, high = int(a.min()), int(a.max())
