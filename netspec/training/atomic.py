@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -16,6 +17,21 @@ def write_atomic(path: Path, data: bytes) -> None:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
+            os.fsync(f.fileno())  # on disk before the rename: no empty file after a crash
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_atomic_with(path: Path, write: Callable[[Path], None]) -> None:
+    """As `write_atomic`, for a writer that takes a file name (safetensors' `save_file`
+    streams the tensors to disk, where `save` would first build the whole file in memory)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        with open(tmp, "rb+") as f:
             os.fsync(f.fileno())  # on disk before the rename: no empty file after a crash
         os.replace(tmp, path)
     except BaseException:

@@ -57,16 +57,15 @@ def _rng_tensors(model) -> dict[str, torch.Tensor]:
 
 def save_checkpoint(run: Path, model, optimizer, meta: dict[str, Any], best=None) -> None:
     """Write `run/checkpoint.safetensors` (and the readable `checkpoint.json`) atomically."""
-    from safetensors.torch import save
+    from .runs import write_tensors
 
     opt_tensors, opt_meta = _optimizer_tensors(optimizer)
     tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
     tensors |= opt_tensors | _rng_tensors(model)
     tensors |= {f"best_weights.{k}": v for k, v in (best or {}).items()}
-    tensors = {k: v.detach().cpu().contiguous().clone() for k, v in tensors.items()}
     meta = {**meta, "optimizer": opt_meta}
     text = json.dumps(meta, indent=1)
-    write_atomic(run / NAME, save(tensors, metadata={"netspec": text}))
+    write_tensors(run / NAME, tensors, metadata={"netspec": text})
     write_atomic(run / "checkpoint.json", text.encode())
 
 
