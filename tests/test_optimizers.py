@@ -154,6 +154,41 @@ def test_same_steps_as_keras(case):
     assert diff < bound, f"{spec.describe()}: {diff:.3e} >= {bound:.0e}"
 
 
+@pytest.mark.parametrize(
+    "case",
+    [
+        {"type": "SGD", "momentum": 0.9},
+        {"type": "SGD", "momentum": 0.9, "nesterov": True},
+        {"type": "RMSprop", "momentum": 0.9, "epsilon": 0.0},
+    ],
+    ids=case_id,
+)
+def test_momentum_follows_keras_while_the_learning_rate_changes(case):
+    # Keras's velocity holds the learning rate, torch's buffer does not: netspec rescales the
+    # buffer when the rate changes (here halved every step: float32-exact rates, as Keras
+    # evaluates its schedules in float32), as the trainer sets it before every step
+    rate = {"type": "ExponentialDecay", "initial_learning_rate": 0.25, "decay_steps": 1,
+            "decay_rate": 0.5}  # fmt: skip
+    spec = parse({**case, "learning_rate": rate})
+    x0, grads = problem(0)
+    schedule = keras.optimizers.schedules.ExponentialDecay(0.25, 1, 0.5)
+    args = spec.model_dump(exclude={"type", "learning_rate"})
+    keras_spec = type("KerasSpec", (), {"type": spec.type, "model_dump": lambda self, **_: {
+        **args, "learning_rate": schedule}})()  # fmt: skip
+    xk = run_keras(keras_spec, x0, grads, steps=8)
+    params = [torch.tensor(x.copy(), dtype=torch.float64, requires_grad=True) for x in x0]
+    opt = spec.make(params)
+    for step in range(8):
+        for group in opt.param_groups:
+            group["lr"] = spec.lr_at(step)
+        for p, g in zip(params, grads([p.detach().numpy().copy() for p in params]), strict=True):
+            p.grad = torch.from_numpy(g)
+        opt.step()
+    moved = max(np.abs(k - x).max() for k, x in zip(xk, x0, strict=True))
+    diff = max(np.abs(k - p.detach().numpy()).max() for k, p in zip(xk, params, strict=True))
+    assert diff / moved < FLOAT32, diff / moved
+
+
 @pytest.mark.parametrize("name", ["Adam", "AdamW", "RMSprop", "Adagrad", "Adamax"])
 def test_epsilon_is_the_only_difference(name):
     """With epsilon=0 the rules agree exactly: the measured difference is epsilon's placement."""

@@ -33,7 +33,9 @@ def _optimizer_tensors(optimizer) -> tuple[dict[str, torch.Tensor], dict[str, An
             else:
                 scalars.setdefault(str(index), {})[key] = value
     lrs = [group["lr"] for group in state["param_groups"]]
-    return tensors, {"scalars": scalars, "lr": lrs}
+    # the rate of the last step, by which optimizers._keras_momentum rescales momentum
+    keras_lrs = [group.get("keras_lr") for group in state["param_groups"]]
+    return tensors, {"scalars": scalars, "lr": lrs, "keras_lr": keras_lrs}
 
 
 def _module_generators(model) -> dict[str, torch.Generator]:
@@ -108,6 +110,10 @@ def restore(tensors: dict, meta: dict, model, optimizer) -> dict | None:
         state["state"][index] = entry
     for group, lr in zip(state["param_groups"], meta["optimizer"]["lr"], strict=True):
         group["lr"] = lr
+    keras_lrs = meta["optimizer"].get("keras_lr") or [None] * len(state["param_groups"])
+    for group, last in zip(state["param_groups"], keras_lrs, strict=True):
+        if last is not None:
+            group["keras_lr"] = last
     optimizer.load_state_dict(state)  # moves the state to the parameters' device
     torch.set_rng_state(tensors["rng.torch"])
     cuda = [tensors.get(f"rng.cuda.{i}") for i in range(torch.cuda.device_count())]

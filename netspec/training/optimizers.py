@@ -88,6 +88,8 @@ class Optimizer(VocabModel):
         opt = cls(params, lr=self.lr_at(0), **kwargs)
         if self.weight_decay and not self._decay_in_torch():
             opt.register_step_pre_hook(_decoupled_decay(self.weight_decay))
+        if getattr(self, "momentum", 0):  # SGD, RMSprop
+            opt.register_step_pre_hook(_keras_momentum)
         return opt
 
     @property
@@ -180,6 +182,30 @@ def _decoupled_decay(weight_decay: float):
     return hook
 
 
+def _keras_momentum(optimizer, args, kwargs) -> None:
+    """A step pre-hook that makes torch's momentum Keras's when the learning rate changes.
+
+    Keras's velocity holds the learning rate (SGD: v = m*v - lr*g; RMSprop: v = m*v +
+    lr*g/rms), torch's buffer does not (b = m*b + g, step lr*b): the same steps while the rate
+    is constant. When a schedule or ReduceLROnPlateau moves it from lr0 to lr1, Keras's
+    velocity still carries lr0, so the buffer is scaled by lr0/lr1 first. The rate of the last
+    step is kept in the param group (`keras_lr`), so it is checkpointed with the optimizer. A
+    rate of 0 cannot be matched (torch's step is then 0, Keras's still applies its velocity)."""
+    import torch
+
+    for group in optimizer.param_groups:
+        lr, last = float(group["lr"]), group.get("keras_lr")
+        if lr == 0:
+            continue
+        if last is not None and last != lr:
+            states = (optimizer.state.get(p, {}) for p in group["params"])
+            buffers = [b for b in (s.get("momentum_buffer") for s in states) if b is not None]
+            if buffers:
+                with torch.no_grad():
+                    torch._foreach_mul_(buffers, last / lr)
+        group["keras_lr"] = lr
+
+
 def _register(*aliases: str):
     def deco(cls):
         return OPTIMIZERS.register(cls.model_fields["type"].default, cls, aliases)
@@ -194,8 +220,9 @@ _EPSILON = Field(1e-7, ge=0, description="Small constant for numerical stability
 
 @_register("sgd")
 class SGD(Optimizer):
-    """Gradient descent with optional (Nesterov) momentum. torch's momentum buffer is Keras's
-    divided by -learning_rate: the same steps while the learning rate is constant."""
+    """Gradient descent with optional (Nesterov) momentum: Keras's steps, also while a schedule
+    or ReduceLROnPlateau changes the learning rate (torch's momentum buffer, Keras's velocity
+    divided by -learning_rate, is rescaled when the rate changes)."""
 
     type: Literal["SGD"] = "SGD"
     learning_rate: LearningRate = Field(0.01, description=_LR_TEXT)
