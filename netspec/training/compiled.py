@@ -84,8 +84,15 @@ class Compiled:
 
 
 def require_loss(spec) -> None:
-    """Training and evaluation need `compile.loss` (Keras: compile() before fit())."""
-    if spec.compile is None or spec.compile.loss is None:
+    """Training and evaluation need a loss for at least one output (Keras: compile() before
+    fit()); checked before the data, whose labels are checked against the losses."""
+    from ..loader import graph_of
+
+    _require_any(losses_per_output(spec.compile, [str(r) for r in graph_of(spec).outputs]))
+
+
+def _require_any(losses: list) -> None:
+    if all(loss is None for loss in losses):  # no compile, no loss, or `loss: {}`
         raise NetspecError("the spec has no compile.loss: add `compile: {loss: ...}` to train")
 
 
@@ -95,7 +102,7 @@ def compile_spec(spec, graph, y_shapes: list[tuple] | None) -> Compiled:
     compiled = spec.compile
     outputs = [str(r) for r in graph.outputs]
     losses = losses_per_output(compiled, outputs)
-    require_loss(spec)
+    _require_any(losses)
     fns = [
         None if loss is None else loss.function(output_activation(graph, ref))
         for loss, ref in zip(losses, graph.outputs, strict=True)
