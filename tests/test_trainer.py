@@ -148,6 +148,7 @@ def test_checkpoint_every(tmp_path, data):
     spec = write(tmp_path, spec_text(train=", checkpoint: {every: 0}"))
     run, _ = train(spec, data, out=tmp_path / "none", echo=lambda line: None)
     assert not (run / "checkpoint.safetensors").exists()
+    assert len(json.loads((run / "history.json").read_text())["loss"]) == 4  # at the end
     spec = write(tmp_path, spec_text(train=", checkpoint: {every: 3}"))
     run, _ = train(spec, data, out=tmp_path / "three", echo=lambda line: None)
     # every 3 epochs, and at the end (epoch 4)

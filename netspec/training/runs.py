@@ -97,10 +97,10 @@ def save_history(path: Path, history: dict) -> None:
 
 
 def save_run(path: Path, model, spec, history: dict, curves=None) -> None:
-    """The final files: weights.safetensors, the history, curves.png (by `curves`, a
-    `plot_worker.CurvesWriter`, when given). spec.yaml is written when the run starts."""
+    """The final files: weights.safetensors and curves.png (by `curves`, a
+    `plot_worker.CurvesWriter`, when given). spec.yaml is written when the run starts, the
+    history by the trainer (with each checkpoint, and at the end)."""
     save_weights(path / "weights.safetensors", model)
-    save_history(path, history)
     if curves is None:
         from .plots import curves_png
 

@@ -225,17 +225,18 @@ class Trainer:
     # -- checkpoints ------------------------------------------------------------------------
 
     def _checkpoint(self) -> None:
+        """The history every `checkpoint.every` epochs and at the end (with `every: 0` at the
+        end only), each time with the checkpoint that resumes from it (none with `every: 0`)."""
         every = self.train_cfg.checkpoint.every
-        if self.run is None or not every:
-            return
-        if self.epoch % every and not self.finished:
+        if self.run is None or not (self.finished or (every and self.epoch % every == 0)):
             return
         from .checkpoint import save_checkpoint
         from .runs import save_history
 
         save_history(self.run, self.history)
-        best = self.stopper.best_weights if self.stopper else None
-        save_checkpoint(self.run, self.model, self.optimizer, self.state_dict(), best)
+        if every:
+            best = self.stopper.best_weights if self.stopper else None
+            save_checkpoint(self.run, self.model, self.optimizer, self.state_dict(), best)
 
     def state_dict(self) -> dict:
         """The JSON side of the checkpoint."""
