@@ -34,6 +34,7 @@ import os
 import sys
 
 import common  # noqa: F401  (puts the repository root on sys.path)
+from train_worker import keras_layers  # the networks of bench/train.py, in Keras
 
 GOAL = 1.05
 LR = 0.01
@@ -151,24 +152,11 @@ def copy_lstm(ns: nn.Module, hand: HandLSTM) -> None:
 
 
 def keras_cnn(keras):
-    L = keras.layers
-    return keras.Sequential(
-        [
-            keras.Input((28, 28, 1)),
-            L.Conv2D(32, 3, activation="relu"),
-            L.MaxPooling2D(2),
-            L.Conv2D(64, 3, activation="relu"),
-            L.MaxPooling2D(2),
-            L.Flatten(),
-            L.Dropout(0.5),
-            L.Dense(128, activation="relu"),
-            L.Dense(10, activation="softmax"),
-        ]
-    )
+    return keras.Sequential([keras.Input((28, 28, 1)), *keras_layers(keras, "cnn")])
 
 
 def keras_lstm(keras):
-    return keras.Sequential([keras.Input((50, 16)), keras.layers.LSTM(64), keras.layers.Dense(1)])
+    return keras.Sequential([keras.Input((50, 16)), *keras_layers(keras, "lstm")])
 
 
 def set_keras_weights(kmodel, ns: nn.Module) -> None:

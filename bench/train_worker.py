@@ -102,21 +102,17 @@ def hand(net: str, data: dict, epochs: int, batch: int, out: Path, tuned: bool =
     torch.save(model.state_dict(), out / "weights.pt")
 
 
-def keras_fit(net: str, data: dict, epochs: int, batch: int, out: Path) -> None:
-    os.environ.setdefault("KERAS_BACKEND", "torch")
-    import keras
-
+def keras_layers(keras, net: str) -> list:
+    """The benchmark's networks as Keras layers (also `train_step.py`'s Keras models)."""
     L = keras.layers
-    x, y = data["x_train"], data["y_train"]
-    keras.utils.set_random_seed(0)
     if net == "mlp":
-        layers = [
+        return [
             L.Dense(512, activation="relu"),
             L.Dense(512, activation="relu"),
             L.Dense(10, activation="softmax"),
         ]
-    elif net == "cnn":
-        layers = [
+    if net == "cnn":
+        return [
             L.Conv2D(32, 3, activation="relu"),
             L.MaxPooling2D(2),
             L.Conv2D(64, 3, activation="relu"),
@@ -126,9 +122,16 @@ def keras_fit(net: str, data: dict, epochs: int, batch: int, out: Path) -> None:
             L.Dense(128, activation="relu"),
             L.Dense(10, activation="softmax"),
         ]
-    else:
-        layers = [L.LSTM(64), L.Dense(1)]
-    model = keras.Sequential([keras.Input(x.shape[1:]), *layers])
+    return [L.LSTM(64), L.Dense(1)]
+
+
+def keras_fit(net: str, data: dict, epochs: int, batch: int, out: Path) -> None:
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    import keras
+
+    x, y = data["x_train"], data["y_train"]
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input(x.shape[1:]), *keras_layers(keras, net)])
     if net == "lstm":
         model.compile(optimizer=keras.optimizers.Adam(LR), loss="mse")
     else:
