@@ -12,16 +12,7 @@ from pathlib import Path
 def write_atomic(path: Path, data: bytes) -> None:
     """Write `data` to a temporary file beside `path`, flush it to disk, then rename it over
     `path`: a reader (or a crash) sees the old file or the new one, never part of one."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())  # on disk before the rename: no empty file after a crash
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic_with(path, lambda tmp: tmp.write_bytes(data))
 
 
 def write_atomic_with(path: Path, write: Callable[[Path], None]) -> None:

@@ -19,6 +19,8 @@ from ..errors import NetspecError
 
 SPLITS = ("train", "val", "test")
 _FLOAT = ("float16", "bfloat16", "float32", "float64")
+# what numpy raises on a truncated or corrupt file (zipfile and zlib errors are not OSErrors)
+_UNREADABLE = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error)
 
 
 @dataclass
@@ -52,10 +54,6 @@ def _open(path: Path) -> dict[str, np.ndarray]:
             return {k: archive[k] for k in archive.files}
         except _UNREADABLE as exc:
             raise NetspecError(f"{path}: cannot read data: {exc}") from None
-
-
-# what numpy raises on a truncated or corrupt file (zipfile and zlib errors are not OSErrors)
-_UNREADABLE = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error)
 
 
 def _load(path: Path, **kwargs):
