@@ -1,12 +1,22 @@
 """Atomic file writes (standard library only: the curves helper process loads this file by path,
-without importing netspec)."""
+without importing netspec).
+
+Test hook: with `NETSPEC_TEST_KILL_AT=NAME:WHEN[:N]` in the environment (WHEN `before` or
+`after`, N counting from 1, default 1), the process SIGKILLs itself just before (or just after)
+the N-th rename onto a file called NAME, e.g. `checkpoint.safetensors:after:2`. The kill tests
+use it to stop `netspec train` at every write point; unset, it costs one dictionary lookup.
+"""
 
 from __future__ import annotations
 
 import os
+import signal
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+
+TMP_SUFFIX = ".tmp"
+_renames: dict[str, int] = {}
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -18,13 +28,43 @@ def write_atomic(path: Path, data: bytes) -> None:
 def write_atomic_with(path: Path, write: Callable[[Path], None]) -> None:
     """As `write_atomic`, for a writer that takes a file name (safetensors' `save_file`
     streams the tensors to disk, where `save` would first build the whole file in memory)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TMP_SUFFIX)
     os.close(fd)
     try:
         write(Path(tmp))
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())  # on disk before the rename: no empty file after a crash
+        _test_kill(path.name, "before")
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    fsync_dir(path.parent)  # the rename itself on disk
+    _test_kill(path.name, "after")
+
+
+def fsync_dir(folder: Path) -> None:
+    """Flush a directory's entries (a rename or a new file in it) to disk."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:  # pragma: no cover - a platform without directory handles
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover - file systems that refuse fsync on directories
+        pass
+    finally:
+        os.close(fd)
+
+
+def _test_kill(name: str, when: str) -> None:
+    target = os.environ.get("NETSPEC_TEST_KILL_AT")
+    if not target:
+        return
+    parts = target.split(":")
+    if parts[0] != name or parts[1:2] != [when]:
+        return
+    _renames[f"{name}:{when}"] = count = _renames.get(f"{name}:{when}", 0) + 1
+    if count == (int(parts[2]) if len(parts) > 2 else 1):
+        os.kill(os.getpid(), signal.SIGKILL)
