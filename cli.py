@@ -82,7 +82,8 @@ def build(
     max_memory: Annotated[
         str | None,
         typer.Option(
-            help="Parameter memory budget (e.g. 64GiB); default: half of this machine's RAM."
+            help="Memory budget of the parameters and one sample's activations (e.g. 64GiB); "
+            "default: half of this machine's RAM."
         ),
     ] = None,
 ) -> None:
@@ -196,6 +197,10 @@ SplitOpt = Annotated[
 ]
 
 
+AllowNonfinite = Annotated[
+    bool,
+    typer.Option("--allow-nonfinite", help="Use data that holds NaN or inf (refused by default)."),
+]
 Precision = Annotated[
     str | None,
     typer.Option(help="32, bf16 (autocast to bfloat16) or 16-mixed (float16 autocast, CUDA)."),
@@ -241,6 +246,13 @@ def train(
         list[str] | None,
         typer.Option("--set", help="KEY=VALUE spec override (train.epochs=5); repeatable."),
     ] = None,
+    allow_nonfinite: AllowNonfinite = False,
+    max_memory: Annotated[
+        str | None,
+        typer.Option(
+            help="Memory budget of one training batch (e.g. 64GiB); default: half of the RAM."
+        ),
+    ] = None,
 ) -> None:
     """Train a spec's model on .npz data (Keras's fit); write the run folder."""
     sets = list(overrides or [])
@@ -260,9 +272,13 @@ def train(
             raise NetspecError("give a spec file to train, or --resume RUN to continue a run")
         if resume is not None and out is not None:
             raise NetspecError("--out and --resume: a resumed run stays in its folder")
+        from netspec.compiler import parse_size
+
         live = not quiet and sys.stdout.isatty()
+        budget = parse_size(max_memory) if max_memory is not None else None
         path, _ = run(spec, data, out=out, overrides=sets, device=device, echo=print,
-                      resume=resume, precision=precision, compile=compile_, live=live)  # fmt: skip
+                      resume=resume, precision=precision, compile=compile_, live=live,
+                      allow_nonfinite=allow_nonfinite, max_memory=budget)  # fmt: skip
         print(f"run saved to {path}")
 
 
@@ -276,12 +292,15 @@ def evaluate(
     ] = False,
     split: SplitOpt = None,
     device: Device = "auto",
+    allow_nonfinite: AllowNonfinite = False,
 ) -> None:
     """Loss and metrics of trained weights on data (Keras's evaluate)."""
     with user_errors():
         from netspec.training.session import evaluate as run
 
-        results = run(spec, weights, data, split=split, device=device)
+        results = run(
+            spec, weights, data, split=split, device=device, allow_nonfinite=allow_nonfinite
+        )
         if as_json:
             from netspec.training.runs import strict_json
 
@@ -301,12 +320,14 @@ def predict(
     ] = Path("predictions.npz"),
     split: SplitOpt = None,
     device: Device = "auto",
+    allow_nonfinite: AllowNonfinite = False,
 ) -> None:
     """The model's outputs on data, written to an .npz (Keras's predict)."""
     with user_errors():
         from netspec.training.session import predict as run
 
-        run(spec, weights, data, output, split=split, device=device)
+        run(spec, weights, data, output, split=split, device=device,
+            allow_nonfinite=allow_nonfinite)  # fmt: skip
         print(f"predictions saved to {output}")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from pathlib import Path
@@ -14,10 +15,16 @@ from .spec import SpecBase
 
 DTYPE_BYTES = 4  # weights are float32
 DEFAULT_BUDGET_SHARE = 0.5  # of physical memory
+# To train, the activations of a batch are kept for the backward pass, which makes a gradient
+# of the same size for each (x2); each parameter has its gradient and the optimizer's state,
+# two moments for Adam, the default (x4). An estimate: a layer's temporaries are not counted.
+TRAIN_ACTIVATIONS = 2
+TRAIN_PARAMS = 4
 
 
 def memory_budget() -> int:
-    """Default budget for a model's parameters: half of this machine's physical memory."""
+    """Default memory budget (a model's parameters and activations, the data read into
+    memory): half of this machine's physical memory."""
     try:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
@@ -49,16 +56,44 @@ def human_bytes(n: float) -> str:
     return f"{n:.1f} TiB"
 
 
-def check_budget(graph: Graph, max_bytes: int | None = None) -> int:
-    """Raise BudgetError when the parameters would not fit `max_bytes` (default: the budget)."""
-    total = sum(t + f for t, f in param_counts(graph).values())
-    need = total * DTYPE_BYTES
+def activation_elements(graph: Graph) -> tuple[int, bool]:
+    """Elements of one sample's activations: the model inputs and every layer's output(s)
+    (a Keras-style static estimate; a layer's temporaries are not counted). A variable (None)
+    dimension is counted as 1; the flag says whether there was one."""
+    shapes = [i.shape for i in graph.inputs]
+    for node in graph.nodes:
+        if node.output is not None:
+            shapes += node.output if isinstance(node.output, list) else [node.output]
+    variable = any(d is None for shape in shapes for d in shape)
+    return sum(math.prod(d or 1 for d in shape) for shape in shapes), variable
+
+
+def memory_need(graph: Graph, batch_size: int = 1, training: bool = False):
+    """(total, activations, parameters) bytes for one batch of `batch_size`: float32 values;
+    to train, activations x TRAIN_ACTIVATIONS and parameters x TRAIN_PARAMS."""
+    params = sum(t + f for t, f in param_counts(graph).values()) * DTYPE_BYTES
+    elements, _ = activation_elements(graph)
+    activations = elements * batch_size * DTYPE_BYTES
+    if training:
+        params, activations = params * TRAIN_PARAMS, activations * TRAIN_ACTIVATIONS
+    return params + activations, activations, params
+
+
+def check_budget(
+    graph: Graph, max_bytes: int | None = None, batch_size: int = 1, training: bool = False
+) -> int:
+    """Raise BudgetError when one batch (parameters and activations, see memory_need) would not
+    fit `max_bytes` (default: the budget); the bytes needed otherwise."""
+    need, activations, params = memory_need(graph, batch_size, training)
     budget = memory_budget() if max_bytes is None else max_bytes
     if need > budget:
+        variable = activation_elements(graph)[1]
         raise BudgetError(
-            f"model '{graph.name}' needs {human_bytes(need)} for {total:,} "
-            f"parameters, over the memory budget of {human_bytes(budget)}; "
-            "raise it with --max-memory (build(max_memory=...))"
+            f"model '{graph.name}' needs about {human_bytes(need)} for one batch of "
+            f"{batch_size} (activations {human_bytes(activations)}, parameters "
+            f"{human_bytes(params)}{'; variable dimensions counted as 1' if variable else ''}), "
+            f"over the memory budget of {human_bytes(budget)}; raise it with --max-memory"
+            + (" or lower train.batch_size" if training else " (build(max_memory=...))")
         )
     return need
 

@@ -103,6 +103,24 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+_BOUNDS = {
+    "greater_than": ("gt", "greater than"),
+    "greater_than_equal": ("ge", "greater than or equal to"),
+    "less_than": ("lt", "less than"),
+    "less_than_equal": ("le", "less than or equal to"),
+}
+
+
+def _bound_message(kind: str, ctx: dict) -> str | None:
+    """A float bound as a person writes it: pydantic prints float32's largest value as
+    340282346638528860000000000000000000000; `3.4028235e+38` is the number torch prints."""
+    key, words = _BOUNDS.get(kind, (None, ""))
+    bound = ctx.get(key) if key else None
+    if not isinstance(bound, float) or abs(bound) < 1e15:
+        return None
+    return f"should be {words} {bound:.8g} (the float32 range)"
+
+
 def problem_from(err: dict, data: Any, spec_cls: type) -> Problem:
     """One pydantic error dict as a Problem located in the YAML."""
     path, owner = data_path(err["loc"], data)
@@ -137,7 +155,7 @@ def problem_from(err: dict, data: Any, spec_cls: type) -> Problem:
             f"{_shown(err.get('input'))} is not a valid name: use letters, digits "
             "and _, not starting with a digit",
         )
-    message = err["msg"].replace("Input should be", "should be")
+    message = _bound_message(kind, ctx) or err["msg"].replace("Input should be", "should be")
     message = re.sub(
         r"^List should have (.*) after validation, not \d+$", r"should have \1", message
     )

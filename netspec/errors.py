@@ -39,7 +39,16 @@ class Diagnostic:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}:{self.col}"
-        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+        text = f"{self.path}: {self.message}" if self.path else self.message
+        return f"{where}: {_one_line(text)}"
+
+
+def _one_line(text: str) -> str:
+    """`text` with line breaks and other unprintable characters escaped (a key or value the spec
+    wrote with a newline or a U+2028 line separator in it): one diagnostic stays one line."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
 class NetspecError(Exception):

@@ -8,11 +8,13 @@ rather than reported twice.
 from __future__ import annotations
 
 import heapq
+import math
 from dataclasses import dataclass, field
 
 from .errors import Path, Problem
 from .layers.base import LAYERS, Context, Layer, Shape, ShapeError, fmt_shape, snake_case
 from .registry import did_you_mean
+from .vocab.bounds import MAX_ELEMENTS, MAX_SIZE
 
 
 @dataclass(frozen=True)
@@ -343,7 +345,9 @@ def _apply_rule(graph: Graph, node: Node, shapes: list[Shape], ctx: Context) -> 
         return
     try:
         node.output = layer.output_shape(shapes, ctx)
-        layer.weights(shapes, ctx)  # weight rules may refuse shapes too
+        weights = layer.weights(shapes, ctx)  # weight rules may refuse shapes too
+        _check_sizes(shapes, node.output, weights)
+        _check_penalties(layer, weights, node.output)
     except ShapeError as exc:
         where = exc.field or ("inputs" if layer.inputs is not None else "type")
         where = where if isinstance(where, tuple) else (where,)
@@ -352,6 +356,45 @@ def _apply_rule(graph: Graph, node: Node, shapes: list[Shape], ctx: Context) -> 
     node.input_shapes = shapes
     node.input_dtypes = list(ctx.dtypes)
     node.dtype = ctx.dtypes[0] if getattr(layer, "keeps_dtype", False) else "float32"
+
+
+def _check_sizes(shapes: list[Shape], output: Shape | list[Shape], weights: list) -> None:
+    """ShapeError for a value or weight torch cannot hold: a dimension over `MAX_SIZE` or more
+    than `MAX_ELEMENTS` values (`units: 0xFFFFFFFFFFFFFFFF` would validate, then overflow)."""
+    values = [f"input shape {fmt_shape(s)}" for s in shapes]
+    outputs = output if isinstance(output, list) else [output]
+    values += [f"output shape {fmt_shape(s)}" for s in outputs]
+    values += [f"weight '{w.name}' shape {tuple(w.shape)}" for w in weights]
+    for what, shape in zip(values, [*shapes, *outputs, *(w.shape for w in weights)], strict=True):
+        dims = [d for d in shape if d is not None]
+        if any(d > MAX_SIZE for d in dims) or math.prod(dims) > MAX_ELEMENTS:
+            raise ShapeError(
+                f"{what} is too large for torch (at most {MAX_SIZE} per axis, "
+                f"{MAX_ELEMENTS} values)"
+            )
+
+
+def _check_penalties(layer: Layer, weights: list, output: Shape | list[Shape]) -> None:
+    """ShapeError when an initializer or regularizer cannot take its weight (Orthogonal and
+    OrthogonalRegularizer: 2-D, as Keras), or the activity regularizer the layer's output."""
+    fields = type(layer).model_fields
+    for w in weights:
+        for kind, rule in (("initializer", w.initializer), ("regularizer", w.regularizer)):
+            if why := _refuses(rule, w.shape):
+                key = f"{w.name}_{kind}"
+                raise ShapeError(
+                    f"{why} ({w.name} shape {w.shape})", key if key in fields else None
+                )
+    activity = layer.activity_regularizer_spec()
+    for out in output if isinstance(output, list) else [output]:
+        if why := _refuses(activity, (None, *out)):
+            key = "activity_regularizer" if "activity_regularizer" in fields else None
+            raise ShapeError(f"{why} (output shape {fmt_shape(out)})", key)
+
+
+def _refuses(regularizer, shape: tuple) -> str | None:
+    refuses = getattr(regularizer, "refuses", None)
+    return refuses(shape) if refuses is not None else None
 
 
 def value_mask(graph: Graph, ref: Ref) -> str | None:

@@ -9,10 +9,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from .diagnose import problems_from
-from .errors import Diagnostic, NetspecError, Problem, SpecError, format_path
+from .errors import Diagnostic, Problem, SpecError, format_path
 from .graph import Graph, resolve
 from .spec import SpecBase, layer_class, validation_model
-from .yamlio import Document, load_yaml
+from .yamlio import Document, load_yaml, read_spec_text
 
 
 def _layers(data: dict) -> tuple[list, list[Problem]]:
@@ -109,12 +109,7 @@ def loads(text: str, file: str = "<string>") -> SpecBase:
 
 def load(path: str | FsPath) -> SpecBase:
     """Read, parse and validate a spec file (`netspec.load`)."""
-    path = FsPath(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise NetspecError(f"{path}: cannot read spec: {exc}") from None
-    return loads(text, str(path))
+    return loads(read_spec_text(path), str(FsPath(path)))
 
 
 def from_data(data: Any, file: str = "<data>") -> SpecBase:

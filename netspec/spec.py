@@ -14,11 +14,12 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 from .layers import LAYERS, Layer, load_plugins
 from .layers.base import NAME_PATTERN, DataFormat
 from .registry import did_you_mean
+from .vocab.bounds import Size
 
 DType = Literal[
     "float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8", "bool"
 ]
-Dim = Annotated[int, Field(gt=0)] | None
+Dim = Size | None  # bounded: netspec.vocab.bounds
 InputName = Annotated[str, Field(pattern=NAME_PATTERN)]
 OutputRef = Annotated[str, Field(pattern=NAME_PATTERN[:-1] + r"(:[0-9]+)?$")]
 

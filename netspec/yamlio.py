@@ -8,17 +8,23 @@ nothing is ever constructed from it. Aliases share nodes, so expansion is counte
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass, field
+from pathlib import Path as FsPath
 
 import yaml
 
-from .errors import Diagnostic, Path, SpecError
+from . import yamlcore
+from .errors import Diagnostic, NetspecError, Path, SpecError
 
 try:  # libyaml's C loader when present, for speed
     _Loader = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - pure-Python fallback
     _Loader = yaml.SafeLoader
 
+_PLAIN = "tag:netspec:plain"  # an untagged plain scalar, resolved by yamlcore (YAML 1.2)
+MAX_FILE_BYTES = 16 * 1024 * 1024  # far above any real spec; a bigger "spec" is a mistake
 MAX_NODES = 100_000
 MAX_DEPTH = 64
 _TAGS = {
@@ -33,6 +39,17 @@ _TAGS = {
 }
 _MERGE = "tag:yaml.org,2002:merge"
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
+
+
+class _CoreLoader(_Loader):
+    """The composer with PyYAML's YAML 1.1 implicit resolution replaced: an untagged plain
+    scalar gets `_PLAIN` (`<<` stays the merge key); quoted ones stay strings, explicit tags
+    stay as written."""
+
+    def resolve(self, kind, value, implicit):
+        if kind is yaml.ScalarNode and implicit[0]:
+            return _MERGE if value == "<<" else _PLAIN
+        return super().resolve(kind, value, implicit)
 
 
 @dataclass
@@ -69,7 +86,7 @@ class _Builder:
     def __init__(self, doc: Document):
         self.doc = doc
         self.count = 0
-        self.scalars = _Loader("")  # only its safe scalar constructors are used
+        self.bad_scalars: list[_YamlProblem] = []  # reported together, after the whole tree
 
     def value(self, node: yaml.Node, path: Path | None, depth: int = 0) -> object:
         """Construct `node`; record its mark under `path` (None for mapping keys)."""
@@ -82,7 +99,7 @@ class _Builder:
             )
         if path is None and not isinstance(node, yaml.ScalarNode):
             raise _YamlProblem(node.start_mark, "a mapping key must be a plain value")
-        if node.tag not in _TAGS:
+        if node.tag not in _TAGS and node.tag != _PLAIN:
             raise _YamlProblem(
                 node.start_mark,
                 f"YAML tag '{node.tag}' is not allowed (specs hold plain data only)",
@@ -93,9 +110,15 @@ class _Builder:
             return self.mapping(node, path, depth)
         if isinstance(node, yaml.SequenceNode):
             return [self.value(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
-        if node.tag == _TIMESTAMP:  # a date-like plain scalar stays the text the user wrote
+        if node.tag == _TIMESTAMP:  # a date stays the text the user wrote
             return node.value
-        return self.scalars.construct_object(node)
+        try:
+            if node.tag == _PLAIN:
+                return yamlcore.plain(node.value)
+            return yamlcore.tagged(node.tag, node.value)
+        except yamlcore.ScalarProblem as exc:
+            self.bad_scalars.append(_YamlProblem(node.start_mark, str(exc)))
+            return None
 
     def mapping(self, node: yaml.MappingNode, path: Path, depth: int) -> dict:
         out: dict = {}
@@ -139,7 +162,7 @@ def load_yaml(text: str, file: str = "<string>") -> Document:
     """Parse one YAML document into a `Document`; raises SpecError (located) on any problem."""
     doc = Document(data=None, file=file)
     try:
-        loader = _Loader(text)
+        loader = _CoreLoader(text)
         try:
             node = loader.get_single_node()
         finally:
@@ -147,7 +170,11 @@ def load_yaml(text: str, file: str = "<string>") -> Document:
         if node is None:
             doc.data = None
             return doc
-        doc.data = _Builder(doc).value(node, ())
+        builder = _Builder(doc)
+        doc.data = builder.value(node, ())
+        if builder.bad_scalars:
+            found = [Diagnostic(file, *_pos(p.mark), "", p.message) for p in builder.bad_scalars]
+            raise SpecError(found)
     except _YamlProblem as exc:
         line, col = _pos(exc.mark) if exc.mark else (1, 1)
         raise SpecError([Diagnostic(file, line, col, "", exc.message)]) from None
@@ -156,6 +183,50 @@ def load_yaml(text: str, file: str = "<string>") -> Document:
         line, col = _pos(mark) if mark else (1, 1)
         message = f"invalid YAML: {exc.problem or exc.context}"
         raise SpecError([Diagnostic(file, line, col, "", message)]) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML refuses: say where it is
+        line, col = _position(text, exc.position)
+        code = ord(exc.character) if isinstance(exc.character, str) else exc.character
+        message = f"invalid YAML: unacceptable character #x{code:04x}: {exc.reason}"
+        raise SpecError([Diagnostic(file, line, col, "", message)]) from None
     except yaml.YAMLError as exc:
         raise SpecError([Diagnostic(file, 1, 1, "", f"invalid YAML: {exc}")]) from None
     return doc
+
+
+def _position(text: str, index: int) -> tuple[int, int]:
+    """1-based (line, col) of a reader error's index: libyaml counts UTF-8 bytes, the
+    pure-Python reader characters."""
+    if _Loader is not yaml.SafeLoader:
+        index = len(text.encode("utf-8")[:index].decode("utf-8", "ignore"))
+    before = text[:index]
+    return before.count("\n") + 1, index - (before.rfind("\n") + 1) + 1
+
+
+def _read_at_most(fd: int, size: int) -> bytes:
+    chunks, left = [], size
+    while left > 0 and (chunk := os.read(fd, min(left, 1 << 20))):
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def read_spec_text(path: str | FsPath) -> str:
+    """The text of a spec file; refuses what is not a regular file (a FIFO or /dev/zero would
+    block or fill memory) and files over `MAX_FILE_BYTES`, before reading."""
+    path = FsPath(path)
+    try:  # non-blocking: opening a FIFO must not wait for a writer
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        try:  # checked on the file actually opened
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise NetspecError(f"{path}: not a regular file")
+            data = _read_at_most(fd, MAX_FILE_BYTES + 1)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise NetspecError(f"{path}: cannot read spec: {exc}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise NetspecError(f"{path}: too large for a spec (limit {MAX_FILE_BYTES >> 20} MiB)")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise NetspecError(f"{path}: cannot read spec: {exc}") from None

@@ -151,7 +151,7 @@ def test_memory_budget_refuses_before_allocating():
     from netspec.errors import BudgetError
 
     spec = {"netspec": 1, "input_shape": [100000], "layers": [{"type": "Dense", "units": 100000}]}
-    with pytest.raises(BudgetError, match="needs 37.3 GiB"):
+    with pytest.raises(BudgetError, match="needs about 37.3 GiB"):
         netspec.build(spec, max_memory=2**30)
 
 

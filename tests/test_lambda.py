@@ -122,6 +122,8 @@ def test_constant_arithmetic_is_folded():
         ("9 ** 9 ** 9 ** 9 * x", "out of range"),
         ("x * 10 ** 400", "out of range"),
         ("x * 1e999", "out of range"),
+        ("clip(x, -1e300, 1e300)", "within float32's range"),
+        ("x * 1e300", "out of range"),  # past float32
         ("x * 99999999999999999999999", "out of range"),
         ("x / 0", None),  # fine: a tensor divided by zero is inf, as in torch
         ("x * (1 / 0)", "division by zero"),
@@ -544,3 +546,37 @@ def test_registered_without_keras_parity():
     assert Lambda.keras_parity is False and Lambda.arity == (1, None)
     assert Lambda.examples
     assert "output_shape" in Lambda.model_json_schema()["properties"]
+
+
+# ------------------------------------------------------------------ reductions over no axis
+@pytest.mark.parametrize("func", ["sum", "mean", "max", "min", "prod", "std", "var", "logsumexp"])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_axis_empty_tuple_reduces_nothing_as_numpy(func, keepdims):
+    text = f"{func}(x, axis=(), keepdims={keepdims})"
+    layer = Lambda(type="Lambda", expression=text)
+    assert layer.output_shape([(2, 3)], Context()) == (2, 3)
+    x = torch.randn(4, 2, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    y = layer.build([(2, 3)], Context())(x)
+    # NumPy's rule (Keras's ops agree for sum, mean, max, min, prod, var); logsumexp over no
+    # axis is log(exp(x)), x itself
+    reference = x.numpy() if func == "logsumexp" else getattr(np, func)(x.numpy(), axis=())
+    np.testing.assert_allclose(y.numpy(), reference, rtol=1e-12)
+
+
+def test_l2_normalize_over_no_axis_normalizes_each_value():
+    layer = Lambda(type="Lambda", expression="l2_normalize(x, axis=())")
+    x = torch.tensor([[3.0, -0.5, 0.0]])
+    assert layer.output_shape([(3,)], Context()) == (3,)
+    assert layer.build([(3,)], Context())(x).tolist() == [[1.0, -1.0, 0.0]]
+
+
+def test_shared_lambda_on_fewer_inputs_is_a_located_error():
+    (d,) = diagnostics(
+        "netspec: 1\ninput_shape: [4]\nlayers:\n"
+        "  - {type: Dense, units: 3, name: a}\n"
+        "  - {type: Dense, units: 3, name: b}\n"
+        "  - {type: Lambda, inputs: [a, b], expression: 'x1 * 2', name: lam}\n"
+        "  - {type: Shared, layer: lam, inputs: a}\n"
+    )
+    assert (d.line, d.path) == (7, "layers[3].inputs")
+    assert "'x1' is input 1, but the layer gets 1 input" in d.message

@@ -270,3 +270,29 @@ def test_masked_global_average_pooling_1d_channels_first_is_refused_when_called(
     }
     with pytest.raises(ValueError, match="channels_first"):
         netspec.build(spec)(torch.tensor([[1, 2, 0, 0, 0]]))
+
+
+# A pool far larger than the input, with `same` padding: TensorFlow's windows clip to the
+# input, so this is pooling over (nearly) the whole input; torch refuses padding over half the
+# pool, and padding to the pool's size would take memory by the pool's cube.
+BIG_POOLS = [
+    ("MaxPooling3D", 5, 1, [2, 2, 2, 1]),
+    ("AveragePooling3D", 5, 1, [2, 2, 2, 1]),
+    ("MaxPooling2D", [7, 2], [1, 3], [3, 4, 2]),
+    ("AveragePooling2D", [6, 1], 1, [2, 3, 1]),
+    ("MaxPooling1D", 9, 2, [4, 3]),
+    ("AveragePooling1D", 4, 3, [2, 1]),
+    ("MaxPooling3D", 10**6, 10**6, [2, 3, 2, 1]),
+    ("AveragePooling3D", 10**6, 1, [2, 3, 2, 1]),
+]
+
+
+@pytest.mark.parametrize(("name", "pool", "strides", "shape"), BIG_POOLS)
+def test_same_pooling_with_a_pool_larger_than_the_input(name, pool, strides, shape):
+    args = {"pool_size": pool, "strides": strides, "padding": "same"}
+    spec, layer, x, y, _ = run_example(name, {"args": args, "inputs": [shape]}, 2, 1)
+    pool, strides = layer.windows()
+    expected = reference_pool(x.double().numpy(), layer.mode, pool, strides, True, False)
+    np.testing.assert_allclose(y.double().numpy(), expected, rtol=1e-5, atol=1e-6)
+    if layer.mode == "max" and max(pool) < 100:  # Keras's torch backend: max only (see above)
+        np.testing.assert_allclose(keras_predict(keras_model(spec), [x.numpy()]), y, atol=1e-6)

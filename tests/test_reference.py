@@ -158,7 +158,7 @@ def test_training_vocabulary_imports_no_torch():
 def test_types_defaults_and_bounds_read_as_documented():
     dense = {a.name: a for a in next(e for e in entries() if e.name == "Dense").args}
     assert list(dense)[0] == "units"  # required first, as Keras's signature
-    assert (dense["units"].type, dense["units"].default) == ("int > 0", "required")
+    assert (dense["units"].type, dense["units"].default) == ("int in (0, 2147483647]", "required")
     assert dense["kernel_initializer"].type == "initializer (name or {type: ...})"
     assert dense["kernel_initializer"].default == "glorot_uniform"
     assert dense["kernel_constraint"].type == "constraint (name or {type: ...}) or null"
@@ -189,7 +189,7 @@ def test_explain_layer_shows_descriptions_and_defaults():
     result = explain("Dense")
     assert result.exit_code == 0, result.output
     assert "Dense (layer type)" in result.stdout
-    assert "units: int > 0; required" in result.stdout
+    assert "units: int in (0, 2147483647]; required" in result.stdout
     assert "Dimensionality of the output space." in result.stdout
     assert "kernel_initializer: initializer (name or {type: ...}); default glorot_uniform" in (
         result.stdout
@@ -199,7 +199,7 @@ def test_explain_layer_shows_descriptions_and_defaults():
 def test_explain_argument():
     result = explain("Dense.units")
     assert result.exit_code == 0, result.output
-    assert "type:     int\n  bounds:   > 0\n  default:  required" in result.stdout
+    assert "type:     int\n  bounds:   in (0, 2147483647]\n  default:  required" in result.stdout
     assert "Dimensionality of the output space." in result.stdout
     constraint = explain("Dense.kernel_constraint").stdout
     assert "default:  null" in constraint

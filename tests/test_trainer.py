@@ -109,9 +109,12 @@ def test_the_run_folder(tmp_path, data):
     run, history = train(spec, data, out=tmp_path / "run", echo=lambda line: None)
     names = {p.name for p in run.iterdir()}
     assert names == {
-        "spec.yaml", "weights.safetensors", "best.safetensors", "checkpoint.safetensors",
-        "checkpoint.json", "history.json", "history.csv", "curves.png",
+        "run.json", "spec.yaml", "weights.safetensors", "best.safetensors",
+        "checkpoint.safetensors", "checkpoint.json", "history.json", "history.csv", "curves.png",
+        ".lock",
     }  # fmt: skip
+    info = json.loads((run / "run.json").read_text())
+    assert info["data"] == str(data.resolve()) and info["final_epoch"] == len(history["loss"])
     assert (run / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # best.safetensors holds the epoch with the highest val_accuracy (early_stopping's monitor)
     model = netspec.load_run(run)
@@ -132,8 +135,9 @@ def test_resume_errors(tmp_path, data):
     run, _ = train(spec, data, out=tmp_path / "run", echo=lambda line: None)
     with pytest.raises(NetspecError, match="finished after 4 epochs; pass --epochs N"):
         train(None, None, resume=run)
-    with pytest.raises(NetspecError, match="no checkpoint.safetensors to resume from"):
+    with pytest.raises(NetspecError, match="holds no run to resume"):
         train(None, None, resume=tmp_path)
+    assert not (tmp_path / ".lock").exists()
     result = runner.invoke(app, ["train", "--resume", str(run), "--out", str(tmp_path / "x")])
     assert result.exit_code == 1 and "stays in its folder" in result.stderr
     result = runner.invoke(app, ["train"])

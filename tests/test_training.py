@@ -185,7 +185,8 @@ def test_a_diverged_run_writes_strict_json(tmp_path, files):
     data = tmp_path / "nan.npz"
     np.savez(data, x=np.full((8, 4), np.nan, "float32"), y=np.zeros(8, "int64"))
     out = tmp_path / "run"
-    result = runner.invoke(app, ["train", str(spec), "--data", str(data), "--out", str(out)])
+    args = ["train", str(spec), "--data", str(data), "--out", str(out), "--allow-nonfinite"]
+    result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
 
     def refuse(constant):
@@ -194,7 +195,7 @@ def test_a_diverged_run_writes_strict_json(tmp_path, files):
     history = json.loads((out / "history.json").read_text(), parse_constant=refuse)
     assert history["loss"] == [None] * 5
     args = ["evaluate", str(spec), "--weights", str(out / "weights.safetensors")]
-    result = runner.invoke(app, [*args, "--data", str(data), "--json"])
+    result = runner.invoke(app, [*args, "--data", str(data), "--json", "--allow-nonfinite"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout, parse_constant=refuse)["loss"] is None
 

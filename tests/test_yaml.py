@@ -84,3 +84,137 @@ def test_uses_libyaml_when_present():
 
     if yaml.__with_libyaml__:
         assert yamlio._Loader is yaml.CSafeLoader
+
+
+@pytest.mark.parametrize(
+    "text, value",
+    [
+        ("1e-3", 0.001),
+        ("1E4", 10000.0),
+        ("-.5", -0.5),
+        ("+12", 12),
+        ("017", 17),  # YAML 1.2: decimal, not octal
+        ("0o17", 15),
+        ("0x1F", 31),
+        ("1:30", "1:30"),  # YAML 1.1 read base 60: 90
+        ("1_000", "1_000"),
+        ("0b101", "0b101"),
+        ("yes", "yes"),
+        ("on", "on"),
+        ("True", True),
+        ("FALSE", False),
+        ("~", None),
+        ("Null", None),
+        ("'1e-3'", "1e-3"),
+        ("!!str 3", "3"),
+        ("!!float 3", 3.0),
+        ("2020-01-01", "2020-01-01"),
+    ],
+)
+def test_plain_scalars_follow_yaml_1_2_core_schema(text, value):
+    assert load_yaml(f"v: {text}\n").data == {"v": value}
+
+
+def test_infinities_and_nan_are_floats():
+    data = load_yaml("a: .inf\nb: -.Inf\nc: .NaN\n").data
+    assert data["a"] == float("inf") and data["b"] == float("-inf")
+    assert data["c"] != data["c"]
+
+
+def test_yaml_1_1_quirks_are_refused_by_the_strict_types():
+    from netspec.loader import loads
+
+    with pytest.raises(SpecError) as info:
+        loads("netspec: 1\ninput_shape: [4]\nlayers:\n  - {type: Dense, units: 1:30}\n", "t.yaml")
+    assert str(info.value) == "t.yaml:4:26: layers[0].units: should be a valid integer (got '1:30')"
+
+
+def test_scientific_learning_rate_is_a_number():
+    from netspec.loader import loads
+
+    spec = loads(
+        "netspec: 1\ninput_shape: [4]\nlayers:\n  - {type: Dense, units: 1}\n"
+        "compile: {optimizer: {type: Adam, learning_rate: 1e-3}, loss: mse}\n"
+    )
+    assert spec.compile.optimizer.learning_rate == 0.001
+
+
+def test_tagged_scalars_that_are_not_their_type_are_all_located():
+    with pytest.raises(SpecError) as info:
+        load_yaml("a: !!int abc\nb: !!bool maybe\nc: !!float x\nd: !!null 3\n", "t.yaml")
+    assert [str(d) for d in info.value.diagnostics] == [
+        "t.yaml:1:4: 'abc' is not a YAML 1.2 int (!!int)",
+        "t.yaml:2:4: 'maybe' is not a YAML 1.2 bool (!!bool)",
+        "t.yaml:3:4: 'x' is not a YAML 1.2 float (!!float)",
+        "t.yaml:4:4: '3' is not a YAML 1.2 null (!!null)",
+    ]
+
+
+def test_integer_past_pythons_digit_limit_is_located():
+    message = one_error("netspec: 1\nunits: " + "7" * 5000 + "\n")
+    assert message.startswith("t.yaml:2:8: integer '7777")
+    assert "too long (5000 digits)" in message
+
+
+@pytest.mark.parametrize("char", ["\x00", "\x07", "\x1b"])
+def test_control_characters_are_located_where_they_are(char):
+    message = one_error(f"netspec: 1\nnamé: ab{char}c\n")
+    assert message.startswith(f"t.yaml:2:9: invalid YAML: unacceptable character #x{ord(char):04x}")
+
+
+def test_override_values_use_the_same_reader():
+    from netspec.errors import NetspecError
+    from netspec.training.overrides import parse_override
+
+    assert parse_override("compile.optimizer.learning_rate=1e-4")[1] == 0.0001
+    assert parse_override("layers.0.units=1:30")[1] == "1:30"
+    assert parse_override("x.y=017")[1] == 17
+    for bad in ["!!int abc", "!!bool maybe", "9" * 5000, "a\x00"]:
+        with pytest.raises(NetspecError, match="the value is not YAML"):
+            parse_override(f"layers.0.units={bad}")
+
+
+def _spec_readers():
+    from netspec.loader import load
+    from netspec.training.overrides import load_with_overrides
+
+    return [load, load_with_overrides]
+
+
+@pytest.mark.parametrize("reader", _spec_readers())
+def test_a_path_that_is_not_a_regular_file_is_refused_before_reading(reader, tmp_path):
+    from netspec.errors import NetspecError
+
+    fifo = tmp_path / "spec.yaml"
+    os.mkfifo(fifo)  # opening it for reading would wait for a writer forever
+    for path in (fifo, "/dev/zero", tmp_path):
+        with pytest.raises(NetspecError) as info:
+            reader(path)
+        assert str(info.value) == f"{path}: not a regular file"
+
+
+@pytest.mark.parametrize("reader", _spec_readers())
+def test_a_file_over_the_size_limit_is_refused(reader, tmp_path):
+    from netspec.errors import NetspecError
+    from netspec.yamlio import MAX_FILE_BYTES
+
+    big = tmp_path / "big.yaml"
+    big.write_bytes(b"#" * (MAX_FILE_BYTES + 1))
+    with pytest.raises(NetspecError, match=r"too large for a spec \(limit 16 MiB\)"):
+        reader(big)
+
+
+def test_cli_refuses_dev_zero():
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "cli.py", "validate", "/dev/zero"],
+        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert "/dev/zero: not a regular file" in done.stdout + done.stderr
+    assert "Traceback" not in done.stderr

@@ -10,13 +10,12 @@ what is given). `parser._Parser` adds the rest of the grammar (its `expr`).
 from __future__ import annotations
 
 import ast
-import math
 from typing import Any
 
 from ..registry import did_you_mean
 from ..vocab.activations import ACTIVATIONS
 from .functions import FUNCTIONS, REQUIRED, Function
-from .tree import Call, ExprError, Node
+from .tree import MAX_FLOAT, Call, ExprError, Node
 
 
 class CallParser:
@@ -154,8 +153,8 @@ class CallParser:
         ok = {
             "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
             "axis": lambda v: isinstance(v, int) and not isinstance(v, bool),
-            "number": lambda v: (
-                isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+            "number": lambda v: (  # within float32: it becomes a float32 scalar in torch
+                isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) <= MAX_FLOAT
             ),
             "bool": lambda v: isinstance(v, bool),
             "any": lambda v: v is None or isinstance(v, (int, float)),
@@ -166,7 +165,7 @@ class CallParser:
             "int": "an int",
             "axis": "an int or a tuple of ints",
             "axes": "a tuple of ints",
-            "number": "a number",
+            "number": f"a number within float32's range (|x| <= {MAX_FLOAT:.8g})",
             "bool": "True or False",
             "any": "a number, True, False or None",
         }[kind]

@@ -146,7 +146,7 @@ class _Parser(CallParser):
             raise self.fail(node, "complex numbers are not allowed")
         if isinstance(value, int) and abs(value) <= MAX_INT:
             return value
-        if isinstance(value, float) and math.isfinite(value):
+        if isinstance(value, float) and abs(value) <= MAX_FLOAT:  # becomes a float32 tensor
             return value
         raise self.fail(
             node,

@@ -183,6 +183,11 @@ def infer(node: Node, shapes: list[FullShape]) -> FullShape:
     if isinstance(node, Num):
         return ()
     if isinstance(node, Var):
+        if node.index >= len(shapes):  # e.g. a Shared Lambda applied to fewer inputs
+            raise ExprError(
+                f"'{node.name}' is input {node.index}, but the layer gets "
+                f"{len(shapes)} input{'s' if len(shapes) != 1 else ''}"
+            )
         return shapes[node.index]
     if isinstance(node, Unary):
         return infer(node.operand, shapes)

@@ -14,7 +14,7 @@ MAX_CHARS = 1000
 MAX_NODES = 256
 MAX_DEPTH = 64
 MAX_INT = 2**63 - 1
-MAX_FLOAT = 1e300
+MAX_FLOAT = 3.4028234663852886e38  # float32's largest: constants become float32 tensors
 FullShape = tuple[int | None, ...]  # with the batch axis (None) first; () for a scalar
 
 

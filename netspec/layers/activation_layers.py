@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from ..vocab import ACTIVATIONS, ConstraintField, InitializerField, RegularizerField
+from ..vocab.bounds import FLOAT32_MAX, Float32
 from .base import Context, Layer, Shape, ShapeError, Weight, fmt_shape, register_layer
 from .normalization import Axes, axis_indices
 
@@ -35,10 +36,12 @@ class ReLU(_Elementwise):
 
     type: Literal["ReLU"] = "ReLU"
     max_value: float | None = Field(
-        None, ge=0, description="Upper bound of the output (none: no bound)."
+        None, ge=0, le=FLOAT32_MAX, description="Upper bound of the output (none: no bound)."
     )
-    negative_slope: float = Field(0.0, ge=0, description="Slope below the threshold.")
-    threshold: float = Field(0.0, ge=0, description="Values below it are damped.")
+    negative_slope: float = Field(
+        0.0, ge=0, le=FLOAT32_MAX, description="Slope below the threshold."
+    )
+    threshold: float = Field(0.0, ge=0, le=FLOAT32_MAX, description="Values below it are damped.")
 
     examples = (
         {"args": {}, "inputs": [[5]]},
@@ -58,7 +61,7 @@ class LeakyReLU(_Elementwise):
     layer's default slope is 0.3 (the `leaky_relu` activation's is 0.2), as in Keras."""
 
     type: Literal["LeakyReLU"] = "LeakyReLU"
-    negative_slope: float = Field(0.3, ge=0, description="Slope for x < 0.")
+    negative_slope: float = Field(0.3, ge=0, le=FLOAT32_MAX, description="Slope for x < 0.")
 
     examples = (
         {"args": {}, "inputs": [[6]]},
@@ -75,7 +78,7 @@ class ELU(_Elementwise):
     below."""
 
     type: Literal["ELU"] = "ELU"
-    alpha: float = Field(1.0, description="Scale of the negative part.")
+    alpha: Float32 = Field(1.0, description="Scale of the negative part.")
 
     examples = (
         {"args": {}, "inputs": [[5]]},

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from ..vocab.bounds import FLOAT32_MAX
 from ..vocab.regularizers import L1L2
 from .base import Context, Layer, Shape, register_layer
 
@@ -17,8 +18,8 @@ class ActivityRegularization(Layer):
     identity layer with activity_regularizer L1L2(l1, l2))."""
 
     type: Literal["ActivityRegularization"] = "ActivityRegularization"
-    l1: float = Field(0.0, ge=0, description="L1 regularization factor.")
-    l2: float = Field(0.0, ge=0, description="L2 regularization factor.")
+    l1: float = Field(0.0, ge=0, le=FLOAT32_MAX, description="L1 regularization factor.")
+    l2: float = Field(0.0, ge=0, le=FLOAT32_MAX, description="L2 regularization factor.")
 
     propagates_mask = True  # Keras's supports_masking: the mask passes through
     examples = (

@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import Field
 
 from ..vocab import Initializer
+from ..vocab.bounds import SEED_END
 from .base import Context, Layer, Shape, ShapeError, Weight, fmt_shape, register_layer
 
 CAUSAL = (
@@ -104,7 +105,10 @@ class Attention(Layer):
         0.0, ge=0, lt=1, description="Fraction of the attention weights to drop while training."
     )
     seed: int | None = Field(
-        None, ge=0, description="Seed of the dropout's own random stream; default: torch's."
+        None,
+        ge=0,
+        lt=SEED_END,
+        description="Seed of the dropout's own random stream; default: torch's.",
     )
     use_causal_mask: bool = Field(False, description=CAUSAL)
     return_attention_scores: bool = Field(False, description=SCORES)

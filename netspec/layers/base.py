@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..registry import Registry
+from ..vocab.bounds import Size
 
 if TYPE_CHECKING:
     import torch
@@ -93,7 +94,7 @@ class Layer(BaseModel):
         description="False freezes the layer's weights (Keras's "
         "`trainable`); they count as non-trainable params.",
     )
-    input_shape: list[Annotated[int, Field(gt=0)] | None] | None = Field(
+    input_shape: list[Size | None] | None = Field(
         None,
         description="Shape of the model's input without the batch axis (first layer only, "
         "as in Keras's `Dense(32, input_shape=(16,))`).",

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from ..vocab import InitializerField
+from ..vocab.bounds import FLOAT32_MAX
 from .base import Context, Shape, Weight, register_layer
 from .normalization import EPSILON, _Affine, _init, axis_indices, known_sizes
 
@@ -32,7 +33,7 @@ class BatchNormalization(_Affine):
         "data_format, as Keras: channels_first images need 1).",
     )
     momentum: float = Field(0.99, ge=0, le=1, description="Momentum of the moving averages.")
-    epsilon: float = Field(1e-3, gt=0, description=EPSILON)
+    epsilon: float = Field(1e-3, gt=0, le=FLOAT32_MAX, description=EPSILON)
     moving_mean_initializer: InitializerField = _init("zeros", "Initializer of the moving mean.")
     moving_variance_initializer: InitializerField = _init(
         "ones", "Initializer of the moving variance."

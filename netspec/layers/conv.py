@@ -3,14 +3,16 @@ convolution family shares (Keras's `BaseConv`, `keras.src.ops.operation_utils`).
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
+from ..vocab.bounds import MAX_SIZE
 from .base import Context, DataFormat, Layer, Shape, ShapeError, Weight, fmt_shape, register_layer
 from .dense import WeightedLayer, activated
 
-Ints = int | list[int]
+Bounded = Annotated[int, Field(le=MAX_SIZE)]  # positive: checked by `ntuple`
+Ints = Bounded | list[Bounded]
 CF = "channels_first"
 
 
@@ -108,10 +110,11 @@ class BaseConv(SpatialConv, WeightedLayer):
     """Keras's `BaseConv`: `activation(conv(x, kernel) + bias)`, kernel (*kernel_size,
     in_channels / groups, filters)."""
 
-    filters: int = Field(..., gt=0, description="Number of output channels.")
+    filters: int = Field(..., gt=0, le=MAX_SIZE, description="Number of output channels.")
     groups: int = Field(
         1,
         gt=0,
+        le=MAX_SIZE,
         description="Number of groups the channels are split in, each convolved separately "
         "(divides filters and the input's channels).",
     )

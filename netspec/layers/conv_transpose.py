@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
+from ..vocab.bounds import MAX_SIZE
 from .base import Context, Shape, ShapeError, Weight, fmt_shape, register_layer
 from .conv import CF, Ints, SpatialConv, example, ntuple
 from .dense import WeightedLayer, activated
@@ -21,7 +22,7 @@ class BaseConvTranspose(SpatialConv, WeightedLayer):
     n * strides, or (n - 1) * strides + span % 2 + output_padding when output_padding is given.
     """
 
-    filters: int = Field(..., gt=0, description="Number of output channels.")
+    filters: int = Field(..., gt=0, le=MAX_SIZE, description="Number of output channels.")
     output_padding: Ints | None = Field(
         None,
         description="Extra size at the end of each output axis: an integer, or one per axis, "

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from ..vocab import ActivationField, ConstraintField, InitializerField, RegularizerField
+from ..vocab.bounds import MAX_SIZE
 from .base import Context, Layer, Shape, ShapeError, Weight, register_layer
 
 
@@ -78,7 +79,7 @@ class Dense(WeightedLayer):
     an input of any rank (as Keras: (batch, d0, d1) gives (batch, d0, units))."""
 
     type: Literal["Dense"] = "Dense"
-    units: int = Field(..., gt=0, description="Dimensionality of the output space.")
+    units: int = Field(..., gt=0, le=MAX_SIZE, description="Dimensionality of the output space.")
 
     propagates_mask = True  # Keras's supports_masking: the mask passes through
     examples = (

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from ..vocab import ActivationField, ConstraintField, InitializerField, RegularizerField
+from ..vocab.bounds import MAX_SIZE
 from .base import Context, Shape, Weight, register_layer
 from .conv import CF, SpatialConv, example
 from .dense import activated
@@ -19,7 +20,7 @@ class BaseDepthwiseConv(SpatialConv):
     channel c."""
 
     depth_multiplier: int = Field(
-        1, gt=0, description="Number of output channels per input channel."
+        1, gt=0, le=MAX_SIZE, description="Number of output channels per input channel."
     )
     activation: ActivationField | None = Field(
         None, description="Activation applied to the output (none: linear)."

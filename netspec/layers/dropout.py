@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import Field
 
+from ..vocab.bounds import SEED_END, Size
 from .base import Context, Layer, Shape, ShapeError, fmt_shape, register_layer
 
-PositiveDim = Annotated[int, Field(gt=0)]
+PositiveDim = Size
 
 
 @register_layer
@@ -31,6 +32,7 @@ class Dropout(Layer):
     seed: int | None = Field(
         None,
         ge=0,
+        lt=SEED_END,
         description="Seed of this layer's own random stream "
         "(reproducible masks); default: torch's global generator.",
     )

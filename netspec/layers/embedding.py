@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from ..vocab import ConstraintField, InitializerField, RegularizerField
+from ..vocab.bounds import MAX_SIZE
 from .base import Context, Layer, Shape, Weight, register_layer
 
 
@@ -18,8 +19,12 @@ class Embedding(Layer):
     output is float32. Indices must lie in [0, input_dim)."""
 
     type: Literal["Embedding"] = "Embedding"
-    input_dim: int = Field(..., gt=0, description="Size of the vocabulary: largest index + 1.")
-    output_dim: int = Field(..., gt=0, description="Dimension of the embedding vectors.")
+    input_dim: int = Field(
+        ..., gt=0, le=MAX_SIZE, description="Size of the vocabulary: largest index + 1."
+    )
+    output_dim: int = Field(
+        ..., gt=0, le=MAX_SIZE, description="Dimension of the embedding vectors."
+    )
     embeddings_initializer: InitializerField = Field(
         "uniform",
         validate_default=True,

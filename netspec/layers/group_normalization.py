@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from ..vocab.bounds import FLOAT32_MAX
 from .base import Context, Shape, ShapeError, Weight, register_layer
 from .normalization import EPSILON, _Affine, axis_indices, known_sizes
 
@@ -23,7 +24,7 @@ class GroupNormalization(_Affine):
         32, description="Number of groups; must divide the channels. -1: one per channel."
     )
     axis: int = Field(-1, description="The channel axis (batch axis = 0).")
-    epsilon: float = Field(1e-3, gt=0, description=EPSILON)
+    epsilon: float = Field(1e-3, gt=0, le=FLOAT32_MAX, description=EPSILON)
 
     examples = (
         {"args": {"groups": 2}, "inputs": [[6]]},

@@ -7,14 +7,15 @@ during validation, shape-inferred statically, and compiled into a torch closure 
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import ConfigDict, Field, ValidationInfo, field_validator
 
 from .. import expr
+from ..vocab.bounds import Size
 from .base import Context, Layer, Shape, ShapeError, fmt_shape, register_layer
 
-Dim = Annotated[int, Field(gt=0)] | None
+Dim = Size | None
 
 
 @register_layer

@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
+from ..vocab.bounds import MAX_SIZE
 from .base import Context, DataFormat, Shape, ShapeError, Weight, fmt_shape, known, register_layer
 from .dense import WeightedLayer, activated
 from .spatial import DATA_FORMAT_DESCRIPTION, IntOrTuple, Spatial, as_tuple
@@ -25,7 +26,7 @@ class _LocallyConnected(Spatial, WeightedLayer):
     Spatial sizes and channels must be known (the kernel's shape depends on them).
     """
 
-    filters: int = Field(..., gt=0, description="Number of output channels.")
+    filters: int = Field(..., gt=0, le=MAX_SIZE, description="Number of output channels.")
     kernel_size: IntOrTuple = Field(
         ..., description="Window size: an int (every spatial axis) or one int per spatial axis."
     )

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from ..vocab.bounds import Float32
 from .base import Context, Layer, Shape, ShapeError, register_layer
 
 
@@ -17,7 +18,7 @@ class Masking(Layer):
     timesteps (Dense, Activation, Dropout, ...); see docs/spec-format.md, "Masks"."""
 
     type: Literal["Masking"] = "Masking"
-    mask_value: float = Field(
+    mask_value: Float32 = Field(
         0.0, description="Value that marks padding: a step whose features all equal it."
     )
 

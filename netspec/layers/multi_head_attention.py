@@ -4,11 +4,12 @@ projections of query, key and value, scaled dot-product attention, an output pro
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import ConfigDict, Field
 
 from ..vocab import ConstraintField, InitializerField, RegularizerField
+from ..vocab.bounds import MAX_SIZE, SEED_END, Size
 from ..vocab.initializers import _Scaling
 from .attention import (
     CAUSAL,
@@ -20,7 +21,7 @@ from .attention import (
 )
 from .base import Context, Layer, Shape, ShapeError, Weight, fmt_shape, register_layer
 
-Positive = Annotated[int, Field(gt=0)]
+Positive = Size
 
 
 @register_layer
@@ -38,8 +39,8 @@ class MultiHeadAttention(Layer):
     model_config = ConfigDict(serialize_by_alias=True)  # dumps write `output_shape`
 
     type: Literal["MultiHeadAttention"] = "MultiHeadAttention"
-    num_heads: int = Field(..., gt=0, description="Number of attention heads.")
-    key_dim: int = Field(..., gt=0, description="Size of each head for query and key.")
+    num_heads: int = Field(..., gt=0, le=MAX_SIZE, description="Number of attention heads.")
+    key_dim: int = Field(..., gt=0, le=MAX_SIZE, description="Size of each head for query and key.")
     value_dim: int | None = Field(
         None, gt=0, description="Size of each head for value; default: key_dim."
     )
@@ -84,7 +85,10 @@ class MultiHeadAttention(Layer):
         False, description="Multiply the heads by sigmoid(a projection of the query) (gated)."
     )
     seed: int | None = Field(
-        None, ge=0, description="Seed of the dropout's own random stream; default: torch's."
+        None,
+        ge=0,
+        lt=SEED_END,
+        description="Seed of the dropout's own random stream; default: torch's.",
     )
     use_causal_mask: bool = Field(False, description=CAUSAL + " Rank-3 inputs only.")
     return_attention_scores: bool = Field(False, description=SCORES)

@@ -7,6 +7,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
+from ..vocab.bounds import SEED_END
 from .base import Context, DataFormat, Layer, Shape, need_rank, register_layer
 from .dropout import Dropout, PositiveDim
 
@@ -17,7 +18,7 @@ SEED = (
 
 
 def _seed():
-    return Field(None, ge=0, description=SEED)
+    return Field(None, ge=0, lt=SEED_END, description=SEED)
 
 
 class _SpatialDropout(Layer):

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from ..vocab import INITIALIZERS, ConstraintField, InitializerField, RegularizerField
+from ..vocab.bounds import FLOAT32_MAX
 from .base import Context, Layer, Shape, ShapeError, Weight, fmt_shape, register_layer
 
 Axes = int | Annotated[list[int], Field(min_length=1)]
@@ -91,7 +92,7 @@ class LayerNormalization(_Affine):
     type: Literal["LayerNormalization"] = "LayerNormalization"
     propagates_mask = True  # Keras's supports_masking: the mask passes through
     axis: Axes = Field(-1, description="Axis or axes to normalize over (batch axis = 0).")
-    epsilon: float = Field(1e-3, gt=0, description=EPSILON)
+    epsilon: float = Field(1e-3, gt=0, le=FLOAT32_MAX, description=EPSILON)
 
     examples = (
         {"args": {}, "inputs": [[6]]},
@@ -152,7 +153,9 @@ class RMSNormalization(Layer):
 
     type: Literal["RMSNormalization"] = "RMSNormalization"
     axis: Axes = Field(-1, description="Axis or axes to normalize over (batch axis = 0).")
-    epsilon: float = Field(1e-6, gt=0, description="Small float added to the mean square.")
+    epsilon: float = Field(
+        1e-6, gt=0, le=FLOAT32_MAX, description="Small float added to the mean square."
+    )
 
     examples = (
         {"args": {}, "inputs": [[6]]},

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from ..vocab.bounds import MAX_SIZE
 from .base import Context, Layer, Shape, need_rank, register_layer
 
 
@@ -15,7 +16,7 @@ class RepeatVector(Layer):
     gives (batch, n, f). The result is a broadcast view of the input (no copy)."""
 
     type: Literal["RepeatVector"] = "RepeatVector"
-    n: int = Field(..., gt=0, description="Number of repetitions.")
+    n: int = Field(..., gt=0, le=MAX_SIZE, description="Number of repetitions.")
 
     keeps_dtype = True
     examples = (

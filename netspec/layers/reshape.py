@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
+from ..vocab.bounds import MAX_SIZE
 from .base import Context, Layer, Shape, ShapeError, fmt_shape, known, register_layer
 
 
@@ -21,12 +22,16 @@ class Reshape(Layer):
     """
 
     type: Literal["Reshape"] = "Reshape"
-    target_shape: list[int] = Field(
+    target_shape: list[Annotated[int, Field(le=MAX_SIZE)]] = Field(
         ...,
         description="Shape of each sample after the reshape, without the batch axis; one "
         "entry may be -1 (inferred from the input's size).",
         # What `_check_entries` checks (not `_one_inferred`: editors differ on maxContains).
-        json_schema_extra={"items": {"anyOf": [{"type": "integer", "minimum": 1}, {"const": -1}]}},
+        json_schema_extra={
+            "items": {
+                "anyOf": [{"type": "integer", "minimum": 1, "maximum": MAX_SIZE}, {"const": -1}]
+            }
+        },
     )
 
     keeps_dtype = True

@@ -8,6 +8,7 @@ from typing import ClassVar, Literal
 from pydantic import Field, field_validator
 
 from ..vocab import ActivationField, ConstraintField, InitializerField, RegularizerField
+from ..vocab.bounds import MAX_SIZE, SEED_END
 from .base import Context, Layer, Shape, ShapeError, Weight, fmt_shape
 
 
@@ -26,7 +27,9 @@ def plain(activation, *names: str) -> bool:
 class Recurrent(Layer):
     """Arguments shared by SimpleRNN, LSTM and GRU (Keras's names, defaults and order)."""
 
-    units: int = Field(..., gt=0, description="Dimensionality of the output space (and state).")
+    units: int = Field(
+        ..., gt=0, le=MAX_SIZE, description="Dimensionality of the output space (and state)."
+    )
     activation: ActivationField | None = Field(
         "tanh",
         validate_default=True,
@@ -87,7 +90,10 @@ class Recurrent(Layer):
         "kernel.",
     )
     seed: int | None = Field(
-        None, ge=0, description="Seed of the dropout masks (default: torch's global generator)."
+        None,
+        ge=0,
+        lt=SEED_END,
+        description="Seed of the dropout masks (default: torch's global generator).",
     )
     return_sequences: bool = Field(
         False,
@@ -150,6 +156,10 @@ class Recurrent(Layer):
             act = getattr(self, name, None)
             if act is not None and act.type == "glu":
                 raise ShapeError(f"glu halves its input: it cannot be {self.type}'s {name}", name)
+            try:  # applied to each step's (batch, units)
+                act is None or act.output_shape((self.units,))
+            except ValueError as exc:
+                raise ShapeError(str(exc), name) from None
         if getattr(self, "use_cudnn", "auto") is True and not self.fused():
             raise ShapeError(
                 f"use_cudnn is true but {self.type}'s arguments need the step loop "

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from ..vocab import ConstraintField, InitializerField, RegularizerField
+from ..vocab.bounds import MAX_SIZE
 from .base import Context, Shape, Weight, register_layer
 from .conv import CF, example
 from .depthwise_conv import BaseDepthwiseConv
@@ -17,7 +18,7 @@ class BaseSeparableConv(BaseDepthwiseConv):
     depth_multiplier), no bias), then a pointwise one (kernel (1, ..., in_channels *
     depth_multiplier, filters)) mixing the channels, then the bias and the activation."""
 
-    filters: int = Field(..., gt=0, description="Number of output channels.")
+    filters: int = Field(..., gt=0, le=MAX_SIZE, description="Number of output channels.")
     pointwise_initializer: InitializerField = Field(
         "glorot_uniform", validate_default=True, description="Initializer of the pointwise kernel."
     )

@@ -26,6 +26,11 @@ from .base import NAME_PATTERN, Context, Layer, Shape, ShapeError, Weight, fmt_s
 RANK_PINNED_AT_BUILD = frozenset(
     {"BatchNormalization", "GroupNormalization", "PReLU", "EinsumDense"}
 )
+# Layers whose torch module is made for its inputs' ranks (the merges' broadcasting, the axes of
+# Concatenate and Dot): a Shared entry must give inputs of the same ranks.
+MODULE_PINNED_AT_BUILD = frozenset(
+    {"Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot"}
+)
 
 
 @register_layer
@@ -101,6 +106,16 @@ class Shared(Layer):
         except ShapeError as exc:
             raise ShapeError(f"{what}: {exc}") from None
         built_on = node.input_shapes or []
+        ranks, built_ranks = [len(s) for s in shapes], [len(s) for s in built_on]
+        if built_on and (
+            len(shapes) != len(built_on)
+            or (target.type in MODULE_PINNED_AT_BUILD and ranks != built_ranks)
+        ):
+            raise ShapeError(
+                f"{what} was made for input {_shapes(built_on)}; it cannot take "
+                f"{_shapes(shapes)}: its module is made for that number of inputs"
+                + (" and their ranks" if target.type in MODULE_PINNED_AT_BUILD else "")
+            )
         theirs = target.weights(built_on, Context(ctx.data_format, list(node.input_dtypes)))
         pinned = target.type in RANK_PINNED_AT_BUILD and len(shapes[0]) != len(built_on[0])
         if pinned or [w.shape for w in mine] != [w.shape for w in theirs]:

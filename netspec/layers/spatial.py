@@ -8,10 +8,11 @@ from typing import Annotated, ClassVar
 
 from pydantic import Field, ValidationInfo, field_validator
 
+from ..vocab.bounds import Count, Size
 from .base import Context, Layer, Shape, need_rank
 
-PositiveInt = Annotated[int, Field(gt=0)]
-NonNegInt = Annotated[int, Field(ge=0)]
+PositiveInt = Size
+NonNegInt = Count
 # An int (the same on every spatial axis) or one int per spatial axis; the length is checked
 # against the layer's rank.
 IntOrTuple = PositiveInt | Annotated[list[PositiveInt], Field(min_length=1, max_length=3)]

@@ -67,6 +67,13 @@ REDUCE = {
     "var": lambda x, dim, keepdim: torch.var(x, dim=dim, correction=0, keepdim=keepdim),
 }
 
+# A reduction over no axis (`axis=()`) is NumPy's: each value alone, so the spread is 0.
+EMPTY_REDUCE = {"std": torch.zeros_like, "var": torch.zeros_like}
+
+
+def _identity(x: torch.Tensor) -> torch.Tensor:
+    return x
+
 
 def _function(call: expr.Call, p: dict) -> Callable[..., torch.Tensor]:
     """The torch callable of a call, its constant arguments resolved by `expr.call_rule`."""
@@ -82,10 +89,14 @@ def _function(call: expr.Call, p: dict) -> Callable[..., torch.Tensor]:
         return lambda x: torch.clamp(x, lo, hi)
     if kind == "reduce":
         reduce, dim, keepdim = REDUCE[call.func], p["axis"], p["keepdims"]
+        if dim == ():  # torch reads an empty dim as "every axis"; NumPy reduces none
+            return EMPTY_REDUCE.get(call.func, _identity)
         return lambda x: reduce(x, dim=dim, keepdim=keepdim)
     if kind == "l2_normalize":
         dim, eps = p["axis"], p["epsilon"]
         # tf.math.l2_normalize (Keras 2's backend.l2_normalize): x * rsqrt(max(sum(x^2), eps))
+        if dim == ():  # the sum over no axis is each x^2 itself (torch would sum them all)
+            return lambda x: x * torch.rsqrt(torch.clamp(x * x, min=eps))
         return lambda x: (
             x * torch.rsqrt(torch.clamp(torch.sum(x * x, dim=dim, keepdim=True), min=eps))
         )

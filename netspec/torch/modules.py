@@ -29,5 +29,7 @@ class DenseModule(nn.Module):
         self.act = activation_fn(spec.activation)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not x.is_floating_point():  # integer and bool inputs as float32, as Keras
+            x = x.float()
         y = F.linear(x, self.kernel, self.bias)
         return y if self.act is None else self.act(y)

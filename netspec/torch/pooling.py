@@ -18,13 +18,32 @@ def same_padding(n: int, k: int, s: int) -> tuple[int, int]:
     return total // 2, total - total // 2
 
 
+def same_window(n: int, k: int, s: int) -> tuple[int, int, int, int]:
+    """(before, after, pool, stride) of one axis that pool exactly TensorFlow's `same` windows
+    (each clipped to the input) with the least padding, so a pool far larger than the input
+    pads nothing like its size (a 1000-wide 3D pool on a 2x2x2 input would pad 10^9 values).
+
+    Only the windows' clipped ranges matter. When every window starts in the padding, the
+    padding before can shrink to the last window's start (the pool shrinks with it, keeping
+    the ends); when every window then ends past the input, the pool can shrink to reach just
+    its end. Both paddings end below n, and one window with any stride is stride 1."""
+    before, _ = same_padding(n, k, s)
+    last = ((n + s - 1) // s - 1) * s  # start of the last window, before padding
+    if last < before:
+        k, before = k - (before - last), last
+    if k - before >= n:  # the first window, so every one, ends past the input
+        k = n + before
+    return before, last + k - n - before, k, s if last else 1
+
+
 class PoolModule(nn.Module):
     """Keras MaxPooling / AveragePooling (1D, 2D, 3D) on channels_last or channels_first inputs.
 
     channels_last inputs are viewed channels-first for torch's kernels (no copy: a 4D/5D view is
     torch's channels_last memory format, which its pooling kernels read and write as such) and
-    the result viewed back. `same` padding: an even split is torch's own padding (-inf for max;
-    for average `count_include_pad=False`, so padding never counts, as TensorFlow); an uneven
+    the result viewed back. `same` padding (`same_window`: no more padding than the input's
+    size, whatever the pool): an even split is torch's own padding (-inf for max; for average
+    `count_include_pad=False`, so padding never counts, as TensorFlow); an uneven
     split pads explicitly and, for average, divides the windows' sums by their numbers of real
     elements (TensorFlow's and JAX's semantics).
     """
@@ -46,21 +65,25 @@ class PoolModule(nn.Module):
         return y.movedim(1, -1) if self.channels_last else y
 
     def _same(self, x: torch.Tensor) -> torch.Tensor:
-        pads = [
-            same_padding(n, k, s)
+        plan = [
+            same_window(n, k, s)
             for n, k, s in zip(x.shape[2:], self.pool, self.strides, strict=True)
         ]
-        if all(a == b for a, b in pads):
-            even = [a for a, _ in pads]
+        pads = [(b, a) for b, a, _, _ in plan]
+        pool, strides = [k for *_, k, _ in plan], [s for *_, s in plan]
+        # torch's own padding: symmetric, at most half the pool, a pool no larger than the input
+        sizes = zip(plan, x.shape[2:], strict=True)
+        if all(b == a and 2 * b <= k <= n for (b, a, k, _), n in sizes):
+            even = [b for b, _ in pads]
             if self.mode == "max":
-                return self.fn(x, self.pool, self.strides, even)
-            return self.fn(x, self.pool, self.strides, even, count_include_pad=False)
+                return self.fn(x, pool, strides, even)
+            return self.fn(x, pool, strides, even, count_include_pad=False)
         flat = [p for pad in reversed(pads) for p in pad]  # F.pad wants the last axis first
         if self.mode == "max":
-            return self.fn(F.pad(x, flat, value=float("-inf")), self.pool, self.strides)
-        sums = self.fn(F.pad(x, flat), self.pool, self.strides)  # mean over the whole window
+            return self.fn(F.pad(x, flat, value=float("-inf")), pool, strides)
+        sums = self.fn(F.pad(x, flat), pool, strides)  # mean over the whole window
         ones = torch.ones((1, 1, *x.shape[2:]), dtype=x.dtype, device=x.device)
-        real = self.fn(F.pad(ones, flat), self.pool, self.strides)  # share of real elements
+        real = self.fn(F.pad(ones, flat), pool, strides)  # share of real elements
         return sums / real
 
     def extra_repr(self) -> str:

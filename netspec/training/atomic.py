@@ -19,6 +19,11 @@ TMP_SUFFIX = ".tmp"
 _renames: dict[str, int] = {}
 
 
+class CannotWrite(OSError):
+    """A write that failed (disk full, no permission, read-only file system), named by its
+    target (`filename`), not by the temporary file: the target is as it was before."""
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Write `data` to a temporary file beside `path`, flush it to disk, then rename it over
     `path`: a reader (or a crash) sees the old file or the new one, never part of one."""
@@ -29,7 +34,10 @@ def write_atomic_with(path: Path, write: Callable[[Path], None]) -> None:
     """As `write_atomic`, for a writer that takes a file name (safetensors' `save_file`
     streams the tensors to disk, where `save` would first build the whole file in memory)."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TMP_SUFFIX)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TMP_SUFFIX)
+    except OSError as exc:  # no such folder, no permission, read-only file system
+        raise CannotWrite(exc.errno, exc.strerror, str(path)) from None
     os.close(fd)
     try:
         write(Path(tmp))
@@ -37,8 +45,10 @@ def write_atomic_with(path: Path, write: Callable[[Path], None]) -> None:
             os.fsync(f.fileno())  # on disk before the rename: no empty file after a crash
         _test_kill(path.name, "before")
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and not isinstance(exc, CannotWrite):  # disk full, ...
+            raise CannotWrite(exc.errno, exc.strerror or str(exc), str(path)) from None
         raise
     fsync_dir(path.parent)  # the rename itself on disk
     _test_kill(path.name, "after")

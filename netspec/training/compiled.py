@@ -85,10 +85,47 @@ class Compiled:
 
 def require_loss(spec) -> None:
     """Training and evaluation need a loss for at least one output (Keras: compile() before
-    fit()); checked before the data, whose labels are checked against the losses."""
+    fit()), and one tensor per output; checked before the data, whose labels are checked
+    against the losses."""
     from ..loader import graph_of
 
-    _require_any(losses_per_output(spec.compile, [str(r) for r in graph_of(spec).outputs]))
+    graph = graph_of(spec)
+    check_outputs(graph)
+    _require_any(losses_per_output(spec.compile, [str(r) for r in graph.outputs]))
+
+
+def check_outputs(graph) -> None:
+    """Each model output must be one tensor, which a loss compares with one label array: an
+    output that is all the values of a multi-output layer (an RNN with return_state: true, the
+    last layer of a model without `outputs`) is refused, naming the pick that fixes it."""
+    for ref in graph.outputs:
+        node = graph.node(ref.node)
+        if node is None or ref.index is not None or not isinstance(node.output, list):
+            continue
+        n, name = len(node.output), node.name
+        why = " (return_state: true)" if getattr(node.layer, "return_state", False) else ""
+        raise NetspecError(
+            f"layers[{node.index}] ({name}): the model's output is this {node.layer.type}'s "
+            f"{n} outputs{why}, but a loss takes one tensor per output: pick one with "
+            f"`outputs: {name}:0` (or '{name}:1' ... '{name}:{n - 1}')"
+        )
+
+
+def require_trainable(spec) -> None:
+    """Training needs a weight to train: a model whose layers are all `trainable: false` or
+    without weights is refused before the data is read (torch's optimizer would fail on an
+    empty parameter list); evaluate and predict still run it."""
+    from ..compiler import param_counts
+    from ..loader import graph_of
+
+    if not sum(trainable for trainable, _ in param_counts(graph_of(spec)).values()):
+        raise NetspecError(NO_TRAINABLE)
+
+
+NO_TRAINABLE = (
+    "the model has no trainable weights; nothing to train (every layer with weights is "
+    "trainable: false, or no layer has any)"
+)
 
 
 def _require_any(losses: list) -> None:
@@ -99,6 +136,7 @@ def _require_any(losses: list) -> None:
 def compile_spec(spec, graph, y_shapes: list[tuple] | None) -> Compiled:
     """The runnable compile section; `y_shapes` (label shapes, batch axis first) resolve
     `accuracy`."""
+    check_outputs(graph)
     compiled = spec.compile
     outputs = [str(r) for r in graph.outputs]
     losses = losses_per_output(compiled, outputs)

@@ -8,19 +8,18 @@ several inputs reads `x_<input>` (`x_train_<input>`, `x_val_<input>`, ...), seve
 
 from __future__ import annotations
 
+import math
 import zipfile
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import NetspecError
+from .arrays import first_nonfinite_row, open_npy, read_npz, value_range
 
 SPLITS = ("train", "val", "test")
 _FLOAT = ("float16", "bfloat16", "float32", "float64")
-# what numpy raises on a truncated or corrupt file (zipfile and zlib errors are not OSErrors)
-_UNREADABLE = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error)
 
 
 @dataclass
@@ -38,29 +37,22 @@ class Split:
         return Split([a[index] for a in self.x], [a[index] for a in self.y])
 
 
-def _open(path: Path) -> dict[str, np.ndarray]:
+def _open(path: Path, budget: int) -> dict[str, np.ndarray]:
     if path.is_dir():
         files = sorted(path.glob("*.npy"))
         if not files:
             raise NetspecError(f"{path}: no .npy files in this directory")
-        return {f.stem: _load(f, mmap_mode="r") for f in files}
+        return {f.stem: open_npy(f, budget) for f in files}
     if not path.exists():
         raise NetspecError(f"{path}: no such data file")
-    archive = _load(path)
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise NetspecError(f"{path}: not a .npz archive (or a directory of .npy files)")
-    with archive:
-        try:  # each member is read (and decompressed) here
-            return {k: archive[k] for k in archive.files}
-        except _UNREADABLE as exc:
-            raise NetspecError(f"{path}: cannot read data: {exc}") from None
-
-
-def _load(path: Path, **kwargs):
     try:
-        return np.load(path, allow_pickle=False, **kwargs)
-    except _UNREADABLE as exc:
-        raise NetspecError(f"{path}: cannot read data: {exc}") from None
+        with path.open("rb") as fp:
+            archive = fp.read(4) == b"PK\x03\x04" or zipfile.is_zipfile(fp)
+    except OSError as exc:
+        raise NetspecError(f"{path}: cannot read data: {exc.strerror}") from None
+    if not archive:
+        raise NetspecError(f"{path}: not a .npz archive (or a directory of .npy files)")
+    return read_npz(path, budget)
 
 
 def key_names(prefix: str, names: list[str], split: str) -> list[str]:
@@ -71,7 +63,8 @@ def key_names(prefix: str, names: list[str], split: str) -> list[str]:
     return [f"{prefix}{tag}_{n.replace(':', '_')}" for n in names]
 
 
-def _split(arrays: dict, split: str, inputs: list[str], outputs: list[str], where: str):
+def _keys(arrays: dict, split: str, inputs: list[str], outputs: list[str], where: str):
+    """The split's input and output keys (x/y or x_train/y_train for the train split)."""
     keys_x, keys_y = key_names("x", inputs, split), key_names("y", outputs, split)
     if split == "train":
         alt_x = [k.replace("x", "x_train", 1) for k in keys_x]
@@ -79,8 +72,31 @@ def _split(arrays: dict, split: str, inputs: list[str], outputs: list[str], wher
         for plain, alt in zip(keys_x + keys_y, alt_x + alt_y, strict=True):
             if plain in arrays and alt in arrays:
                 raise NetspecError(f"{where}: has both '{plain}' and '{alt}'; keep one")
-        if not any(k in arrays for k in keys_x):
+        if not any(k in arrays for k in keys_x + keys_y):
             keys_x, keys_y = alt_x, alt_y
+    return keys_x, keys_y
+
+
+def _check_pairs(arrays: dict, keys_x: list, keys_y: list, split: str, where: str) -> None:
+    """With labels, a split's inputs come with its labels and its labels with its inputs (an
+    x_val without y_val would fail after the first epoch, a y_val without x_val be ignored)."""
+    has_x, has_y = any(k in arrays for k in keys_x), any(k in arrays for k in keys_y)
+    if has_x and not has_y:
+        raise NetspecError(
+            f"{where}: has {', '.join(keys_x)} but no {', '.join(keys_y)} (the labels of the "
+            f"{split} split); add them or leave out {', '.join(keys_x)}"
+        )
+    if has_y and not has_x:
+        raise NetspecError(
+            f"{where}: has {', '.join(k for k in keys_y if k in arrays)} but no "
+            f"{', '.join(keys_x)} (the inputs of the {split} split)"
+        )
+
+
+def _split(arrays: dict, split: str, inputs: list[str], outputs: list[str], where: str, labels):
+    keys_x, keys_y = _keys(arrays, split, inputs, outputs, where)
+    if labels:
+        _check_pairs(arrays, keys_x, keys_y, split, where)
     if not any(k in arrays for k in keys_x):
         return None
     missing = [k for k in keys_x if k not in arrays]
@@ -166,40 +182,114 @@ def _fits(dims: tuple, shape) -> bool:
     )
 
 
-def load_data(path, spec, labels: bool = True) -> dict[str, Split]:
+def load_data(path, spec, labels: bool = True, *, allow_nonfinite: bool = False,
+              max_bytes: int | None = None) -> dict[str, Split]:  # fmt: skip
     """The splits found in `path`, every array checked against the spec's inputs and outputs
-    (and the losses' label kind: integer labels for sparse losses). Without `labels` (to
-    predict) the splits hold the inputs only, and the labels are not checked."""
+    (and the losses' label kind: integer labels for sparse losses), for NaN and infinities
+    (unless `allow_nonfinite`) and for indices outside the Embedding layers they feed. Without
+    `labels` (to predict) the splits hold the inputs only, and the labels are not checked.
+    An archive's arrays are read into memory: together at most `max_bytes` (default: the
+    memory budget, half of this machine's memory)."""
+    from ..compiler import memory_budget
     from ..loader import graph_of
-    from .compiled import losses_per_output
 
     path = Path(path)
     where = str(path)
-    arrays = _open(path)
+    arrays = _open(path, memory_budget() if max_bytes is None else max_bytes)
     graph = graph_of(spec)
     inputs = [i.name for i in graph.inputs]
     outputs = [str(r) for r in graph.outputs]
-    out_shapes = graph.output_shapes()
-    losses = losses_per_output(spec.compile, outputs)
     found: dict[str, Split] = {}
     for split in SPLITS:
-        got = _split(arrays, split, inputs, outputs, where)
-        if got is None:
-            continue
-        data, keys_x, keys_y = got
-        for key, a, node in zip(keys_x, data.x, graph.inputs, strict=True):
-            _check_x(key, a, node.name, node.shape, node.dtype, where)
-        if not labels:
-            data, keys_y = Split(data.x, []), []
-        for key, a, name, shape, loss in zip(
-            keys_y, data.y, outputs, out_shapes, losses, strict=bool(data.y)
-        ):
-            _check_y(key, a, name, tuple(shape or ()), loss, where)
-        found[split] = data
+        got = _split(arrays, split, inputs, outputs, where, labels)
+        if got is not None:
+            found[split] = _checked(graph, spec, got, labels, allow_nonfinite, where)
     if not found:
         keys = ", ".join(key_names("x", inputs, "train"))
         raise NetspecError(f"{where}: no inputs found (expected {keys}; has {sorted(arrays)})")
     return found
+
+
+def _checked(graph, spec, got, labels: bool, allow_nonfinite: bool, where: str) -> Split:
+    from .compiled import losses_per_output
+
+    data, keys_x, keys_y = got
+    outputs = [str(r) for r in graph.outputs]
+    for key, a, node in zip(keys_x, data.x, graph.inputs, strict=True):
+        _check_x(key, a, node.name, node.shape, node.dtype, where)
+    if not labels:
+        data, keys_y = Split(data.x, []), []
+    losses = losses_per_output(spec.compile, outputs)
+    for key, a, name, shape, loss in zip(
+        keys_y, data.y, outputs, graph.output_shapes(), losses, strict=bool(data.y)
+    ):
+        _check_y(key, a, name, tuple(shape or ()), loss, where)
+    if not allow_nonfinite:
+        for key, a in zip(keys_x + keys_y, data.x + data.y, strict=True):
+            _check_finite(key, a, where)
+    for key, a, node in zip(keys_x, data.x, graph.inputs, strict=True):
+        for layer, input_dim in embeddings_fed(graph, node.name):
+            _check_indices(key, a, layer, input_dim, where)
+    return data
+
+
+def _check_finite(key: str, a: np.ndarray, where: str) -> None:
+    row = first_nonfinite_row(a)
+    if row is not None:
+        raise NetspecError(
+            f"{where}: {key} has NaN or inf at row {row}; pass --allow-nonfinite to use it"
+        )
+
+
+def _check_indices(key: str, a: np.ndarray, layer: str, input_dim: int, where: str) -> None:
+    """Indices in [0, input_dim) (floats are truncated toward zero, as the layer casts them):
+    torch raises IndexError mid-training at the first batch that holds one outside."""
+    found = value_range(a)
+    if found is None or not all(math.isfinite(v) for v in found):
+        return
+    low, high = (math.trunc(v) for v in found)
+    if low < 0 or high >= input_dim:
+        raise NetspecError(
+            f"{where}: {key} holds indices from {low} to {high}; it feeds Embedding '{layer}' "
+            f"with input_dim {input_dim} (indices 0 to {input_dim - 1})"
+        )
+
+
+# Layers whose output holds only values of their inputs (or zeros): the indices an Embedding
+# gets through them are the model input's own.
+_PASS_VALUES = {
+    "Reshape", "Flatten", "Permute", "RepeatVector", "Concatenate", "Masking",
+    "Cropping1D", "Cropping2D", "Cropping3D", "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D",
+    "UpSampling1D", "UpSampling2D", "UpSampling3D", "ActivityRegularization",
+}  # fmt: skip
+
+
+def embeddings_fed(graph, input_name: str) -> list[tuple[str, int]]:
+    """(layer name, input_dim) of every Embedding that model input `input_name` feeds, directly,
+    through layers that only move values (_PASS_VALUES), through a Shared call of an Embedding
+    or inside a TimeDistributed."""
+    reached, found, todo = {input_name}, [], [input_name]
+    while todo:
+        name = todo.pop()
+        for node in graph.nodes:
+            if node.layer is None or not any(r.node == name for r in node.inputs):
+                continue
+            embedding = _embedding_of(graph, node.layer)
+            if embedding is not None:
+                found.append((node.name, embedding.input_dim))
+            elif node.type in _PASS_VALUES and node.name not in reached:
+                reached.add(node.name)
+                todo.append(node.name)
+    return found
+
+
+def _embedding_of(graph, layer):
+    if layer.type == "Shared":
+        target = graph.node(layer.layer)
+        layer = target.layer if target is not None and target.layer is not None else layer
+    if layer.type == "TimeDistributed":
+        layer = layer.layer
+    return layer if getattr(layer, "type", None) == "Embedding" else None
 
 
 def holdout(data: Split, fraction: float) -> tuple[Split, Split | None]:

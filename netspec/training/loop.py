@@ -41,7 +41,9 @@ def evaluate(
     if compiled is None:
         compiled = compile_spec(spec, graph, [tuple(a.shape) for a in data.y])
     batch_size = batch_size or train_settings(spec)[1].batch_size
-    forward = forward or model
+    # `is None`, not `or`: torch.compile's module wrapper has no truth value (its __len__
+    # raises for a module without one)
+    forward = model if forward is None else forward
     autocast = precision.autocast if precision is not None else contextlib.nullcontext
     model.eval()
     compiled.reset()

@@ -6,21 +6,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
 from ..errors import NetspecError, SpecError
 from ..loader import validate_document
-from ..yamlio import load_yaml
+from ..yamlio import load_yaml, read_spec_text
 
 
 def parse_override(text: str) -> tuple[tuple[str | int, ...], object]:
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
         raise NetspecError(f"--set {text}: expected KEY=VALUE (train.epochs=5)")
-    try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError as exc:
-        raise NetspecError(f"--set {text}: the value is not YAML: {exc}") from None
+    try:  # the file's reader and YAML 1.2 rules: `1e-3` is a float, `1:30` text
+        value = load_yaml(raw, "--set").data if raw.strip() else ""
+    except SpecError as exc:
+        problems = "; ".join(d.message for d in exc.diagnostics)
+        raise NetspecError(f"--set {text}: the value is not YAML: {problems}") from None
     path = tuple(int(p) if p.isdigit() else p for p in key.strip().split("."))
     return path, value
 
@@ -77,11 +76,7 @@ def load_with_overrides(path: str | Path, overrides: list[str] = ()):
     """`netspec.load` with `--set` overrides applied before validation; a problem in an
     overridden value is reported against its `--set`."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise NetspecError(f"{path}: cannot read spec: {exc}") from None
-    doc = load_yaml(text, str(path))
+    doc = load_yaml(read_spec_text(path), str(path))
     parsed = [(parse_override(o), o) for o in overrides]
     if parsed and not isinstance(doc.data, dict):
         raise NetspecError(f"{path}: a spec is a mapping; cannot apply --set")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import time
 from pathlib import Path
 
 from .. import heap
@@ -18,26 +20,37 @@ class Interrupted(NetspecError):
 
     def __init__(self, run: Path, epoch: int):
         super().__init__(
-            f"interrupted during epoch {epoch + 1}; the run keeps its last checkpoint: continue "
-            f"with `netspec train --resume {run}`"
+            f"interrupted during epoch {epoch + 1}; the run keeps its last checkpoint (if any): "
+            f"continue with `netspec train --resume {run}`"
         )
 
 
-def prepare(spec_path, data_path, overrides=(), device="auto", *, labels=True):
+def prepare(
+    spec_path, data_path, overrides=(), device="auto", *, labels=True, allow_nonfinite=False,
+    max_memory=None, training=False,
+):  # fmt: skip
     """(spec, model, data): the spec with its overrides, the data checked against it, the
     model built with the train seed. With `labels` (train, evaluate) the spec must have
     compile.loss (checked before the data, whose labels are checked against it); without
-    (predict) the labels are left out."""
-    from .compiled import require_loss
+    (predict) the labels are left out. One batch of train.batch_size (trained when
+    `training`) must fit `max_memory` (compiler.check_budget), checked before the data is read;
+    NaN and infinities in the data are refused unless `allow_nonfinite`."""
+    from ..compiler import check_budget
+    from .compiled import require_loss, require_trainable
+    from .spec import TrainSpec
 
     spec = load_with_overrides(spec_path, list(overrides))
     if labels:
         require_loss(spec)
-    data = load_data(data_path, spec, labels=labels)
+    if training:
+        require_trainable(spec)
+    batch_size = (spec.train or TrainSpec()).batch_size
+    check_budget(graph_of(spec), max_memory, batch_size, training)
+    data = load_data(data_path, spec, labels=labels, allow_nonfinite=allow_nonfinite)
     from ..compiler import build
 
     seed = spec.train.seed if spec.train is not None else None
-    model = build(spec, device=device, seed=seed)
+    model = build(spec, device=device, seed=seed, max_memory=max_memory)
     return spec, model, data
 
 
@@ -53,35 +66,77 @@ def train(
     precision=None,
     compile=None,
     live=False,
+    allow_nonfinite=False,
+    max_memory=None,
 ):
     """Train (or continue the run `resume`); returns (run folder, history). `echo` gets the
-    per-epoch lines and messages; `live` shows rich progress bars instead of the lines."""
+    per-epoch lines and messages; `live` shows rich progress bars instead of the lines. The run
+    folder is locked (lock.py) from before it is checked until its last file is written."""
     from .plot_worker import CurvesWriter
-    from .runs import run_dir, save_spec
 
-    with CurvesWriter() as curves:  # starts drawing's imports now, beside torch's
+    options = {"precision": precision, "compile": compile}
+    # the checks of prepare(): to train, one batch's memory, the data's values
+    options["checks"] = {"allow_nonfinite": allow_nonfinite, "max_memory": max_memory}
+    options["checks"]["training"] = True
+    with CurvesWriter() as curves, contextlib.ExitStack() as held:
         if resume is not None:
-            args = (data_path, overrides, device, echo, precision, compile)
-            trainer = _resumed(Path(resume), *args)
+            from .resume import resumed
+
+            trainer = resumed(held, Path(resume), data_path, overrides, device, echo, options)
         else:
-            if data_path is None:
-                raise NetspecError("--data is required (except with --resume)")
-            spec, model, data = prepare(spec_path, data_path, overrides, device)
-            path = run_dir(out, spec.name)  # refused before training if it holds a run
-            options = {"precision": precision or "32", "compile": bool(compile)}
-            trainer = _trainer(model, spec, data, path, echo, options, data_path)
-        # spec.yaml first (only once the run is set up), so an interrupted run can resume
-        trainer.run.mkdir(parents=True, exist_ok=True)
-        save_spec(trainer.run, trainer.spec)
+            trainer = _started(held, spec_path, data_path, out, overrides, device, echo, options)
         return trainer.run, _fit(trainer, echo, live, curves)
 
 
-def _trainer(model, spec, data, path, echo, options, data_path):
+def _started(held, spec_path, data_path, out, overrides, device, echo, options):
+    """The Trainer of a new run, its folder claimed (locked) only once the spec, the data and
+    the model are set up: an error before that writes nothing. run.json then spec.yaml first,
+    so an interrupted run can resume (runs.py)."""
+    from .runs import claim_new, save_spec, spec_text, write_info
+
+    if data_path is None:
+        raise NetspecError("--data is required (except with --resume)")
+    spec, model, data = prepare(spec_path, data_path, overrides, device, **options["checks"])
+    options = {"precision": options["precision"] or "32", "compile": bool(options["compile"])}
+    trainer = make_trainer(model, spec, data, None, echo, options, data_path)
+    path, lock = claim_new(out, spec.name)
+    held.callback(lock.release)
+    trainer.run = path
+    text = spec_text(spec)
+    with cannot_write(path):
+        write_info(path, {**trainer.info, "spec": text, "started": now(), "resumes": []})
+        save_spec(path, text)
+    return trainer
+
+
+def now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+def make_trainer(model, spec, data, path, echo, options, data_path):
     from .trainer import Trainer
 
     trainer = Trainer(model, spec, data, run=path, warn=echo, **options)
-    trainer.info = {"data": str(Path(data_path).resolve()), **options}
+    epochs = spec.train.epochs if spec.train is not None else 1
+    # saved with each checkpoint: what --resume needs besides spec.yaml, and the planned epochs
+    # (a finished checkpoint with as many planned is finished, not to be trained further)
+    trainer.info = {"data": str(Path(data_path).resolve()), **options, "epochs": epochs}
     return trainer
+
+
+@contextlib.contextmanager
+def cannot_write(run: Path):
+    """A failed write (disk full, read-only, no permission) as one line naming the file; the
+    files written before it are whole (atomic writes), so the run can be continued."""
+    from .atomic import CannotWrite
+
+    try:
+        yield
+    except CannotWrite as exc:
+        raise NetspecError(
+            f"{exc.filename}: cannot write: {exc.strerror}; the files written before are intact"
+            f" (continue with `netspec train --resume {run}` once it can be written)"
+        ) from None
 
 
 def _fit(trainer, echo, live, curves=None):
@@ -95,37 +150,14 @@ def _fit(trainer, echo, live, curves=None):
     )  # fmt: skip
     trainer.progress = progress
     heap.settle()  # set-up done: the loop's garbage is collected (netspec.heap)
-    try:
-        with progress:
-            history = trainer.fit()
-    except KeyboardInterrupt:
-        raise Interrupted(trainer.run, trainer.epoch) from None
-    save_run(trainer.run, trainer.model, trainer.spec, history, curves)
+    with cannot_write(trainer.run):
+        try:
+            with progress:
+                history = trainer.fit()
+        except KeyboardInterrupt:
+            raise Interrupted(trainer.run, trainer.epoch) from None
+        save_run(trainer.run, trainer.model, trainer.spec, history, curves, trainer.epoch)
     return history
-
-
-def _resumed(run: Path, data_path, overrides, device, echo, precision, compile):
-    """The Trainer of an interrupted (or extended) run, at its checkpoint's state: its own
-    spec.yaml with `overrides`, its data unless `data_path` is given."""
-    from .checkpoint import read_checkpoint
-
-    tensors, meta = read_checkpoint(run)
-    info = meta.get("info", {})
-    data_path = data_path or info.get("data")
-    spec, model, data = prepare(run / "spec.yaml", data_path, overrides, device)
-    epochs = spec.train.epochs if spec.train is not None else 1
-    if meta["finished"] and meta["epoch"] >= epochs:
-        raise NetspecError(
-            f"{run}: the run finished after {meta['epoch']} epochs; pass --epochs N with N "
-            f"above {meta['epoch']} to train further"
-        )
-    options = {
-        "precision": precision or info.get("precision", "32"),
-        "compile": info.get("compile", False) if compile is None else compile,
-    }
-    trainer = _trainer(model, spec, data, run, echo, options, data_path)
-    trainer.resume(tensors, meta)
-    return trainer
 
 
 def _split(data, split: str | None, data_path):
@@ -136,11 +168,11 @@ def _split(data, split: str | None, data_path):
     return data[split]
 
 
-def evaluate(spec_path, weights, data_path, split=None, device="auto"):
+def evaluate(spec_path, weights, data_path, split=None, device="auto", allow_nonfinite=False):
     from .loop import evaluate as run
     from .runs import load_weights
 
-    spec, model, data = prepare(spec_path, data_path, (), device)
+    spec, model, data = prepare(spec_path, data_path, (), device, allow_nonfinite=allow_nonfinite)
     load_weights(model, weights)
     part = _split(data, split, data_path)
     if not part.y:
@@ -149,7 +181,9 @@ def evaluate(spec_path, weights, data_path, split=None, device="auto"):
     return run(model, spec, part)
 
 
-def predict(spec_path, weights, data_path, output: Path, split=None, device="auto") -> None:
+def predict(
+    spec_path, weights, data_path, output: Path, split=None, device="auto", allow_nonfinite=False
+) -> None:
     import io
 
     import numpy as np
@@ -162,7 +196,9 @@ def predict(spec_path, weights, data_path, output: Path, split=None, device="aut
     output = Path(output)
     if not output.parent.is_dir():  # checked first; not created: a typo would go unnoticed
         raise NetspecError(f"{output}: no such directory: {output.parent}")
-    spec, model, data = prepare(spec_path, data_path, (), device, labels=False)
+    spec, model, data = prepare(
+        spec_path, data_path, (), device, labels=False, allow_nonfinite=allow_nonfinite
+    )
     load_weights(model, weights)
     heap.settle()
     preds = run(model, spec, _split(data, split, data_path))

@@ -9,6 +9,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 
 from ..layers.base import NAME_PATTERN
 from ..registry import did_you_mean
+from ..vocab.bounds import SEED_END
 from .losses import LossField
 from .metrics import METRICS, MetricField
 from .monitor import MODE_FIELD, MonitorMode
@@ -131,7 +132,7 @@ class TrainSpec(BaseModel):
         "taken before shuffling (as Keras).",
     )
     seed: int | None = Field(
-        None, ge=0, description="Seed of the initial weights, shuffling and dropout."
+        None, ge=0, lt=SEED_END, description="Seed of the initial weights, shuffling and dropout."
     )
     early_stopping: EarlyStoppingSpec | None = Field(
         None, description="Stop when the monitored value stops improving."

@@ -21,7 +21,7 @@ from ..errors import NetspecError
 from ..loader import graph_of
 from .batches import Batches, model_device, preds_of
 from .callbacks import EarlyStopping
-from .compiled import compile_spec
+from .compiled import NO_TRAINABLE, compile_spec
 from .data import Split, holdout
 from .loop import evaluate, train_settings
 from .monitor import Monitor, float32, history_keys, maximize
@@ -54,6 +54,9 @@ class Trainer:
 
     def __init__(self, model, spec, data, *, run=None, progress=None, precision="32",
                  compile=False, warn=print):  # fmt: skip
+        self.params = [p for p in model.parameters() if p.requires_grad]
+        if not self.params:  # torch's optimizer: "got an empty parameter list"
+            raise NetspecError(NO_TRAINABLE)
         self.compile_cfg, self.train_cfg = train_settings(spec)
         self.model, self.spec, self.run = model, spec, Path(run) if run else None
         self.graph = graph_of(spec)
@@ -63,7 +66,6 @@ class Trainer:
         self.compiled.check(shapes, self.train_data.y)
         self.device = model_device(model)
         self.batches = Batches(self.train_data, self.graph, self.device, self.train_cfg.batch_size)
-        self.params = [p for p in model.parameters() if p.requires_grad]
         self.opt_cfg = self.compile_cfg.optimizer
         self.optimizer = self.opt_cfg.make(self.params)
         self.precision = Precision(precision, self.device)
@@ -256,9 +258,10 @@ class Trainer:
 
     def resume(self, tensors: dict, meta: dict) -> None:
         """Continue from a checkpoint (`checkpoint.read_checkpoint`)."""
-        from .checkpoint import restore
+        from .checkpoint import NAME, restore
 
-        best_weights = restore(tensors, meta, self.model, self.optimizer)
+        source = self.run / NAME if self.run is not None else None
+        best_weights = restore(tensors, meta, self.model, self.optimizer, source)
         self.epoch, self.step, self.history = meta["epoch"], meta["step"], meta["history"]
         self.rng.bit_generator.state = meta["shuffle_rng"]
         if self.stopper is not None and meta.get("early_stopping"):

@@ -13,6 +13,7 @@ from pydantic import Field, create_model
 
 from ..registry import Registry
 from .base import VocabModel, name_or_object
+from .bounds import FLOAT32_MAX, Float32
 
 ACTIVATIONS: Registry[type[Activation]] = Registry("activation")
 
@@ -27,9 +28,15 @@ class Activation(VocabModel):
 
     def output_shape(self, shape: tuple, batch_axis: bool = False) -> tuple:
         """The shape after this activation (only glu changes it: it halves `axis`)."""
+        full = (None, *shape) if not batch_axis else shape
+        axis = getattr(self, "axis", None)
+        if isinstance(axis, int) and not -len(full) <= axis < len(full):
+            raise ValueError(
+                f"{self.type}'s axis {axis} is out of range for a value of rank {len(full)} "
+                "(batch axis included)"
+            )
         if self.type != "glu":
             return shape
-        full = (None, *shape) if not batch_axis else shape
         axis = self.axis % len(full)
         if axis == 0:
             raise ValueError("glu cannot split the batch axis")
@@ -69,19 +76,19 @@ _WITH_ARGS = {
         "max(x, 0); with arguments: x for x > threshold (clipped at max_value), "
         "negative_slope * (x - threshold) below.",
         {
-            "negative_slope": (float, Field(0.0, description="Slope below the threshold.")),
+            "negative_slope": (Float32, Field(0.0, description="Slope below the threshold.")),
             "max_value": (
                 float | None,
-                Field(None, ge=0, description="Upper bound (none: no bound)."),
+                Field(None, ge=0, le=FLOAT32_MAX, description="Upper bound (none: no bound)."),
             ),
-            "threshold": (float, Field(0.0, description="Values at or below it are damped.")),
+            "threshold": (Float32, Field(0.0, description="Values at or below it are damped.")),
         },
     ),
     "leaky_relu": (
         "x for x >= 0, negative_slope * x below.",
         {
             "negative_slope": (
-                float,
+                Float32,
                 Field(
                     0.2,
                     description="Slope for x < 0 (0.2, as Keras's activation; the LeakyReLU layer "
@@ -93,13 +100,16 @@ _WITH_ARGS = {
     "elu": (
         "x for x > 0, alpha * (exp(x) - 1) below.",
         {
-            "alpha": (float, Field(1.0, description="Scale of the negative part.")),
+            "alpha": (Float32, Field(1.0, description="Scale of the negative part.")),
         },
     ),
     "celu": (
         "max(0, x) + min(0, alpha * (exp(x / alpha) - 1)).",
         {
-            "alpha": (float, Field(1.0, gt=0, description="Scale of the negative part.")),
+            "alpha": (
+                float,
+                Field(1.0, gt=0, le=FLOAT32_MAX, description="Scale of the negative part."),
+            ),
         },
     ),
     "gelu": (
@@ -121,26 +131,32 @@ _WITH_ARGS = {
     "hard_shrink": (
         "x if |x| > threshold else 0.",
         {
-            "threshold": (float, Field(0.5, ge=0, description="Half-width of the zeroed band.")),
+            "threshold": (
+                float,
+                Field(0.5, ge=0, le=FLOAT32_MAX, description="Half-width of the zeroed band."),
+            ),
         },
     ),
     "soft_shrink": (
         "x - threshold above threshold, x + threshold below -threshold, else 0.",
         {
-            "threshold": (float, Field(0.5, ge=0, description="Half-width of the zeroed band.")),
+            "threshold": (
+                float,
+                Field(0.5, ge=0, le=FLOAT32_MAX, description="Half-width of the zeroed band."),
+            ),
         },
     ),
     "squareplus": (
         "(x + sqrt(x^2 + b)) / 2.",
         {
-            "b": (float, Field(4.0, ge=0, description="Smoothness at 0.")),
+            "b": (float, Field(4.0, ge=0, le=FLOAT32_MAX, description="Smoothness at 0.")),
         },
     ),
     "threshold": (
         "x if x > threshold else default_value. Has no defaults: object form only.",
         {
-            "threshold": (float, Field(..., description="Values at or below it are replaced.")),
-            "default_value": (float, Field(..., description="The replacement value.")),
+            "threshold": (Float32, Field(..., description="Values at or below it are replaced.")),
+            "default_value": (Float32, Field(..., description="The replacement value.")),
         },
     ),
 }

@@ -12,6 +12,7 @@ from pydantic import Field
 
 from ..registry import Registry
 from .base import VocabModel, name_or_object
+from .bounds import FLOAT32_MAX
 
 CONSTRAINTS: Registry[type[Constraint]] = Registry("constraint")
 EPSILON = 1e-7  # keras.config.epsilon()
@@ -47,7 +48,7 @@ class MaxNorm(Constraint):
     """Rescales weights whose norm along `axis` exceeds `max_value`."""
 
     type: Literal["MaxNorm"] = "MaxNorm"
-    max_value: float = Field(2.0, ge=0, description="Largest norm allowed.")
+    max_value: float = Field(2.0, ge=0, le=FLOAT32_MAX, description="Largest norm allowed.")
     axis: int | list[int] = Axis
 
     def project(self, w):
@@ -60,8 +61,8 @@ class MinMaxNorm(Constraint):
     """Moves norms along `axis` into [min_value, max_value], at `rate` (1.0: strictly)."""
 
     type: Literal["MinMaxNorm"] = "MinMaxNorm"
-    min_value: float = Field(0.0, ge=0, description="Smallest norm allowed.")
-    max_value: float = Field(1.0, ge=0, description="Largest norm allowed.")
+    min_value: float = Field(0.0, ge=0, le=FLOAT32_MAX, description="Smallest norm allowed.")
+    max_value: float = Field(1.0, ge=0, le=FLOAT32_MAX, description="Largest norm allowed.")
     rate: float = Field(
         1.0,
         ge=0,

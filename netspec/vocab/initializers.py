@@ -13,12 +13,15 @@ from pydantic import Field, field_validator
 
 from ..registry import Registry
 from .base import VocabModel, name_or_object
+from .bounds import FLOAT32_MAX, SEED_END, Float32
 
 INITIALIZERS: Registry[type[Initializer]] = Registry("initializer")
 # Keras's truncated normal cuts at 2 stddev; this is the stddev of a unit normal so truncated.
 TRUNCATION_CORRECTION = 0.87962566103423978
 Seed = Field(
     None,
+    ge=0,
+    lt=SEED_END,
     description="Seed of this initializer's own random stream; the same seed gives "
     "the same values. Default: drawn from the build seed.",
 )
@@ -47,6 +50,11 @@ class Initializer(VocabModel):
 
     def sample(self, shape: tuple[int, ...], generator=None):
         raise NotImplementedError
+
+    def refuses(self, shape: tuple[int, ...]) -> str | None:
+        """Why this initializer cannot fill a weight of `shape` (checked when validating);
+        None when it can."""
+        return None
 
 
 def _register(*aliases: str):
@@ -86,7 +94,7 @@ class Constant(Initializer):
     """Every value equal to `value`."""
 
     type: Literal["Constant"] = "Constant"
-    value: float = Field(0.0, description="The constant.")
+    value: Float32 = Field(0.0, description="The constant.")
 
     def sample(self, shape, generator=None):
         import torch
@@ -99,8 +107,10 @@ class RandomNormal(Initializer):
     """Normal distribution N(mean, stddev^2)."""
 
     type: Literal["RandomNormal"] = "RandomNormal"
-    mean: float = Field(0.0, description="Mean of the distribution.")
-    stddev: float = Field(0.05, ge=0, description="Standard deviation of the distribution.")
+    mean: Float32 = Field(0.0, description="Mean of the distribution.")
+    stddev: float = Field(
+        0.05, ge=0, le=FLOAT32_MAX, description="Standard deviation of the distribution."
+    )
     seed: int | None = Seed
 
     def sample(self, shape, generator=None):
@@ -115,9 +125,14 @@ class RandomUniform(Initializer):
     """Uniform distribution on [minval, maxval)."""
 
     type: Literal["RandomUniform"] = "RandomUniform"
-    minval: float = Field(-0.05, description="Lower bound of the range.")
-    maxval: float = Field(0.05, description="Upper bound of the range.")
+    minval: Float32 = Field(-0.05, description="Lower bound of the range.")
+    maxval: Float32 = Field(0.05, description="Upper bound of the range.")
     seed: int | None = Seed
+
+    def refuses(self, shape):
+        if self.minval > self.maxval:
+            return f"RandomUniform's minval {self.minval} is above its maxval {self.maxval}"
+        return None
 
     def sample(self, shape, generator=None):
         import torch
@@ -139,8 +154,10 @@ class TruncatedNormal(Initializer):
     """Normal distribution N(mean, stddev^2) with values beyond 2 stddev redrawn, as Keras."""
 
     type: Literal["TruncatedNormal"] = "TruncatedNormal"
-    mean: float = Field(0.0, description="Mean of the distribution before truncation.")
-    stddev: float = Field(0.05, ge=0, description="Standard deviation before truncation.")
+    mean: Float32 = Field(0.0, description="Mean of the distribution before truncation.")
+    stddev: float = Field(
+        0.05, ge=0, le=FLOAT32_MAX, description="Standard deviation before truncation."
+    )
     seed: int | None = Seed
 
     def sample(self, shape, generator=None):
@@ -174,7 +191,7 @@ class VarianceScaling(_Scaling):
     """Samples with variance `scale / n`, n the fan chosen by `mode` (Keras's fans)."""
 
     type: Literal["VarianceScaling"] = "VarianceScaling"
-    scale: float = Field(1.0, gt=0, description="Scaling factor (positive).")
+    scale: float = Field(1.0, gt=0, le=FLOAT32_MAX, description="Scaling factor (positive).")
     mode: Literal["fan_in", "fan_out", "fan_avg"] = Field(
         "fan_in", description="Which fan divides the scale."
     )
@@ -270,8 +287,15 @@ class Orthogonal(Initializer):
     weight is viewed as (prod(shape[:-1]), shape[-1]) as Keras does."""
 
     type: Literal["Orthogonal"] = "Orthogonal"
-    gain: float = Field(1.0, description="Multiplicative factor.")
+    gain: Float32 = Field(1.0, description="Multiplicative factor.")
     seed: int | None = Seed
+
+    def refuses(self, shape):
+        return (
+            f"Orthogonal needs a weight of rank >= 2, got rank {len(shape)}"
+            if len(shape) < 2
+            else None
+        )
 
     def sample(self, shape, generator=None):
         import torch
@@ -292,7 +316,10 @@ class Identity(Initializer):
     """`gain` times the identity matrix (2-D weights only, as Keras)."""
 
     type: Literal["Identity"] = "Identity"
-    gain: float = Field(1.0, description="Multiplicative factor.")
+    gain: Float32 = Field(1.0, description="Multiplicative factor.")
+
+    def refuses(self, shape):
+        return f"Identity needs a 2-D weight, got rank {len(shape)}" if len(shape) != 2 else None
 
     def sample(self, shape, generator=None):
         import torch

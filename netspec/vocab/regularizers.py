@@ -12,6 +12,7 @@ from pydantic import Field
 
 from ..registry import Registry
 from .base import VocabModel, name_or_object
+from .bounds import FLOAT32_MAX
 
 REGULARIZERS: Registry[type[Regularizer]] = Registry("regularizer")
 
@@ -21,6 +22,11 @@ class Regularizer(VocabModel):
 
     def penalty(self, x):
         raise NotImplementedError
+
+    def refuses(self, shape: tuple) -> str | None:
+        """Why a value of `shape` (a weight's, or an output's with its batch axis) cannot take
+        this penalty; None when it can."""
+        return None
 
 
 def _register(*aliases: str):
@@ -35,7 +41,7 @@ class L1(Regularizer):
     """l1 * sum(|x|)."""
 
     type: Literal["L1"] = "L1"
-    l1: float = Field(0.01, ge=0, description="L1 regularization factor.")
+    l1: float = Field(0.01, ge=0, le=FLOAT32_MAX, description="L1 regularization factor.")
 
     def penalty(self, x):
         return self.l1 * x.abs().sum()
@@ -46,7 +52,7 @@ class L2(Regularizer):
     """l2 * sum(x^2) (no factor 1/2, as Keras)."""
 
     type: Literal["L2"] = "L2"
-    l2: float = Field(0.01, ge=0, description="L2 regularization factor.")
+    l2: float = Field(0.01, ge=0, le=FLOAT32_MAX, description="L2 regularization factor.")
 
     def penalty(self, x):
         return self.l2 * x.square().sum()
@@ -58,8 +64,8 @@ class L1L2(Regularizer):
     Keras 2's (0.01, 0.01) instead (see README, Differences from Keras)."""
 
     type: Literal["L1L2"] = "L1L2"
-    l1: float = Field(0.0, ge=0, description="L1 regularization factor.")
-    l2: float = Field(0.0, ge=0, description="L2 regularization factor.")
+    l1: float = Field(0.0, ge=0, le=FLOAT32_MAX, description="L1 regularization factor.")
+    l2: float = Field(0.0, ge=0, le=FLOAT32_MAX, description="L2 regularization factor.")
 
     def penalty(self, x):
         out = x.new_zeros(())
@@ -76,12 +82,17 @@ class OrthogonalRegularizer(Regularizer):
     off-diagonal of the Gram matrix of the L2-normalized rows (or columns)."""
 
     type: Literal["OrthogonalRegularizer"] = "OrthogonalRegularizer"
-    factor: float = Field(0.01, ge=0, description="Regularization factor.")
+    factor: float = Field(0.01, ge=0, le=FLOAT32_MAX, description="Regularization factor.")
     mode: Literal["rows", "columns"] = Field(
         "rows",
         description="Whether the rows or the columns of the (Keras-layout) weight should "
         "be orthogonal.",
     )
+
+    def refuses(self, shape: tuple) -> str | None:
+        if len(shape) != 2:
+            return f"OrthogonalRegularizer needs a 2-D value, got rank {len(shape)}"
+        return None
 
     def penalty(self, x):
         import torch

@@ -1,0 +1,187 @@
+""".npz archives and .npy files read without trusting their headers (no torch import).
+
+Every .npy header is parsed here before numpy allocates anything: the size an array declares
+(shape x itemsize) must be held by its file or archive member and fit the memory budget. An
+archive's members must be stored, deflated, bzip2'd or lzma'd and not encrypted, and together
+declare no more than the budget; zipfile stops decompressing a member at its declared size and
+then checks its CRC, so a header that lies is an error, never a larger allocation. Pickled
+(object) arrays are never loaded. Arrays in the other byte order are byte-swapped to the native
+one (in place for an archive's arrays; a memory-mapped one is read into memory). The checks of
+the values (non-finite numbers, index ranges) read an array in chunks of rows: memory stays
+bounded for memory-mapped files.
+"""
+
+from __future__ import annotations
+
+import lzma
+import math
+import zipfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+from numpy.lib import format as npformat
+
+from ..errors import NetspecError
+
+# what a truncated or corrupt file raises (zipfile, zlib and lzma errors are not OSErrors)
+UNREADABLE = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, lzma.LZMAError)
+_METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
+CHUNK_BYTES = 16 * 2**20  # read and checked this much at a time
+
+
+def _human(n: int) -> str:
+    from ..compiler import human_bytes
+
+    return human_bytes(n)
+
+
+def _header(fp, name: str, where: str) -> tuple[tuple, bool, np.dtype]:
+    """(shape, fortran_order, dtype) of the .npy stream `fp`, read up to the array's data."""
+    try:
+        version = npformat.read_magic(fp)
+        if version == (1, 0):
+            shape, fortran, dtype = npformat.read_array_header_1_0(fp)
+        elif version == (2, 0):
+            shape, fortran, dtype = npformat.read_array_header_2_0(fp)
+        else:
+            raise ValueError(f"unsupported .npy format version {version[0]}.{version[1]}")
+    except (ValueError, EOFError) as exc:  # a corrupt stream's own error goes to the caller
+        raise NetspecError(f"{where}: {name}: not a readable .npy array: {exc}") from None
+    if dtype.hasobject:
+        raise NetspecError(
+            f"{where}: {name} holds Python objects (dtype {dtype}), which are never loaded "
+            "(pickled data could run code): save arrays of numbers"
+        )
+    return tuple(shape), fortran, dtype
+
+
+def _check_size(name: str, shape, dtype, held: int, where: str) -> int:
+    """The bytes the header declares, refused when the file holds fewer (for an archive's
+    member, `held` is at most its declared size, which _check_members keeps in the budget)."""
+    need = math.prod(shape) * dtype.itemsize
+    if need > held:
+        raise NetspecError(
+            f"{where}: {name} declares shape {shape} of {dtype} ({_human(need)}) but holds only "
+            f"{_human(max(held, 0))}"
+        )
+    return need
+
+
+def _native(a: np.ndarray) -> np.ndarray:
+    """`a` in the native byte order, swapped in place (a writeable array: no copy)."""
+    if a.dtype.isnative or a.dtype.fields is not None:
+        return a
+    a.byteswap(inplace=True)
+    return a.view(a.dtype.newbyteorder("="))
+
+
+def read_npz(path: Path, budget: int) -> dict[str, np.ndarray]:
+    """The .npy members of the archive `path` (others are ignored), each checked first."""
+    where = str(path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = [m for m in archive.infolist() if m.filename.endswith(".npy")]
+            _check_members(members, budget, where)
+            return {m.filename[:-4]: _read_member(archive, m, where) for m in members}
+    except UNREADABLE as exc:
+        raise NetspecError(f"{where}: cannot read data: {exc}") from None
+
+
+def _check_members(members: list[zipfile.ZipInfo], budget: int, where: str) -> None:
+    """Before any member is read: methods zipfile reads, no encryption, sizes in the budget."""
+    for m in members:
+        if m.flag_bits & 0x1:
+            raise NetspecError(
+                f"{where}: {m.filename} is encrypted; save the arrays with numpy.savez"
+            )
+        if m.compress_type not in _METHODS:
+            raise NetspecError(
+                f"{where}: {m.filename} uses zip compression method {m.compress_type}, which "
+                "cannot be read (stored, deflate, bzip2 and lzma can: numpy.savez or "
+                "numpy.savez_compressed)"
+            )
+    total = sum(m.file_size for m in members)
+    if total > budget:
+        raise NetspecError(
+            f"{where}: the arrays decompress to {_human(total)}, over the memory budget of "
+            f"{_human(budget)}"
+        )
+
+
+def _read_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, where: str):
+    name = member.filename
+    with archive.open(member) as fp:
+        shape, fortran, dtype = _header(fp, name, where)
+        _check_size(name, shape, dtype, member.file_size - fp.tell(), where)
+        a = np.empty(math.prod(shape), dtype)
+        raw = a.view(np.uint8) if a.size and dtype.itemsize else np.empty(0, np.uint8)
+        done = 0
+        while done < raw.size:
+            chunk = fp.read(min(CHUNK_BYTES, raw.size - done))
+            if not chunk:
+                raise NetspecError(f"{where}: {name} ends after {done} of {raw.size} bytes")
+            raw[done : done + len(chunk)] = np.frombuffer(chunk, np.uint8)
+            done += len(chunk)
+        while fp.read(CHUNK_BYTES):  # to the declared end: zipfile then checks the CRC
+            pass
+    a = a.reshape(shape[::-1]).transpose() if fortran else a.reshape(shape)
+    return _native(a)
+
+
+def open_npy(path: Path, budget: int) -> np.ndarray:
+    """The .npy file `path`, memory-mapped (read into memory when in the other byte order)."""
+    where = str(path.parent)
+    try:
+        with path.open("rb") as fp:
+            shape, _, dtype = _header(fp, path.name, where)
+            held = path.stat().st_size - fp.tell()
+        need = _check_size(path.name, shape, dtype, held, where)
+        a = np.load(path, mmap_mode="r", allow_pickle=False)
+    except UNREADABLE as exc:
+        raise NetspecError(f"{path}: cannot read data: {exc}") from None
+    if a.dtype.isnative or a.dtype.fields is not None:
+        return a
+    if need > budget:
+        raise NetspecError(
+            f"{path}: dtype {a.dtype} is in the other byte order and {_human(need)} is over "
+            f"the memory budget of {_human(budget)} to convert; save it with "
+            f"a.astype('{a.dtype.newbyteorder('=').str}')"
+        )
+    return np.array(a, dtype=a.dtype.newbyteorder("="))
+
+
+def chunks(a: np.ndarray):
+    """`a` in chunks of rows of about CHUNK_BYTES (read from disk one at a time if mapped)."""
+    row = max(1, a[:1].nbytes)
+    step = max(1, CHUNK_BYTES // row)
+    for start in range(0, len(a), step):
+        yield start, np.asarray(a[start : start + step])
+
+
+def first_nonfinite_row(a: np.ndarray) -> int | None:
+    """The first row of `a` that holds a NaN or an infinity (None: none does)."""
+    if a.dtype.kind not in "fc" or not a.size:
+        return None
+    if not a.ndim:
+        return None if np.isfinite(a) else 0
+    for start, part in chunks(a):
+        bad = ~np.isfinite(part.reshape(len(part), -1)).all(axis=1)
+        if bad.any():
+            return start + int(bad.argmax())
+    return None
+
+
+def value_range(a: np.ndarray) -> tuple[float, float] | None:
+    """(min, max) of `a`'s values, chunk by chunk (None when empty)."""
+    if not a.size:
+        return None
+    if not a.ndim:
+        return a.item(), a.item()
+    low = high = None
+    for _, part in chunks(a):
+        if part.size:
+            lo, hi = part.min(), part.max()
+            low = lo if low is None else min(low, lo)
+            high = hi if high is None else max(high, hi)
+    return low.item(), high.item()
