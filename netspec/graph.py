@@ -16,6 +16,9 @@ from .layers.base import LAYERS, Context, Layer, Shape, ShapeError, fmt_shape, s
 from .registry import did_you_mean
 from .vocab.bounds import MAX_ELEMENTS, MAX_SIZE
 
+# floating dtypes that Keras autocasts to float32 when a layer is called
+CAST_FLOATS = ("float16", "bfloat16", "float64")
+
 
 @dataclass(frozen=True)
 class Ref:
@@ -355,7 +358,10 @@ def _apply_rule(graph: Graph, node: Node, shapes: list[Shape], ctx: Context) -> 
         return
     node.input_shapes = shapes
     node.input_dtypes = list(ctx.dtypes)
-    node.dtype = ctx.dtypes[0] if getattr(layer, "keeps_dtype", False) else "float32"
+    # Keras's layers cast floating inputs to their float32 compute dtype (Layer.__call__'s
+    # autocast); layers that only move values keep integers and bools.
+    kept = ctx.dtypes[0] if getattr(layer, "keeps_dtype", False) else "float32"
+    node.dtype = "float32" if kept in CAST_FLOATS else kept
 
 
 def _check_sizes(shapes: list[Shape], output: Shape | list[Shape], weights: list) -> None:

@@ -41,7 +41,14 @@ class NetspecModel(nn.Module):
         # takes as `mask=` and whether it makes one. None when no layer uses a mask: then
         # forward does no mask work at all.
         self._mask_plan = _mask_plan(graph, slot)
-        if self._mask_plan is not None:
+        # Inputs declared float16, bfloat16 or float64 become float32 before the first layer,
+        # as Keras's layers autocast floating inputs to their float32 compute dtype.
+        self._cast = tuple(
+            i
+            for i, inp in enumerate(graph.inputs)
+            if inp.dtype in ("float16", "bfloat16", "float64")
+        )
+        if self._mask_plan is not None or self._cast:
             self._chain = None
         self._activity: list[torch.Tensor] = []
         self._keras_weights = [
@@ -74,6 +81,8 @@ class NetspecModel(nn.Module):
             values = self._bind(args, kwargs)
         else:
             values = list(args)
+        for i in self._cast:
+            values[i] = values[i].float()
         if self._mask_plan is not None:
             return self._forward_masked(values)
         activity = self._activity = []
