@@ -46,3 +46,12 @@ def before_exit() -> None:
     """Freeze everything just before the interpreter shuts down: its last collection then has
     nothing to walk. Files are written and closed by then; nothing waits for a finalizer."""
     gc.freeze()
+
+
+def restore() -> None:
+    """Undo the policy, for a process that runs `cli.main` many times (the fuzzer): thaw the
+    frozen objects, collect again, and forget a pause that no loop settled."""
+    global _paused
+    gc.unfreeze()
+    gc.enable()
+    _paused = False

@@ -13,3 +13,20 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     import torch
 
     torch.set_num_threads(1)
+
+
+import gc  # noqa: E402
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _library_gc_policy():
+    """A test that runs the console script's `cli.main` in this process leaves the collector
+    paused (the script's policy, for a process that then exits): give the next test of the
+    worker the library's policy back, so tests do not depend on their order."""
+    yield
+    from netspec import heap
+
+    if not gc.isenabled():
+        heap.restore()

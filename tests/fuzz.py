@@ -71,6 +71,7 @@ from spec_strategies import (  # noqa: E402
     valid,
 )
 
+from netspec import heap  # noqa: E402
 from netspec.layers import LAYERS  # noqa: E402
 from netspec.layers.base import Context  # noqa: E402
 from netspec.spec import spec_model  # noqa: E402
@@ -626,9 +627,9 @@ def run_cli(argv: list[str]) -> tuple[int | None, str, str, str | None]:
         except BaseException:  # noqa: BLE001 - anything escaping is the finding
             exc_text = traceback.format_exc()
     # cli.main pauses and freezes the garbage collector for one process's life; here many
-    # commands share the process: undo it so the heap stays small.
-    gc.unfreeze()
-    gc.enable()
+    # commands share the process: undo it so the heap stays small and later tests of the
+    # same worker see the library's collector policy (none).
+    heap.restore()
     return code, out.getvalue(), err.getvalue(), exc_text
 
 

@@ -63,3 +63,20 @@ def test_mutated_spec_files(part, folder):
         _check(case, folder)
 
     run()
+
+
+def test_the_long_run_command(tmp_path):
+    """README's long-run command, on few cases: it prints the counts and exits 0."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.fuzz", "--cases", "40", "--seed", "3", "--jobs", "2",
+         "--save", str(tmp_path / "failures")],
+        cwd=root, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.startswith("40 cases, ")
+    assert proc.stdout.splitlines()[0].endswith(", 0 failures")

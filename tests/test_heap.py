@@ -94,3 +94,14 @@ def test_the_heap_module_imports_no_pydantic():
     # the console script imports it first, before typer parses: `netspec --help` stays fast
     code = "import sys, netspec.heap; print(sorted({'pydantic', 'torch'} & set(sys.modules)))"
     assert python_output(code) == "[]"
+
+
+def test_restore_undoes_a_pause_that_no_loop_settled():
+    """A process that runs `cli.main` many times (the fuzzer runs `validate`, which never
+    settles) gets the library's policy back: a later settle() changes nothing."""
+    heap.pause()
+    heap.restore()
+    frozen = gc.get_freeze_count()
+    heap.settle()
+    assert gc.isenabled()
+    assert gc.get_freeze_count() == frozen

@@ -279,21 +279,27 @@ def test_frozen_original_freezes_every_call():
     assert not model.layers["encoder_right"].target.kernel.requires_grad
 
 
-def test_shared_dropout_keeps_the_input_dtype():
+def test_shared_layer_keeps_the_input_dtype_as_its_target():
+    """A Shared entry keeps its input's dtype where its target layer does (Flatten keeps
+    integers); floating inputs are float32 in every layer, as Keras autocasts them."""
     data = {
         "netspec": 1,
-        "inputs": {"a": {"shape": [3], "dtype": "float64"}, "b": {"shape": [3]}},
+        "inputs": {"a": {"shape": [3], "dtype": "int32"}, "b": {"shape": [3]}},
         "layers": [
-            {"type": "Dropout", "rate": 0.5, "name": "drop", "inputs": "b"},
-            {"type": "Shared", "layer": "drop", "inputs": "a", "name": "drop_a"},
+            {"type": "Flatten", "name": "flat", "inputs": "b"},
+            {"type": "Shared", "layer": "flat", "inputs": "a", "name": "flat_a"},
         ],
-        "outputs": ["drop", "drop_a"],
+        "outputs": ["flat", "flat_a"],
     }
     graph = graph_of(netspec.from_data(data))
-    assert graph.node("drop_a").dtype == "float64"
+    assert graph.node("flat_a").dtype == "int32"
     model = netspec.build(data, seed=0).eval()
-    out = model(torch.randn(2, 3, dtype=torch.float64), torch.randn(2, 3))
-    assert out[1].dtype == torch.float64
+    out = model(torch.ones(2, 3, dtype=torch.int32), torch.randn(2, 3))
+    assert out[1].dtype == torch.int32
+    data["inputs"]["a"]["dtype"] = "float64"
+    assert graph_of(netspec.from_data(data)).node("flat_a").dtype == "float32"
+    out = netspec.build(data, seed=0)(torch.randn(2, 3, dtype=torch.float64), torch.randn(2, 3))
+    assert out[1].dtype == torch.float32
 
 
 def test_summary_shows_shares():
