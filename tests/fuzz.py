@@ -753,7 +753,8 @@ def _forward(path: str, summary: dict) -> tuple[str, list[str]]:
         dtypes = {i["dtype"] for i in summary["inputs"]}
         if dtypes & KNOWN_FLOAT_INPUTS and _DTYPE_CLASH.search(head):
             return "known dtype issue", []
-        if variable:  # no size fits: the data's fault, as it would be in Keras
+        if variable:  # no size fits, or one needs more memory than the job may take (a
+            # huge padding of a variable axis, which no static estimate sees): the data's fault
             return "unfit data", []
         if vocab and "index out of range" in head:  # computed values reach an Embedding
             return "unfit data", []
@@ -895,7 +896,15 @@ def _save(stem: Path, data: bytes, what: str, outcome: Outcome) -> None:
     stem.with_suffix(".txt").write_text(note, errors="backslashreplace")
 
 
+JOB_MEMORY = 6 * 2**30  # per long-run job: a forward pass that needs more fails, not the host
+
+
 def _job(args: tuple) -> Tally:
+    import resource
+
+    # A model with variable dimensions can need any memory once sizes are chosen (ZeroPadding
+    # of 10^5 on a None axis): bound the job so such a pass fails with an allocation error.
+    resource.setrlimit(resource.RLIMIT_DATA, (JOB_MEMORY, JOB_MEMORY))
     return run_many(*args)
 
 
