@@ -274,3 +274,29 @@ def test_a_write_that_fails_is_one_line_and_loses_nothing(tmp_path, files):
                                                "history.csv"}  # fmt: skip
     result = invoke("train", "--resume", str(run), "-q")  # no limit here: trained again
     assert result.exit_code == 0, result.output
+
+
+@pytest.fixture()
+def immutable(tmp_path):
+    """A folder no one may write into, root included (`chattr +i`, as root cannot be refused
+    by file modes); skips where the file system has no such attribute."""
+    path = tmp_path / "locked"
+    path.mkdir()
+    done = subprocess.run(["chattr", "+i", str(path)], capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot make a folder immutable here: {done.stderr.strip()}")
+    yield path
+    subprocess.run(["chattr", "-i", str(path)], check=False)
+
+
+def test_permission_denied_is_one_line(tmp_path, files, immutable):
+    spec, data = files
+    result = invoke("train", str(spec), "--data", str(data), "--out", str(immutable / "run"))
+    one_line_error(result, f"{immutable / 'run'}: cannot create the run folder: ", "not permitted")
+    result = invoke("train", str(spec), "--data", str(data), "--out", str(immutable))
+    one_line_error(result, str(immutable), "not permitted")
+    run, _ = quiet(spec, data, out=tmp_path / "run")
+    result = invoke("predict", str(spec), "--weights", str(run / "weights.safetensors"),
+                    "--data", str(data), "-o", str(immutable / "p.npz"))  # fmt: skip
+    one_line_error(result, f"{immutable / 'p.npz'}: cannot write predictions: ", "not permitted")
+    assert not list(immutable.iterdir())
