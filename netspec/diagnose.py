@@ -157,7 +157,9 @@ def problem_from(err: dict, data: Any, spec_cls: type) -> Problem:
         )
     message = _bound_message(kind, ctx) or err["msg"].replace("Input should be", "should be")
     message = re.sub(
-        r"^List should have (.*) after validation, not \d+$", r"should have \1", message
+        r"^(?:List|Dictionary) should have (.*) after validation, not \d+$",
+        r"should have \1",
+        message,
     )
     if kind == "literal_error" and isinstance(err.get("input"), str):
         options = [o.strip(" '") for o in ctx.get("expected", "").replace(" or ", ",").split(",")]

@@ -58,6 +58,7 @@ class SpecBase(BaseModel):
     input_dtype: DType = Field("float32", description="Element type of the single input.")
     inputs: dict[InputName, InputSpec] | None = Field(
         None,
+        min_length=1,
         description="Named inputs of a graph model, in forward's positional order "
         "(instead of input_shape).",
     )

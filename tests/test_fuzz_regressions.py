@@ -151,3 +151,24 @@ def test_a_diagnostic_stays_one_line(key, tmp_path, capsys):
     err = capsys.readouterr().err
     (line,) = err.splitlines()
     assert line.startswith(f"{path}:4:") and "unknown key" in line
+
+
+@pytest.mark.parametrize(
+    "initializer",
+    ["{type: VarianceScaling, scale: 5.0e-324}", "{type: TruncatedNormal, stddev: 1.0e-320}"],
+)
+def test_a_subnormal_truncated_normal_is_its_mean(initializer):
+    # ZeroDivisionError in torch's trunc_normal_: the stddev underflows to 0 (long run, seed 1)
+    text = spec(f"{{type: Dense, units: 3, kernel_initializer: {initializer}}}", shape="[4]")
+    model = netspec.build(netspec.loads(text), seed=0)
+    assert torch.equal(model.layers["dense"].kernel, torch.zeros(3, 4))
+
+
+def test_a_graph_spec_with_no_inputs_is_located():
+    # `inputs: {}` validated and then failed in build with a TypeError (long run, seed 1)
+    text = "netspec: 1\ninputs: {}\nlayers:\n  - {type: Dense, units: 2}\n"
+    with pytest.raises(SpecError) as info:
+        netspec.loads(text)
+    assert [str(d) for d in info.value.diagnostics] == [
+        "<string>:2:9: inputs: should have at least 1 item"
+    ]

@@ -145,6 +145,8 @@ def _truncated(shape, mean: float, stddev: float, generator):
     import torch
 
     out = torch.empty(shape)
+    if stddev == 0.0:  # a subnormal scale underflows: the distribution is its mean (torch
+        return out.fill_(mean)  # would divide by the zero stddev)
     lo, hi = mean - 2 * stddev, mean + 2 * stddev
     return torch.nn.init.trunc_normal_(out, mean, stddev, lo, hi, generator=generator)
 
