@@ -76,6 +76,7 @@ class TList:
 class TDict:
     key: Any
     value: Any
+    min_len: int = 0
 
 
 @dataclass(frozen=True)
@@ -168,7 +169,7 @@ def describe(ann: Any, meta: tuple | list = (), pushed: dict | None = None) -> A
         return TList(describe(item), **_pick(cons, "min_len", "max_len"))
     if origin is dict:
         key, value = get_args(ann)
-        return TDict(describe(key), describe(value))
+        return TDict(describe(key), describe(value), **_pick(cons, "min_len"))
     if ann is Layer:  # a nested layer entry (Bidirectional, TimeDistributed): any layer type
         classes = tuple(_layer_classes())
         return TUnion(tuple(TModel(c, classes, LAYERS) for c in classes))
@@ -310,7 +311,9 @@ def valid(t: Any) -> st.SearchStrategy:
 
         return items.map(join_list)
     if isinstance(t, TDict):
-        entries = st.dictionaries(_string(t.key), valid(t.value), max_size=2)
+        entries = st.dictionaries(
+            _string(t.key), valid(t.value), min_size=t.min_len, max_size=max(2, t.min_len)
+        )
 
         def join_dict(gens: dict) -> Gen:
             sites = [Site((), t)]
@@ -524,6 +527,7 @@ def _value_mutations(t: Any, value: Any, lean: bool) -> list:
         first = next(iter(value.values()), {}) if isinstance(value, dict) else {}
         out += [{k: first} for k in ("1a", "a-b", "", "a b", "ok")]
         out += [{"ok": j} for j in (None, 1, "x", [], {})]
+        out += [{}] if t.min_len else []
     return out
 
 
