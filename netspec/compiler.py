@@ -58,14 +58,19 @@ def human_bytes(n: float) -> str:
 
 def activation_elements(graph: Graph) -> tuple[int, bool]:
     """Elements of one sample's activations: the model inputs and every layer's output(s)
-    (a Keras-style static estimate; a layer's temporaries are not counted). A variable (None)
+    (a Keras-style static estimate) and the temporaries a layer declares (padded copies of
+    its input; others, such as attention scores, are not counted). A variable (None)
     dimension is counted as 1; the flag says whether there was one."""
     shapes = [i.shape for i in graph.inputs]
+    temporaries = 0
     for node in graph.nodes:
         if node.output is not None:
             shapes += node.output if isinstance(node.output, list) else [node.output]
+        if node.layer is not None and node.input_shapes is not None:
+            ctx = Context(graph.data_format, list(node.input_dtypes))
+            temporaries += node.layer.temporary_elements(list(node.input_shapes), ctx)
     variable = any(d is None for shape in shapes for d in shape)
-    return sum(math.prod(d or 1 for d in shape) for shape in shapes), variable
+    return sum(math.prod(d or 1 for d in shape) for shape in shapes) + temporaries, variable
 
 
 def memory_need(graph: Graph, batch_size: int = 1, training: bool = False):

@@ -123,3 +123,22 @@ def test_train_with_max_memory_large_enough_trains(tmp_path):
     assert result.exit_code == 1 and "over the memory budget of 100 B" in result.stderr
     result = runner.invoke(app, [*args, "--max-memory", "1MiB"])
     assert result.exit_code == 0, result.output
+
+
+def test_a_padded_copy_of_the_input_is_counted():
+    """Causal (and same) padding copies the input with (k - 1) * dilation zeros: a dilation of
+    2^31-1 asked torch for 206 GB in a forward pass (the fuzzer's long run, seed 1)."""
+    from netspec.compiler import activation_elements
+    from netspec.errors import BudgetError
+    from netspec.loader import graph_of
+
+    text = (
+        "netspec: 1\ninput_shape: [6, 4]\nlayers:\n"
+        "  - {type: Conv1D, filters: 2, kernel_size: 3, padding: causal, dilation_rate: DIL}\n"
+    )
+    small = graph_of(netspec.loads(text.replace("DIL", "2")))
+    # input 24 + output 12 + the padded copy (6 + 2 * 2) * 4
+    assert activation_elements(small) == (24 + 12 + 40, False)
+    huge = netspec.loads(text.replace("DIL", "2147483647"))
+    with pytest.raises(BudgetError, match="activations 64.0 GiB"):
+        netspec.build(huge, max_memory=2**30)

@@ -138,6 +138,11 @@ class Layer(BaseModel):
         """Keras weights for these input shapes (parameter counts come from here)."""
         return []
 
+    def temporary_elements(self, shapes: list[Shape], ctx: Context) -> int:
+        """Values of one sample that the layer holds besides its output (a padded copy of its
+        input), for the memory budget; a variable dimension counts as 1."""
+        return 0
+
     def build(self, shapes: list[Shape], ctx: Context) -> torch.nn.Module:
         """The torch module (imports torch). Input shapes are Keras shapes without the batch."""
         raise NotImplementedError

@@ -3,6 +3,7 @@ convolution family shares (Keras's `BaseConv`, `keras.src.ops.operation_utils`).
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
@@ -74,6 +75,17 @@ class SpatialConv(Layer):
     def windows(self) -> list[tuple[int, int, int]]:
         """(kernel size, stride, dilation) of each spatial axis."""
         return list(zip(*map(self.tup, ("kernel_size", "strides", "dilation_rate")), strict=True))
+
+    def temporary_elements(self, shapes: list[Shape], ctx: Context) -> int:
+        """`same` and `causal` padding copy the input with (k - 1) * d zeros per axis at most
+        (Keras pads the same way): a dilation of 2^31 takes that much memory."""
+        if self.padding == "valid":
+            return 0
+        spatial, channels = self.split(shapes[0], ctx)
+        padded = [
+            (n or 1) + (k - 1) * d for n, (k, _, d) in zip(spatial, self.windows(), strict=True)
+        ]
+        return channels * math.prod(padded)
 
     def conv_spatial(self, shape: Shape, spatial: Shape) -> Shape:
         """Keras's `compute_conv_output_shape` for the spatial axes (None stays None)."""
