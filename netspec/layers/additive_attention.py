@@ -1,0 +1,1 @@
+"""(being written: additive_attention)"""

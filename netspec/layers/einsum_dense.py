@@ -1,0 +1,1 @@
+"""(being written: einsum_dense)"""

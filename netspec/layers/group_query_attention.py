@@ -1,0 +1,1 @@
+"""(being written: group_query_attention)"""
