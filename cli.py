@@ -266,7 +266,7 @@ def train(
             sets.append(f"{key}={value}")
     with user_errors():
         from netspec.errors import NetspecError
-        from netspec.training.session import train as run
+        from netspec.training.engine.session import train as run
 
         if (spec is None) == (resume is None):
             raise NetspecError("give a spec file to train, or --resume RUN to continue a run")
@@ -296,13 +296,13 @@ def evaluate(
 ) -> None:
     """Loss and metrics of trained weights on data (Keras's evaluate)."""
     with user_errors():
-        from netspec.training.session import evaluate as run
+        from netspec.training.engine.session import evaluate as run
 
         results = run(
             spec, weights, data, split=split, device=device, allow_nonfinite=allow_nonfinite
         )
         if as_json:
-            from netspec.training.runs import strict_json
+            from netspec.training.output.runs import strict_json
 
             print(strict_json(results))
         else:
@@ -324,7 +324,7 @@ def predict(
 ) -> None:
     """The model's outputs on data, written to an .npz (Keras's predict)."""
     with user_errors():
-        from netspec.training.session import predict as run
+        from netspec.training.engine.session import predict as run
 
         run(spec, weights, data, output, split=split, device=device,
             allow_nonfinite=allow_nonfinite)  # fmt: skip

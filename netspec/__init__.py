@@ -44,7 +44,7 @@ def __dir__() -> list[str]:
 def load_run(run, device=None):
     """The model of a training run folder, built from its spec.yaml, with its final weights
     (imports torch when called)."""
-    from .training.runs import load_run as _load_run
+    from .training.output.runs import load_run as _load_run
 
     return _load_run(run, device=device)
 

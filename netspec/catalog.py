@@ -30,10 +30,10 @@ def registries() -> dict[str, Registry]:
 def training_registries() -> dict[str, Registry]:
     """The `compile:` section's vocabulary: optimizers, learning rate schedules (an optimizer's
     `learning_rate`), losses and metrics."""
-    from .training.losses import LOSSES
-    from .training.metrics import METRICS
-    from .training.optimizers import OPTIMIZERS
-    from .training.schedules import SCHEDULES
+    from .training.spec.losses import LOSSES
+    from .training.spec.metrics import METRICS
+    from .training.spec.optimizers import OPTIMIZERS
+    from .training.spec.schedules import SCHEDULES
 
     return {
         "optimizers": OPTIMIZERS,

@@ -51,13 +51,13 @@ def _tag_class(tag: str) -> type | None:
 
 def _training_registries() -> tuple:
     """The training vocabulary's registries, once a spec's compile section loaded them."""
-    module = sys.modules.get("netspec.training.spec")
+    module = sys.modules.get("netspec.training.spec.sections")
     if module is None:
         return ()
-    from .training.losses import LOSSES
-    from .training.metrics import METRICS
-    from .training.optimizers import OPTIMIZERS
-    from .training.schedules import SCHEDULES
+    from .training.spec.losses import LOSSES
+    from .training.spec.metrics import METRICS
+    from .training.spec.optimizers import OPTIMIZERS
+    from .training.spec.schedules import SCHEDULES
 
     return (OPTIMIZERS, SCHEDULES, LOSSES, METRICS)
 
@@ -65,7 +65,7 @@ def _training_registries() -> tuple:
 def _section_model(path: Path) -> type | None:
     """The model that owns the last key of a `compile`/`train` path (train.early_stopping.x:
     EarlyStoppingSpec), following the fields' model types."""
-    module = sys.modules.get("netspec.training.spec")
+    module = sys.modules.get("netspec.training.spec.sections")
     if module is None or not path or path[0] not in module.SECTIONS:
         return None
     owner: Any = module.SECTIONS[path[0]]

@@ -44,7 +44,7 @@ def _sections(data: dict) -> tuple[dict[str, Any], list[Problem]]:
     present = [key for key in ("compile", "train") if data.get(key) is not None]
     if not present:
         return {}, []
-    from .training.spec import SECTIONS
+    from .training.spec.sections import SECTIONS
 
     out, problems = {}, []
     for key in present:

@@ -95,7 +95,7 @@ def spec_model() -> type[SpecBase]:
     load_plugins()
     union = _layer_union()
 
-    from .training.spec import CompileSpec, TrainSpec
+    from .training.spec.sections import CompileSpec, TrainSpec
 
     class Spec(SpecBase):
         __doc__ = SpecBase.__doc__

@@ -10,8 +10,8 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file
 
-from netspec.training.atomic import write_atomic, write_atomic_with
-from netspec.training.runs import write_tensors
+from netspec.training.output.atomic import write_atomic, write_atomic_with
+from netspec.training.output.runs import write_tensors
 
 
 def test_write_atomic_replaces_whole_files(tmp_path: Path):

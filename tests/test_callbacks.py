@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from netspec.training.callbacks import EarlyStopping
-from netspec.training.spec import EarlyStoppingSpec
+from netspec.training.engine.callbacks import EarlyStopping
+from netspec.training.spec.sections import EarlyStoppingSpec
 
 SEQUENCES = {
     "down_then_up": [1.0, 0.8, 0.7, 0.71, 0.69, 0.72, 0.75, 0.8, 0.9, 1.0],

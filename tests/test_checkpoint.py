@@ -20,8 +20,8 @@ from safetensors.torch import load_file, save_file
 from netspec.compiler import build
 from netspec.errors import NetspecError
 from netspec.loader import loads
-from netspec.training.checkpoint import read_checkpoint, restore, save_checkpoint
-from netspec.training.session import train
+from netspec.training.engine.checkpoint import read_checkpoint, restore, save_checkpoint
+from netspec.training.engine.session import train
 
 ROOT = Path(__file__).resolve().parent.parent
 QUIET = {"echo": lambda line: None}

@@ -175,7 +175,7 @@ def _train_files(tmp_path):
 def test_training_on_cuda(tmp_path, precision):
     """fit on CUDA: pinned, non-blocking batches, the fused optimizer, autocast with the
     precision; in float32 the history follows the CPU's (same seed, same data)."""
-    from netspec.training.session import train
+    from netspec.training.engine.session import train
 
     spec, data = _train_files(tmp_path)
     quiet = {"echo": lambda line: None}
@@ -192,7 +192,7 @@ def test_training_on_cuda(tmp_path, precision):
 
 
 def test_resume_on_cuda_continues_the_run(tmp_path):
-    from netspec.training.session import train
+    from netspec.training.engine.session import train
 
     spec, data = _train_files(tmp_path)
     quiet = {"echo": lambda line: None}

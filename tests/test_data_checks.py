@@ -19,8 +19,8 @@ import netspec
 from cli import app
 from netspec.errors import NetspecError
 from netspec.loader import graph_of, loads
-from netspec.training.data import embeddings_fed, load_data
-from netspec.training.runs import load_weights, write_tensors
+from netspec.training.engine.data import embeddings_fed, load_data
+from netspec.training.output.runs import load_weights, write_tensors
 
 runner = CliRunner()
 

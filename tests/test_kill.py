@@ -2,7 +2,7 @@
 every file left under its final name is whole, and `--resume` ends with the uninterrupted run's
 weights, best weights and history, bit for bit (CPU, seeded).
 
-The kill is the test hook of netspec/training/atomic.py: NETSPEC_TEST_KILL_AT=NAME:WHEN:N makes
+The kill is the hook of netspec/training/output/atomic.py: NETSPEC_TEST_KILL_AT=NAME:WHEN:N makes
 the process SIGKILL itself just before (or after) the N-th rename onto NAME. The full matrix
 (an MLP, a channels_last CNN, an LSTM; each file, before and after its rename, at the first
 and the last epoch) is `slow`; a few representative cases run always.

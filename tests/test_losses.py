@@ -7,7 +7,7 @@ import torch
 from helpers import python_output
 from pydantic import TypeAdapter, ValidationError
 
-from netspec.training.losses import LOSSES, LossField
+from netspec.training.spec.losses import LOSSES, LossField
 
 ADAPTER = TypeAdapter(LossField)
 SHAPES = [(8, 5), (4, 3, 6), (16, 1)]
@@ -199,7 +199,7 @@ def test_validation_does_not_import_torch():
 
     code = (
         "import sys; from pydantic import TypeAdapter;"
-        "from netspec.training.losses import LossField;"
+        "from netspec.training.spec.losses import LossField;"
         "TypeAdapter(LossField).validate_python('mse');"
         "assert 'torch' not in sys.modules"
     )

@@ -7,7 +7,7 @@ import torch
 from helpers import python_output
 from pydantic import TypeAdapter, ValidationError
 
-from netspec.training.metrics import MetricField, resolve_accuracy
+from netspec.training.spec.metrics import MetricField, resolve_accuracy
 
 ADAPTER = TypeAdapter(MetricField)
 
@@ -176,7 +176,7 @@ def test_validation_does_not_import_torch():
 
     code = (
         "import sys; from pydantic import TypeAdapter;"
-        "from netspec.training.metrics import MetricField;"
+        "from netspec.training.spec.metrics import MetricField;"
         "TypeAdapter(MetricField).validate_python('auc');"
         "assert 'torch' not in sys.modules"
     )

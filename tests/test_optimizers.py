@@ -1,4 +1,4 @@
-"""Optimizers (netspec.training.optimizers) against Keras 3 itself (torch backend) as the oracle.
+"""Optimizers (netspec.training.spec.optimizers) against Keras 3 (torch backend) as the oracle.
 
 The same quadratic problem runs a few steps in Keras (keras.optimizers.X on a keras.Variable) and
 in netspec's torch optimizer from the same start with the same gradients, in float64, and the
@@ -17,7 +17,7 @@ import torch
 from helpers import python_output
 from pydantic import TypeAdapter, ValidationError
 
-from netspec.training.optimizers import OPTIMIZERS, OptimizerField
+from netspec.training.spec.optimizers import OPTIMIZERS, OptimizerField
 
 ADAPTER = TypeAdapter(OptimizerField)
 ALIASES = {
@@ -314,7 +314,7 @@ def test_the_fastest_torch_implementation_on_cpu(name):
 def test_validation_does_not_import_torch():
 
     code = (
-        "import sys; from netspec.training.optimizers import OptimizerField;"
+        "import sys; from netspec.training.spec.optimizers import OptimizerField;"
         "from pydantic import TypeAdapter; TypeAdapter(OptimizerField).validate_python('adam');"
         "assert 'torch' not in sys.modules, 'torch imported'"
     )

@@ -1,4 +1,4 @@
-"""curves.png's helper process (`netspec.training.plot_worker.CurvesWriter`): it draws the same
+"""curves.png's helper process (`training.output.plot_worker.CurvesWriter`): it draws the same
 bytes as `curves_png` in-process, yields the cores to the trainer, and the trainer draws the
 picture itself when the helper cannot."""
 
@@ -9,8 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-from netspec.training.plot_worker import CurvesWriter
-from netspec.training.plots import curves_png
+from netspec.training.output.plot_worker import CurvesWriter
+from netspec.training.output.plots import curves_png
 
 HISTORY = {"loss": [0.9, 0.5, 0.4], "val_loss": [1.0, 0.7, 0.6], "accuracy": [0.5, 0.7, 0.8]}
 

@@ -1,5 +1,5 @@
-"""The training display (`netspec.training.progress`) on a real rich console, and curves.png
-(`netspec.training.plots`) decoded back into pixels."""
+"""The training display (`netspec.training.output.progress`) on a real rich console, and curves.png
+(`netspec.training.output.plots`) decoded back into pixels."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import time
 import numpy as np
 import pytest
 
-from netspec.training.plots import _figure, curves_png
-from netspec.training.progress import _REFRESH_S, EpochProgress, epoch_line, format_logs
+from netspec.training.output.plots import _figure, curves_png
+from netspec.training.output.progress import _REFRESH_S, EpochProgress, epoch_line, format_logs
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 LOGS = [

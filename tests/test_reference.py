@@ -26,7 +26,7 @@ from netspec.reference import (
     section_models,
 )
 from netspec.spec import InputSpec, spec_model, validation_model
-from netspec.training.spec import CompileSpec, EarlyStoppingSpec, TrainSpec
+from netspec.training.spec.sections import CompileSpec, EarlyStoppingSpec, TrainSpec
 
 runner = CliRunner()
 # Build the cached spec models now, so the tests that register a layer for a while (through

@@ -19,8 +19,8 @@ from safetensors.torch import load_file
 from typer.testing import CliRunner
 
 from cli import app
-from netspec.training.lock import acquire, create_default
-from netspec.training.session import train
+from netspec.training.engine.session import train
+from netspec.training.output.lock import acquire, create_default
 
 ROOT = Path(__file__).resolve().parent.parent
 runner = CliRunner()

@@ -1,4 +1,4 @@
-"""Learning-rate schedules and ReduceLROnPlateau (netspec.training.schedules) against Keras 3.
+"""Learning-rate schedules and ReduceLROnPlateau (netspec.training.spec.schedules) against Keras 3.
 
 Every registered schedule is called over a range of steps next to keras.optimizers.schedules'
 class of the same name and arguments (Keras computes in float32, netspec in float64). Plateau is
@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from netspec.training.plateau import Plateau, ReduceLROnPlateau
-from netspec.training.schedules import SCHEDULES, ScheduleField
+from netspec.training.spec.plateau import Plateau, ReduceLROnPlateau
+from netspec.training.spec.schedules import SCHEDULES, ScheduleField
 
 ADAPTER = TypeAdapter(ScheduleField)
 STEPS = range(60)

@@ -48,9 +48,9 @@ from spec_strategies import (
 from netspec.layers import LAYERS
 from netspec.schema import json_schema
 from netspec.spec import InputSpec, spec_model
-from netspec.training.losses import LOSSES
-from netspec.training.metrics import METRICS
-from netspec.training.optimizers import OPTIMIZERS
+from netspec.training.spec.losses import LOSSES
+from netspec.training.spec.metrics import METRICS
+from netspec.training.spec.optimizers import OPTIMIZERS
 from netspec.vocab import ACTIVATIONS, CONSTRAINTS, INITIALIZERS, REGULARIZERS
 
 spec_model()  # loads the plugin layers: they are generated and checked too

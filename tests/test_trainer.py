@@ -22,10 +22,10 @@ from typer.testing import CliRunner
 import netspec
 from cli import app
 from netspec.errors import NetspecError
-from netspec.training.data import load_data
-from netspec.training.loop import evaluate, fit
-from netspec.training.overrides import load_with_overrides
-from netspec.training.session import train
+from netspec.training.engine.data import load_data
+from netspec.training.engine.loop import evaluate, fit
+from netspec.training.engine.session import train
+from netspec.training.spec.overrides import load_with_overrides
 
 ROOT = Path(__file__).resolve().parent.parent
 runner = CliRunner()
@@ -118,7 +118,7 @@ def test_the_run_folder(tmp_path, data):
     assert (run / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # best.safetensors holds the epoch with the highest val_accuracy (early_stopping's monitor)
     model = netspec.load_run(run)
-    netspec.training.runs.load_weights(model, run / "best.safetensors")
+    netspec.training.output.runs.load_weights(model, run / "best.safetensors")
     parsed = load_with_overrides(run / "spec.yaml")
     val = load_data(data, parsed)["train"].take(slice(90, 120))
     assert evaluate(model, parsed, val)["accuracy"] == pytest.approx(max(history["val_accuracy"]))
@@ -467,6 +467,6 @@ def test_a_spec_without_training_sections_never_loads_the_training_vocabulary():
     code = (
         "import sys, netspec\n"
         "netspec.load('specs/mnist_mlp.yaml')\n"
-        "print('netspec.training.spec' in sys.modules)\n"
+        "print('netspec.training.spec.sections' in sys.modules)\n"
     )
     assert python_output(code) == "False"

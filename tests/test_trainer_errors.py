@@ -13,11 +13,11 @@ from typer.testing import CliRunner
 import netspec
 from cli import app
 from netspec.errors import NetspecError
-from netspec.training.data import Split, load_data
-from netspec.training.loop import fit
-from netspec.training.overrides import load_with_overrides
-from netspec.training.runs import save_weights
-from netspec.training.session import evaluate, predict, train
+from netspec.training.engine.data import Split, load_data
+from netspec.training.engine.loop import fit
+from netspec.training.engine.session import evaluate, predict, train
+from netspec.training.output.runs import save_weights
+from netspec.training.spec.overrides import load_with_overrides
 
 runner = CliRunner()
 QUIET = {"echo": lambda line: None}

@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 import netspec
 from cli import app
 from netspec.errors import NetspecError
-from netspec.training.data import Split, holdout, load_data
-from netspec.training.loop import evaluate, fit, predict
-from netspec.training.overrides import load_with_overrides
+from netspec.training.engine.data import Split, holdout, load_data
+from netspec.training.engine.loop import evaluate, fit, predict
+from netspec.training.spec.overrides import load_with_overrides
 
 SPEC = """netspec: 1
 name: tiny

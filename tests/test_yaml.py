@@ -164,7 +164,7 @@ def test_control_characters_are_located_where_they_are(char):
 
 def test_override_values_use_the_same_reader():
     from netspec.errors import NetspecError
-    from netspec.training.overrides import parse_override
+    from netspec.training.spec.overrides import parse_override
 
     assert parse_override("compile.optimizer.learning_rate=1e-4")[1] == 0.0001
     assert parse_override("layers.0.units=1:30")[1] == "1:30"
@@ -176,7 +176,7 @@ def test_override_values_use_the_same_reader():
 
 def _spec_readers():
     from netspec.loader import load
-    from netspec.training.overrides import load_with_overrides
+    from netspec.training.spec.overrides import load_with_overrides
 
     return [load, load_with_overrides]
 

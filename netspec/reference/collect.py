@@ -19,7 +19,7 @@ from pydantic_core import PydanticUndefined
 from ..catalog import all_registries
 from ..layers.base import Layer
 from ..spec import spec_model
-from ..training.spec import Accuracy
+from ..training.spec.sections import Accuracy
 from ..vocab.regularizers import STRING_PRESETS
 from .typetext import TypeRenderer, bounds_of, code, flatten, is_bound, num, vocab_kind
 

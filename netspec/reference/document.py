@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from ..catalog import all_registries
 from ..spec import InputSpec, spec_model
-from ..training.spec import CompileSpec
+from ..training.spec.sections import CompileSpec
 from .collect import (
     ArgDoc,
     EntryDoc,

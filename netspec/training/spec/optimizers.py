@@ -19,8 +19,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
-from ..registry import Registry
-from ..vocab.base import VocabModel, name_or_object, require_type
+from ...registry import Registry
+from ...vocab.base import VocabModel, name_or_object, require_type
 from .schedules import ScheduleField
 
 LearningRate = Annotated[float, Field(gt=0)] | ScheduleField

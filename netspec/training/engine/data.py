@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import NetspecError
+from ...errors import NetspecError
 from .arrays import first_nonfinite_row, open_npy, read_npz, value_range
 
 SPLITS = ("train", "val", "test")
@@ -190,8 +190,8 @@ def load_data(path, spec, labels: bool = True, *, allow_nonfinite: bool = False,
     `labels` (to predict) the splits hold the inputs only, and the labels are not checked.
     An archive's arrays are read into memory: together at most `max_bytes` (default: the
     memory budget, half of this machine's memory)."""
-    from ..compiler import memory_budget
-    from ..loader import graph_of
+    from ...compiler import memory_budget
+    from ...loader import graph_of
 
     path = Path(path)
     where = str(path)

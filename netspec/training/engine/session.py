@@ -6,11 +6,11 @@ import contextlib
 import time
 from pathlib import Path
 
-from .. import heap
-from ..errors import NetspecError
-from ..loader import graph_of
+from ... import heap
+from ...errors import NetspecError
+from ...loader import graph_of
+from ..spec.overrides import load_with_overrides
 from .data import load_data
-from .overrides import load_with_overrides
 
 
 class Interrupted(NetspecError):
@@ -35,9 +35,9 @@ def prepare(
     (predict) the labels are left out. One batch of train.batch_size (trained when
     `training`) must fit `max_memory` (compiler.check_budget), checked before the data is read;
     NaN and infinities in the data are refused unless `allow_nonfinite`."""
-    from ..compiler import check_budget
+    from ...compiler import check_budget
+    from ..spec.sections import TrainSpec
     from .compiled import require_loss, require_trainable
-    from .spec import TrainSpec
 
     spec = load_with_overrides(spec_path, list(overrides))
     if labels:
@@ -47,7 +47,7 @@ def prepare(
     batch_size = (spec.train or TrainSpec()).batch_size
     check_budget(graph_of(spec), max_memory, batch_size, training)
     data = load_data(data_path, spec, labels=labels, allow_nonfinite=allow_nonfinite)
-    from ..compiler import build
+    from ...compiler import build
 
     seed = spec.train.seed if spec.train is not None else None
     model = build(spec, device=device, seed=seed, max_memory=max_memory)
@@ -72,7 +72,7 @@ def train(
     """Train (or continue the run `resume`); returns (run folder, history). `echo` gets the
     per-epoch lines and messages; `live` shows rich progress bars instead of the lines. The run
     folder is locked (lock.py) from before it is checked until its last file is written."""
-    from .plot_worker import CurvesWriter
+    from ..output.plot_worker import CurvesWriter
 
     options = {"precision": precision, "compile": compile}
     # the checks of prepare(): to train, one batch's memory, the data's values
@@ -92,7 +92,7 @@ def _started(held, spec_path, data_path, out, overrides, device, echo, options):
     """The Trainer of a new run, its folder claimed (locked) only once the spec, the data and
     the model are set up: an error before that writes nothing. run.json then spec.yaml first,
     so an interrupted run can resume (runs.py)."""
-    from .runs import claim_new, save_spec, spec_text, write_info
+    from ..output.runs import claim_new, save_spec, spec_text, write_info
 
     if data_path is None:
         raise NetspecError("--data is required (except with --resume)")
@@ -128,7 +128,7 @@ def make_trainer(model, spec, data, path, echo, options, data_path):
 def cannot_write(run: Path):
     """A failed write (disk full, read-only, no permission) as one line naming the file; the
     files written before it are whole (atomic writes), so the run can be continued."""
-    from .atomic import CannotWrite
+    from ..output.atomic import CannotWrite
 
     try:
         yield
@@ -140,8 +140,8 @@ def cannot_write(run: Path):
 
 
 def _fit(trainer, echo, live, curves=None):
-    from .progress import EpochProgress
-    from .runs import save_run
+    from ..output.progress import EpochProgress
+    from ..output.runs import save_run
 
     train = trainer.train_cfg
     progress = EpochProgress(
@@ -169,8 +169,8 @@ def _split(data, split: str | None, data_path):
 
 
 def evaluate(spec_path, weights, data_path, split=None, device="auto", allow_nonfinite=False):
+    from ..output.runs import load_weights
     from .loop import evaluate as run
-    from .runs import load_weights
 
     spec, model, data = prepare(spec_path, data_path, (), device, allow_nonfinite=allow_nonfinite)
     load_weights(model, weights)
@@ -188,10 +188,10 @@ def predict(
 
     import numpy as np
 
-    from .atomic import write_atomic
+    from ..output.atomic import write_atomic
+    from ..output.runs import load_weights
     from .data import key_names
     from .loop import predict as run
-    from .runs import load_weights
 
     output = Path(output)
     if not output.parent.is_dir():  # checked first; not created: a typo would go unnoticed

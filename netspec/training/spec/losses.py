@@ -25,8 +25,8 @@ from typing import ClassVar, Literal
 
 from pydantic import ConfigDict, Field
 
-from ..registry import Registry
-from ..vocab.base import VocabModel, name_or_object, require_type
+from ...registry import Registry
+from ...vocab.base import VocabModel, name_or_object, require_type
 
 LOSSES: Registry[type[Loss]] = Registry("loss")
 

@@ -18,8 +18,8 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
-from ..registry import Registry
-from ..vocab.base import VocabModel, name_or_object, require_type
+from ...registry import Registry
+from ...vocab.base import VocabModel, name_or_object, require_type
 
 SCHEDULES: Registry[type[Schedule]] = Registry("learning rate schedule")
 

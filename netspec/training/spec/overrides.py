@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import NetspecError, SpecError
-from ..loader import validate_document
-from ..yamlio import load_yaml, read_spec_text
+from ...errors import NetspecError, SpecError
+from ...loader import validate_document
+from ...yamlio import load_yaml, read_spec_text
 
 
 def parse_override(text: str) -> tuple[tuple[str | int, ...], object]:
@@ -66,7 +66,7 @@ def _canonical(path: tuple, name: str) -> str:
     }
     registry = registries.get(str(path[-1]) if path else "")
     if registry is None:
-        from ..catalog import registries
+        from ...catalog import registries
 
         registry = next((r for r in registries().values() if name in r), None)
     return registry.canonical(name) if registry is not None and name in registry else name

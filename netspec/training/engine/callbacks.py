@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .monitor import Monitor
+from ..spec.monitor import Monitor
 
 
 class EarlyStopping:

@@ -15,8 +15,8 @@ from typing import ClassVar, Literal
 
 from pydantic import ConfigDict, Field
 
-from ..registry import Registry
-from ..vocab.base import VocabModel, name_or_object, require_type
+from ...registry import Registry
+from ...vocab.base import VocabModel, name_or_object, require_type
 from .losses import _same_rank  # Keras squeezes or expands y to the same rank
 
 METRICS: Registry[type[Metric]] = Registry("metric")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import NetspecError
+from ...errors import NetspecError
 
 # what --resume may change: the length of the run, its callbacks and its learning rate
 SAFE_KEYS = (
@@ -49,8 +49,8 @@ def check_overrides(overrides) -> None:
 def resumed(held, run: Path, data_path, overrides, device, echo, options):
     """The Trainer that continues (restarts, finishes) the run in `run`, which stays locked
     until `held` (an ExitStack) closes."""
+    from ..output.runs import claim_existing, read_info
     from .checkpoint import NAME, read_checkpoint
-    from .runs import claim_existing, read_info
     from .session import cannot_write
 
     lock = claim_existing(run)
@@ -69,7 +69,7 @@ def resumed(held, run: Path, data_path, overrides, device, echo, options):
         _record(run, info, trainer.info, meta, overrides, action)
     _announce(run, action, meta, echo)
     if action == "finish":
-        from .runs import save_history
+        from ..output.runs import save_history
 
         trainer.finished = True  # fit() trains no epoch; runs the end of training only
         with cannot_write(run):  # whole already (written before the checkpoint): cheap to redo
@@ -104,7 +104,7 @@ def _trainer(run: Path, info: dict, meta, data_path, overrides, device, echo, op
 
 def _restore_spec(run: Path, info: dict, echo) -> None:
     """spec.yaml from run.json, where a kill between the two left none (runs.py's order)."""
-    from .runs import save_spec
+    from ..output.runs import save_spec
 
     if (run / "spec.yaml").is_file():
         return
@@ -141,7 +141,7 @@ def _plan(run: Path, epochs: int, meta: dict | None, info: dict) -> str:
 
 
 def _final_written(run: Path, info: dict, epoch: int) -> bool:
-    from .runs import FINAL_FILES
+    from ..output.runs import FINAL_FILES
 
     if info:  # run.json says (its files may be an earlier end's: --epochs extends a run)
         return info.get("final_epoch") == epoch
@@ -151,7 +151,7 @@ def _final_written(run: Path, info: dict, epoch: int) -> bool:
 def _record(run, info: dict, saved: dict, meta, overrides, action: str) -> None:
     """This resume in run.json's `resumes`, before it trains (a kill during it resumes with
     the same changes)."""
-    from .runs import write_info
+    from ..output.runs import write_info
     from .session import now
 
     base = info or {k: saved[k] for k in ("data", "precision", "compile") if k in saved}

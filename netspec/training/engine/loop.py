@@ -12,11 +12,11 @@ import contextlib
 import numpy as np
 import torch
 
-from ..loader import graph_of
+from ...loader import graph_of
+from ..spec.sections import CompileSpec, TrainSpec
 from .batches import Batches, model_device, preds_of
 from .compiled import compile_spec
 from .data import Split
-from .spec import CompileSpec, TrainSpec
 
 
 def train_settings(spec) -> tuple[CompileSpec, TrainSpec]:

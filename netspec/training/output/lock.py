@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from ..errors import NetspecError
+from ...errors import NetspecError
 
 LOCK_NAME = ".lock"
 

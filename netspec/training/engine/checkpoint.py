@@ -21,8 +21,8 @@ from typing import Any
 
 import torch
 
-from ..errors import NetspecError
-from .atomic import write_atomic
+from ...errors import NetspecError
+from ..output.atomic import write_atomic
 from .batches import model_device
 from .checkpoint_check import check_meta, check_tensors
 
@@ -65,7 +65,7 @@ def _rng_tensors(model) -> dict[str, torch.Tensor]:
 
 def save_checkpoint(run: Path, model, optimizer, meta: dict[str, Any], best=None) -> None:
     """Write `run/checkpoint.safetensors` (and the readable `checkpoint.json`) atomically."""
-    from .runs import write_tensors
+    from ..output.runs import write_tensors
 
     opt_tensors, opt_meta = _optimizer_tensors(optimizer)
     tensors = {f"model.{k}": v for k, v in model.state_dict().items()}

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import yaml
 
-from ..errors import NetspecError
+from ...errors import NetspecError
 from .atomic import TMP_SUFFIX, write_atomic, write_atomic_with
 
 RUN_INFO = "run.json"
@@ -237,8 +237,8 @@ def load_weights(model, path: str | Path) -> None:
 
 def load_run(run: str | Path, device=None):
     """The model of a run folder (its spec.yaml, built) with its final weights."""
-    from ..compiler import build
-    from ..loader import load
+    from ...compiler import build
+    from ...loader import load
 
     run = Path(run)
     if not (run / "spec.yaml").is_file():

@@ -17,15 +17,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import NetspecError
-from ..loader import graph_of
+from ...errors import NetspecError
+from ...loader import graph_of
+from ..output.progress import NoProgress
+from ..spec.monitor import Monitor, float32, history_keys, maximize
 from .batches import Batches, model_device, preds_of
 from .callbacks import EarlyStopping
 from .compiled import NO_TRAINABLE, compile_spec
 from .data import Split, holdout
 from .loop import evaluate, train_settings
-from .monitor import Monitor, float32, history_keys, maximize
-from .progress import NoProgress
 
 PRECISIONS = ("32", "bf16", "16-mixed")
 
@@ -108,7 +108,7 @@ class Trainer:
                     "train.reduce_lr_on_plateau cannot change a learning-rate schedule "
                     "(compile.optimizer.learning_rate); use one or the other"
                 )
-            from .plateau import Plateau
+            from ..spec.plateau import Plateau
 
             up("reduce_lr_on_plateau", plateau.monitor, plateau.mode)  # checks the name
             self.plateau = Plateau(plateau, ups)
@@ -219,7 +219,7 @@ class Trainer:
             value = logs.get(self.best.monitor)
             if value is not None and self.best.improved(value):
                 self.best.best = value
-                from .runs import save_weights
+                from ..output.runs import save_weights
 
                 save_weights(self.run / "best.safetensors", self.model)
         return stop
@@ -232,8 +232,8 @@ class Trainer:
         every = self.train_cfg.checkpoint.every
         if self.run is None or not (self.finished or (every and self.epoch % every == 0)):
             return
+        from ..output.runs import save_history
         from .checkpoint import save_checkpoint
-        from .runs import save_history
 
         save_history(self.run, self.history)
         if every:

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from numpy.lib import format as npformat
 
-from ..errors import NetspecError
+from ...errors import NetspecError
 
 # what a truncated or corrupt file raises (zipfile, zlib and lzma errors are not OSErrors)
 UNREADABLE = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, lzma.LZMAError)
@@ -31,7 +31,7 @@ CHUNK_BYTES = 16 * 2**20  # read and checked this much at a time
 
 
 def _human(n: int) -> str:
-    from ..compiler import human_bytes
+    from ...compiler import human_bytes
 
     return human_bytes(n)
 

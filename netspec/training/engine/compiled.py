@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..errors import NetspecError
+from ...errors import NetspecError
+from ..spec.metrics import METRICS, resolve_accuracy
+from ..spec.sections import CompileSpec
 from .data import _shape_text
-from .metrics import METRICS, resolve_accuracy
-from .spec import CompileSpec
 
 
 def output_activation(graph, ref) -> str | None:
@@ -87,7 +87,7 @@ def require_loss(spec) -> None:
     """Training and evaluation need a loss for at least one output (Keras: compile() before
     fit()), and one tensor per output; checked before the data, whose labels are checked
     against the losses."""
-    from ..loader import graph_of
+    from ...loader import graph_of
 
     graph = graph_of(spec)
     check_outputs(graph)
@@ -115,8 +115,8 @@ def require_trainable(spec) -> None:
     """Training needs a weight to train: a model whose layers are all `trainable: false` or
     without weights is refused before the data is read (torch's optimizer would fail on an
     empty parameter list); evaluate and predict still run it."""
-    from ..compiler import param_counts
-    from ..loader import graph_of
+    from ...compiler import param_counts
+    from ...loader import graph_of
 
     if not sum(trainable for trainable, _ in param_counts(graph_of(spec)).values()):
         raise NetspecError(NO_TRAINABLE)

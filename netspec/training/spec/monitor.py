@@ -16,8 +16,8 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from ..errors import NetspecError
-from ..registry import did_you_mean
+from ...errors import NetspecError
+from ...registry import did_you_mean
 
 
 def history_keys(metric_names: list[str], has_val: bool, extra: tuple[str, ...] = ()) -> list[str]:

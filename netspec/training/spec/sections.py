@@ -7,9 +7,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
-from ..layers.base import NAME_PATTERN
-from ..registry import did_you_mean
-from ..vocab.bounds import SEED_END
+from ...layers.base import NAME_PATTERN
+from ...registry import did_you_mean
+from ...vocab.bounds import SEED_END
 from .losses import LossField
 from .metrics import METRICS, MetricField
 from .monitor import MODE_FIELD, MonitorMode
