@@ -615,7 +615,7 @@ def _captured():
 
 def run_cli(argv: list[str]) -> tuple[int | None, str, str, str | None]:
     """(exit code, stdout, stderr, traceback of an escaping exception) of `cli.main(argv)`."""
-    from cli import main
+    from netspec.cli import main
 
     code, exc_text = None, None
     with _captured() as (out, err):

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from cli import app
+from netspec.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
 runner = CliRunner()

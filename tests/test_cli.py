@@ -3,12 +3,13 @@
 import json
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from cli import app
+from netspec.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = sorted((ROOT / "specs").glob("*.yaml"))
@@ -150,10 +151,27 @@ def test_subprocess_build_prints_summary():
 def test_validate_never_imports_torch():
     code = (
         "import sys; sys.argv = ['netspec', 'validate', *sys.argv[1:]]\n"
-        "import cli\n"
+        "from netspec import cli\n"
         "try:\n    cli.app()\nexcept SystemExit as e:\n    assert e.code in (0, None), e\n"
         "print('torch' in sys.modules)"
     )
     result = _subprocess("-c", code, *[str(s) for s in SPECS])
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_nothing_named_cli_is_installed_and_python_m_netspec_works(tmp_path):
+    """The console script is `netspec.cli:main`; the checkout's thin `cli.py` is not installed
+    at the top of site-packages (a module named `cli` there would shadow users' own)."""
+    outside = subprocess.run(
+        [sys.executable, "-c", "import cli"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert outside.returncode == 1 and "No module named 'cli'" in outside.stderr
+    result = subprocess.run(
+        [sys.executable, "-m", "netspec", "validate", str(ROOT / "specs/two_tower.yaml")],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("two_tower.yaml: ok (9 layers)")
+    script = Path(sysconfig.get_path("scripts")) / "netspec"  # the console script pip wrote
+    assert "from netspec.cli import main" in script.read_text()

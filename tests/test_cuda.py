@@ -91,7 +91,7 @@ def test_torch_compile_on_cuda():
 def test_cli_build_on_cuda():
     from typer.testing import CliRunner
 
-    from cli import app
+    from netspec.cli import app
 
     result = CliRunner().invoke(
         app, ["build", str(ROOT / "specs" / "mnist_mlp.yaml"), "--device", "cuda"]

@@ -16,7 +16,7 @@ import torch
 from typer.testing import CliRunner
 
 import netspec
-from cli import app
+from netspec.cli import app
 from netspec.errors import NetspecError
 from netspec.loader import graph_of, loads
 from netspec.training.engine.data import embeddings_fed, load_data

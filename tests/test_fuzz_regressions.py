@@ -139,7 +139,7 @@ def test_shared_merge_on_inputs_like_its_own_still_runs():
 def test_a_diagnostic_stays_one_line(key, tmp_path, capsys):
     # an unknown key "a\u2028b" (YAML escape) printed raw split the error over two lines, the
     # second one unlocated
-    from cli import main
+    from netspec.cli import main
 
     path = tmp_path / "spec.yaml"
     path.write_text(

@@ -29,7 +29,7 @@ train: {epochs: 2, batch_size: 8, seed: 0}
 PROBE = """
 import gc, json, sys
 from netspec import heap
-import cli
+from netspec import cli
 
 starts = []
 gc.callbacks.append(lambda phase, info: phase == "start" and starts.append(info["generation"]))

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 import netspec
-from cli import app
+from netspec.cli import app
 from netspec.compiler import activation_elements, check_budget, memory_need
 from netspec.errors import BudgetError
 from netspec.loader import graph_of, load, loads

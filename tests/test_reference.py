@@ -8,8 +8,8 @@ from helpers import python_output
 from pydantic import Field
 from typer.testing import CliRunner
 
-import cli
-from cli import app
+from netspec import cli
+from netspec.cli import app
 from netspec.catalog import all_registries, registries, training_registries
 from netspec.layers import LAYERS, Layer
 from netspec.reference import (

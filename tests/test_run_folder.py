@@ -18,7 +18,7 @@ import torch
 from safetensors.torch import load_file
 from typer.testing import CliRunner
 
-from cli import app
+from netspec.cli import app
 from netspec.training.engine.session import train
 from netspec.training.output.lock import acquire, create_default
 

@@ -314,7 +314,7 @@ def test_summary_shows_shares():
 def test_summary_table_and_cli(tmp_path):
     from typer.testing import CliRunner
 
-    from cli import app
+    from netspec.cli import app
 
     path = tmp_path / "siamese.yaml"
     path.write_text(yaml.safe_dump(SIAMESE))

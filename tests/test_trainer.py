@@ -20,7 +20,7 @@ from safetensors.torch import load_file
 from typer.testing import CliRunner
 
 import netspec
-from cli import app
+from netspec.cli import app
 from netspec.errors import NetspecError
 from netspec.training.engine.data import load_data
 from netspec.training.engine.loop import evaluate, fit

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 import netspec
-from cli import app
+from netspec.cli import app
 from netspec.errors import NetspecError
 from netspec.training.engine.data import Split, load_data
 from netspec.training.engine.loop import fit

@@ -10,7 +10,7 @@ import torch
 from typer.testing import CliRunner
 
 import netspec
-from cli import app
+from netspec.cli import app
 from netspec.errors import NetspecError
 from netspec.training.engine.data import Split, holdout, load_data
 from netspec.training.engine.loop import evaluate, fit, predict

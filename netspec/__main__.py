@@ -1,0 +1,5 @@
+"""`python -m netspec ...`: the `netspec` command."""
+
+from netspec.cli import main
+
+main()
