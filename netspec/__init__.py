@@ -1,7 +1,7 @@
 """netspec: Keras-vocabulary YAML specs, validated with located errors, compiled to PyTorch.
 
-`load(path)` validates a spec (no torch import); `build(spec_or_path, device, seed)` compiles it
-into a `torch.nn.Module`.
+`load(path)` validates a spec (no torch import) into a `ValidSpec` (the typed spec and its
+resolved graph); `build(valid_or_path, device, seed)` compiles it into a `torch.nn.Module`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .compiler import build
     from .errors import Diagnostic, NetspecError, SpecError
-    from .loader import from_data, load, loads
+    from .loader import ValidSpec, from_data, load, loads
 
 __version__ = "0.1.0"
 
@@ -23,6 +23,7 @@ _PUBLIC = {
     "Diagnostic": "errors",
     "NetspecError": "errors",
     "SpecError": "errors",
+    "ValidSpec": "loader",
     "from_data": "loader",
     "load": "loader",
     "loads": "loader",
@@ -53,6 +54,7 @@ __all__ = [
     "Diagnostic",
     "NetspecError",
     "SpecError",
+    "ValidSpec",
     "__version__",
     "build",
     "from_data",

@@ -13,6 +13,8 @@ from typing import Annotated
 
 import typer
 
+from netspec.catalog import BY_NAME, KINDS
+
 app = typer.Typer(
     name="netspec",
     help="Declarative neural networks: Keras-vocabulary YAML specs, validated with located "
@@ -20,19 +22,6 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
-)
-
-# netspec.catalog.all_registries()'s keys (not imported here: `--help` stays fast).
-KINDS = (
-    "layers",
-    "initializers",
-    "regularizers",
-    "constraints",
-    "activations",
-    "optimizers",
-    "schedules",
-    "losses",
-    "metrics",
 )
 
 
@@ -52,15 +41,22 @@ def user_errors():
 def validate(
     specs: Annotated[list[Path], typer.Argument(help="Spec files to check.", show_default=False)],
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print errors only.")] = False,
+    overrides: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set", help="KEY=VALUE override, checked as `netspec train --set` applies it."
+        ),
+    ] = None,
 ) -> None:
-    """Validate spec files: every error of every file, located as FILE:LINE:COL (no torch)."""
+    """Validate spec files: every error of every file, located as FILE:LINE:COL (no torch),
+    including what `netspec train` would refuse before reading data."""
     from netspec.errors import NetspecError
-    from netspec.loader import load
+    from netspec.training.spec.overrides import load_with_overrides
 
     failed = False
     for path in specs:
         try:
-            spec = load(path)
+            spec = load_with_overrides(path, list(overrides or []))
         except NetspecError as exc:
             print(str(exc), file=sys.stderr)
             failed = True
@@ -91,13 +87,12 @@ def build(
     with user_errors():
         import netspec
         from netspec.compiler import parse_size
-        from netspec.loader import graph_of
         from netspec.summary import summary_dict, summary_table
 
-        parsed = netspec.load(spec)
+        valid = netspec.load(spec)
         budget = parse_size(max_memory) if max_memory is not None else None
-        netspec.build(parsed, device=device, seed=seed, max_memory=budget)
-        graph = graph_of(parsed)
+        netspec.build(valid, device=device, seed=seed, max_memory=budget)
+        graph = valid.graph
         if as_json:
             print(json.dumps(summary_dict(graph), indent=2))
         else:
@@ -108,21 +103,22 @@ def build(
 def list_(
     kind: Annotated[
         str | None,
-        typer.Argument(help="One of: " + ", ".join(KINDS) + " (default: all).", show_default=False),
+        typer.Argument(
+            help="One of: " + ", ".join(k.name for k in KINDS) + " (default: all).",
+            show_default=False,
+        ),
     ] = None,
 ) -> None:
     """List the names a spec may use: layer types, initializers, regularizers, constraints,
     activations, and the optimizers, learning rate schedules, losses and metrics of `compile:`
     (with their aliases)."""
-    from netspec.catalog import all_registries
-
-    if kind is not None and kind not in KINDS:
-        print(f"unknown kind '{kind}'; choose one of: {', '.join(KINDS)}", file=sys.stderr)
+    if kind is not None and kind not in BY_NAME:
+        names = ", ".join(k.name for k in KINDS)
+        print(f"unknown kind '{kind}'; choose one of: {names}", file=sys.stderr)
         raise typer.Exit(2)
-    for name, registry in all_registries().items():
-        if kind not in (None, name):
-            continue
-        print(f"{name}:")
+    for row in KINDS if kind is None else (BY_NAME[kind],):
+        registry = row.registry()
+        print(f"{row.name}: {row.description}")
         aliases: dict[str, list[str]] = {}
         for alias, canonical in registry.aliases().items():
             aliases.setdefault(canonical, []).append(alias)

@@ -10,8 +10,7 @@ from pathlib import Path
 from .errors import BudgetError, NetspecError
 from .graph import Graph, layer_refs
 from .layers.base import Context
-from .loader import from_data, graph_of, load
-from .spec import SpecBase
+from .loader import ValidSpec, from_data, load
 
 DTYPE_BYTES = 4  # weights are float32
 DEFAULT_BUDGET_SHARE = 0.5  # of physical memory
@@ -37,9 +36,8 @@ def param_counts(graph: Graph) -> dict[str, tuple[int, int]]:
     counts = {}
     for node in graph.nodes:
         trainable = frozen = 0
-        if node.layer is not None and node.input_shapes is not None:
-            ctx = Context(graph.data_format, list(node.input_dtypes))
-            for w in node.layer.weights(node.input_shapes, ctx):
+        if node.layer is not None:
+            for w in node.weights:
                 if w.trainable and node.layer.trainable:
                     trainable += w.size
                 else:
@@ -103,8 +101,9 @@ def check_budget(
     return need
 
 
-def _as_spec(spec_or_path) -> SpecBase:
-    if isinstance(spec_or_path, SpecBase):
+def as_valid(spec_or_path) -> ValidSpec:
+    """A ValidSpec from a ValidSpec, a dict (validated as YAML data) or a path."""
+    if isinstance(spec_or_path, ValidSpec):
         return spec_or_path
     if isinstance(spec_or_path, dict):
         return from_data(spec_or_path)
@@ -112,14 +111,13 @@ def _as_spec(spec_or_path) -> SpecBase:
 
 
 def build(spec_or_path, device=None, seed: int | None = None, max_memory: int | None = None):
-    """Build the torch module of a spec (a Spec, a path, or a dict).
+    """Build the torch module of a spec (a ValidSpec from `netspec.load`, a path, or a dict).
 
     The same `seed` gives the same initial weights; `device` is a torch device or 'auto'
     (CUDA when available). The parameter memory is checked against a budget before anything
     is allocated.
     """
-    spec = _as_spec(spec_or_path)
-    graph = graph_of(spec)
+    graph = as_valid(spec_or_path).graph
     check_budget(graph, max_memory)
     target = resolve_device(device) if device is not None else None
 
@@ -135,7 +133,11 @@ def build(spec_or_path, device=None, seed: int | None = None, max_memory: int | 
     later = [n for n in graph.nodes if layer_refs(n.layer)]
     for node in [n for n in graph.nodes if not layer_refs(n.layer)] + later:
         ctx = Context(
-            graph.data_format, list(node.input_dtypes), generator=generator, modules=modules
+            graph.data_format,
+            list(node.input_dtypes),
+            generator=generator,
+            modules=modules,
+            weights=list(node.weights),
         )
         module = node.layer.build(list(node.input_shapes), ctx)
         if not node.layer.trainable:

@@ -9,13 +9,11 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from .catalog import KINDS
 from .errors import Path, Problem
 from .layers import LAYERS
 from .layers.base import NAME_PATTERN
-from .registry import did_you_mean
-from .vocab import ACTIVATIONS, CONSTRAINTS, INITIALIZERS, REGULARIZERS
-
-_TAGGED = (LAYERS, INITIALIZERS, REGULARIZERS, CONSTRAINTS, ACTIVATIONS)
+from .registry import did_you_mean, entry_names
 
 
 def data_path(loc: tuple, data: Any) -> tuple[Path, type | None]:
@@ -30,11 +28,13 @@ def data_path(loc: tuple, data: Any) -> tuple[Path, type | None]:
         if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
             path.append(part)
             node, tag, owner = node[part], None, None
+            if path == ["layers", part] and isinstance(node, dict):
+                tag = _layer_class(node.get("type"))  # an entry is validated by its own class
         elif isinstance(node, dict) and part in node:
             path.append(part)
             node, owner, tag = node[part], tag, None
         elif isinstance(part, str):
-            tag = _tag_class(part) or tag
+            tag = _tag_class(part, owner, path) or tag
             owner = tag  # a missing key belongs to the tagged class
         else:
             path.append(part)
@@ -42,24 +42,43 @@ def data_path(loc: tuple, data: Any) -> tuple[Path, type | None]:
     return tuple(path), owner
 
 
-def _tag_class(tag: str) -> type | None:
-    for registry in (*_TAGGED, *_training_registries()):
-        if tag in registry.names():
+def _layer_class(name: Any) -> type | None:
+    return LAYERS.get(name) if isinstance(name, str) and name in LAYERS else None
+
+
+def _tag_class(tag: str, owner: type | None, path: list) -> type | None:
+    """The class a union tag names: the member of the union that the last key of `path` takes
+    (`kernel_initializer: {type: Identity}` is the Identity initializer, not the layer; a
+    metric's MeanSquaredError is not the loss), where the class owning that key is known (else
+    the first registry already imported that has the name, in KINDS's order)."""
+    keys = [i for i, p in enumerate(path) if isinstance(p, str)]
+    key = path[keys[-1]] if keys else None
+    if owner is None and keys:
+        owner = _section_model(tuple(path[: keys[-1] + 1]))
+    field = owner.model_fields.get(key) if owner is not None and key is not None else None
+    if field is not None:
+        for cls in _models_in(field.annotation):
+            if tag in _names(cls):
+                return cls
+    for kind in KINDS:
+        registry = kind.loaded()
+        if registry is not None and tag in registry.names():
             return registry.get(tag)
     return None
 
 
-def _training_registries() -> tuple:
-    """The training vocabulary's registries, once a spec's compile section loaded them."""
-    module = sys.modules.get("netspec.training.spec.sections")
-    if module is None:
+def _names(cls: type) -> tuple[str, ...]:
+    try:
+        return entry_names(cls)
+    except TypeError:  # a base class (Layer): its `type` is any string
         return ()
-    from .training.spec.losses import LOSSES
-    from .training.spec.metrics import METRICS
-    from .training.spec.optimizers import OPTIMIZERS
-    from .training.spec.schedules import SCHEDULES
 
-    return (OPTIMIZERS, SCHEDULES, LOSSES, METRICS)
+
+def _models_in(annotation: Any) -> list[type]:
+    """Every pydantic model class in an annotation (through Annotated, unions and lists)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for a in typing.get_args(annotation) for m in _models_in(a)]
 
 
 def _section_model(path: Path) -> type | None:

@@ -12,7 +12,16 @@ import math
 from dataclasses import dataclass, field
 
 from .errors import Path, Problem
-from .layers.base import LAYERS, Context, Layer, Shape, ShapeError, fmt_shape, snake_case
+from .layers.base import (
+    LAYERS,
+    Context,
+    Layer,
+    Shape,
+    ShapeError,
+    Weight,
+    fmt_shape,
+    snake_case,
+)
 from .registry import did_you_mean
 from .vocab.bounds import MAX_ELEMENTS, MAX_SIZE
 
@@ -54,6 +63,8 @@ class Node:
     # The mask the output carries: the name of the layer that made it (None: no mask); a list
     # for a multi-output layer. See Layer.propagates_mask and docs/spec-format.md, "Masks".
     mask: str | list[str | None] | None = None
+    # The layer's weights for its input shapes (Keras layout), computed once here.
+    weights: list[Weight] = field(default_factory=list)
 
 
 @dataclass
@@ -358,6 +369,7 @@ def _apply_rule(graph: Graph, node: Node, shapes: list[Shape], ctx: Context) -> 
         return
     node.input_shapes = shapes
     node.input_dtypes = list(ctx.dtypes)
+    node.weights = weights
     # Keras's layers cast floating inputs to their float32 compute dtype (Layer.__call__'s
     # autocast); layers that only move values keep integers and bools.
     kept = ctx.dtypes[0] if getattr(layer, "keeps_dtype", False) else "float32"

@@ -1,59 +1,54 @@
-"""Reading and validating specs: YAML -> pydantic -> graph with static shapes; every problem
-is reported at once."""
+"""Reading and validating specs: YAML -> pydantic -> graph with static shapes -> the checks of
+the `compile:`/`train:` sections against the graph. One pass; every problem is reported at once,
+located; the result (`ValidSpec`) is what every later stage takes."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path as FsPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from .deferred import LAYER_RESULTS, SECTION_RESULTS
 from .diagnose import problems_from
 from .errors import Diagnostic, Problem, SpecError, format_path
 from .graph import Graph, resolve
-from .spec import SpecBase, layer_class, validation_model
+from .layers.base import Layer
+from .spec import Spec
 from .yamlio import Document, load_yaml, read_spec_text
 
-
-def _layers(data: dict) -> tuple[list, list[Problem]]:
-    """Each layer entry validated by its own class (None where invalid), and the problems."""
-    raw = data.get("layers")
-    if not isinstance(raw, list):
-        return [], []
-    layers, problems = [], []
-    for i, item in enumerate(raw):
-        try:
-            cls = layer_class(item)
-        except ValueError as exc:
-            at_type = isinstance(item, dict) and "type" in item
-            problems.append(Problem(("layers", i, "type") if at_type else ("layers", i), str(exc)))
-            layers.append(None)
-            continue
-        try:
-            layers.append(cls.model_validate(item))
-        except ValidationError as exc:
-            errors = [{**err, "loc": ("layers", i, *err["loc"])} for err in exc.errors()]
-            problems += problems_from(errors, data, validation_model())
-            layers.append(None)
-    return layers, problems
+if TYPE_CHECKING:
+    from .training.spec.sections import CompileSpec, TrainSpec
 
 
-def _sections(data: dict) -> tuple[dict[str, Any], list[Problem]]:
-    """The `compile` and `train` sections a spec has, each validated by its own model (the
-    training vocabulary is imported only then), and their problems."""
-    present = [key for key in ("compile", "train") if data.get(key) is not None]
-    if not present:
-        return {}, []
-    from .training.spec.sections import SECTIONS
+@dataclass(frozen=True)
+class ValidSpec:
+    """A validated spec and its resolved graph (nodes, shapes, dtypes, each layer's weights).
 
-    out, problems = {}, []
-    for key in present:
-        try:
-            out[key] = SECTIONS[key].model_validate(data[key])
-        except ValidationError as exc:
-            errors = [{**err, "loc": (key, *err["loc"])} for err in exc.errors()]
-            problems += problems_from(errors, data, validation_model())
-    return out, problems
+    Immutable: `spec` is a frozen pydantic model; `graph` is read-only once resolved.
+    """
+
+    spec: Spec
+    graph: Graph
+    file: str = "<spec>"
+
+    # The spec's own fields, for reading convenience (`netspec.load(p).layers`).
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def layers(self) -> list[Layer]:
+        return self.spec.layers
+
+    @property
+    def compile(self) -> CompileSpec | None:
+        return self.spec.compile
+
+    @property
+    def train(self) -> TrainSpec | None:
+        return self.spec.train
 
 
 def _diagnostics(doc: Document, problems: list[Problem]) -> list[Diagnostic]:
@@ -67,62 +62,69 @@ def _diagnostics(doc: Document, problems: list[Problem]) -> list[Diagnostic]:
     return out
 
 
-def validate_document(doc: Document) -> tuple[SpecBase, Graph]:
+def _partial(data: dict, results: list[Layer | None]) -> Spec | None:
+    """The spec with its invalid layers as None, when only layers (or sections) are invalid:
+    the graph of the valid layers is still resolved, so their problems are reported too."""
+    valid = [layer for layer in results if layer is not None]
+    if not valid or len(results) != len(data.get("layers") or ()):
+        return None
+    top = {**data, "layers": valid, "compile": None, "train": None}
+    try:
+        spec = Spec.model_validate(top, context={LAYER_RESULTS: []})
+    except ValidationError:  # a problem outside the layers: reported already
+        return None
+    return spec.model_copy(update={"layers": results})
+
+
+def _section_problems(spec: Spec, sections: dict[str, Any], graph: Graph) -> list[Problem]:
+    """The compile/train sections checked against the graph (outputs, reported metrics)."""
+    if not sections or graph is None:
+        return []
+    from .training.spec.checks import check_sections
+
+    return check_sections(spec, sections.get("compile"), sections.get("train"), graph)
+
+
+def validate_document(doc: Document) -> ValidSpec:
     """Validate parsed YAML; raise SpecError with every located problem."""
-    cls = validation_model()
     data = doc.data
     if not isinstance(data, dict):
-        raise SpecError(
-            _diagnostics(
-                doc,
-                [Problem((), "a spec is a mapping (netspec: 1, input_shape: ..., layers: [...])")],
-            )
-        )
-    layers, problems = _layers(data)
-    sections, section_problems = _sections(data)
+        message = "a spec is a mapping (netspec: 1, input_shape: ..., layers: [...])"
+        raise SpecError(_diagnostics(doc, [Problem((), message)]))
+    layers: list[Layer | None] = []
+    sections: dict[str, Any] = {}
+    context = {LAYER_RESULTS: layers, SECTION_RESULTS: sections}
+    problems: list[Problem] = []
     try:
-        spec = cls.model_validate(data)
+        spec: Spec | None = Spec.model_validate(data, context=context)
     except ValidationError as exc:
-        problems = problems_from(exc.errors(), data, cls) + problems
-        spec = None
-    problems += section_problems
-    if spec is not None:
-        spec.layers = layers
-        spec.compile, spec.train = sections.get("compile"), sections.get("train")
-        if not any(layer is not None for layer in layers):
-            spec = None
+        problems = problems_from(exc.errors(), data, Spec)
+        spec = _partial(data, layers)
     graph = None
     if spec is not None:
         raw = data.get("layers") if isinstance(data.get("layers"), list) else []
         graph = resolve(spec, raw)
         problems += graph.problems
-    if problems:
+        problems += _section_problems(spec, sections, graph)
+    if problems or spec is None or graph is None:
         raise SpecError(_diagnostics(doc, problems))
-    spec._graph = graph
-    return spec, graph
+    return ValidSpec(spec, graph, doc.file)
 
 
-def loads(text: str, file: str = "<string>") -> SpecBase:
+def loads(text: str, file: str = "<string>") -> ValidSpec:
     """Parse and validate spec text."""
-    return validate_document(load_yaml(text, file))[0]
+    return validate_document(load_yaml(text, file))
 
 
-def load(path: str | FsPath) -> SpecBase:
+def load(path: str | FsPath) -> ValidSpec:
     """Read, parse and validate a spec file (`netspec.load`)."""
     return loads(read_spec_text(path), str(FsPath(path)))
 
 
-def from_data(data: Any, file: str = "<data>") -> SpecBase:
+def from_data(data: Any, file: str = "<data>") -> ValidSpec:
     """Validate a spec given as Python data (a dict as YAML would give)."""
-    return validate_document(Document(data=data, file=file))[0]
+    return validate_document(Document(data=data, file=file))
 
 
-def graph_of(spec: SpecBase) -> Graph:
-    """The resolved graph of a validated spec."""
-    graph = getattr(spec, "_graph", None)
-    if graph is None:
-        graph = resolve(spec)
-        if graph.problems:
-            raise SpecError(_diagnostics(Document(None, "<spec>"), graph.problems))
-        spec._graph = graph
-    return graph
+def graph_of(valid: ValidSpec) -> Graph:  # TODO(issue 11): removed once the tests use .graph
+    return valid.graph

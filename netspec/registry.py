@@ -1,15 +1,24 @@
-"""One registry mechanism for layers, initializers, regularizers, constraints and activations.
+"""One registry mechanism for every kind of name a spec may use (`netspec.catalog.KINDS`).
 
 A registry maps canonical names (Keras class names, or function names for activations) to
 entries, plus aliases (snake_case names and Keras's own aliases) to canonical names. Unknown
 names raise ``UnknownName`` with "did you mean" suggestions.
+
+Entries get in one way, the `register` decorator (plugins' layers included):
+
+    @INITIALIZERS.register("zeros", "zero")   # canonical name: the `type` Literal's value
+    class Zeros(Initializer):
+        type: Literal["Zeros"] = "Zeros"
+
+`register_lazy` only reserves a name (with its aliases and its place in the order) for an entry
+whose module registers it when first asked for (the layer catalogue's `_index.py`).
 """
 
 from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Iterable, Iterator
-from typing import Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar, get_args, get_origin
 
 T = TypeVar("T")
 
@@ -45,19 +54,51 @@ class Registry(Generic[T]):
         self.kind = kind
         self._entries: dict[str, T] = {}
         self._aliases: dict[str, str] = {}
+        self._loaders: list[Callable[[], object]] = []
 
-    def register(self, name: str, entry: T, aliases: Iterable[str] = ()) -> T:
+    def add_loader(self, load: Callable[[], object]) -> None:
+        """`load()` registers more entries (the installed plugins' layers, with `register`); it
+        runs once, when the registry is next read, so every reader sees them."""
+        self._loaders.append(load)
+
+    def _loaded(self) -> None:
+        while self._loaders:
+            self._loaders.pop(0)()
+
+    def register(self, *aliases: str) -> Callable[[T], T]:
+        """Decorator that registers a class or function. The canonical name is a class's `type`
+        Literal's first value (its other values are aliases: a layer's `MaxPool2D`), or a
+        function's `__name__`; `aliases` are the other names a spec may write (`zeros`).
+        Registering the same object again is a no-op (a plugin's class, say)."""
+        for alias in aliases:
+            if not isinstance(alias, str):
+                raise TypeError(f"{self.kind} aliases are names; use @registry.register(*aliases)")
+
+        def decorate(entry: T) -> T:
+            name, *more = entry_names(entry)
+            if self._entries.get(name) is entry:
+                return entry
+            self._add(name, entry, (*more, *aliases))
+            return entry
+
+        return decorate
+
+    def _add(self, name: str, entry: T, aliases: Iterable[str]) -> None:
         placeholder = isinstance(self._entries.get(name), _Lazy)  # its module is loading now
         if not placeholder and (name in self._entries or name in self._aliases):
             raise ValueError(f"{self.kind} '{name}' is already registered")
+        for alias in aliases:
+            owner = self._aliases.get(alias, name)
+            if owner != name or (alias != name and alias in self._entries):
+                raise ValueError(f"{self.kind} alias '{alias}' is already taken")
         self._entries[name] = entry  # a placeholder keeps its place: the order stays
         for alias in aliases:
             if alias != name:
                 self._aliases[alias] = name
-        return entry
 
     def canonical(self, name: str) -> str:
         """The canonical name for `name` or one of its aliases; raises UnknownName."""
+        self._loaded()
         if name in self._entries:
             return name
         if name in self._aliases:
@@ -66,6 +107,7 @@ class Registry(Generic[T]):
 
     def hint(self, name: str, canonical_only: bool = False) -> str:
         """ "; did you mean ..." for `name`, else the list of names when it is short."""
+        self._loaded()
         pool = self.names() if canonical_only else self.all_names()
         close = did_you_mean(name, pool)
         if close or len(self._entries) > 12:
@@ -76,7 +118,7 @@ class Registry(Generic[T]):
         """Register `name` (and its aliases) now and its entry when first asked for: `load()`
         (importing the module that registers it) runs then. Names, aliases, hints and order
         are there without the import."""
-        self.register(name, _Lazy(load), aliases)  # type: ignore[arg-type]
+        self._add(name, _Lazy(load), aliases)  # type: ignore[arg-type]
 
     def get(self, name: str) -> T:
         key = self.canonical(name)
@@ -89,28 +131,56 @@ class Registry(Generic[T]):
         return entry
 
     def __contains__(self, name: object) -> bool:
+        self._loaded()
         return name in self._entries or name in self._aliases
 
     def __iter__(self) -> Iterator[str]:
+        self._loaded()
         return iter(self._entries)
 
     def __len__(self) -> int:
+        self._loaded()
         return len(self._entries)
 
     def names(self) -> list[str]:
         """Canonical names, in registration order."""
+        self._loaded()
         return list(self._entries)
 
     def aliases(self) -> dict[str, str]:
+        self._loaded()
         return dict(self._aliases)
+
+    def name_of(self, entry: object) -> str | None:
+        """The canonical name `entry` is registered under (None if it is not)."""
+        self._loaded()
+        return next((name for name, e in self._entries.items() if e is entry), None)
 
     def all_names(self) -> list[str]:
         """Canonical names and aliases: everything a user may write."""
+        self._loaded()
         return [*self._entries, *self._aliases]
 
     def items(self) -> list[tuple[str, T]]:
         """Every entry, in registration order (lazy ones loaded now)."""
+        self._loaded()
         return [(name, self.get(name)) for name in list(self._entries)]
+
+
+def entry_names(entry: Any) -> tuple[str, ...]:
+    """The names an entry registers under: the values of a model class's `type` Literal (first:
+    canonical), or a function's name."""
+    fields = getattr(entry, "model_fields", None)
+    if isinstance(entry, type) and fields is not None and "type" in fields:
+        names = get_args(fields["type"].annotation)
+        if get_origin(fields["type"].annotation) is Literal and all(
+            isinstance(n, str) for n in names
+        ):
+            return names
+        raise TypeError(f"{entry.__name__}.type should be a Literal of its names")
+    if callable(entry) and not isinstance(entry, type):
+        return (entry.__name__,)
+    raise TypeError(f"cannot register {entry!r}: not a class with a `type` Literal or a function")
 
 
 class _Lazy:

@@ -1,16 +1,18 @@
-"""The spec format v1: the top-level pydantic model, assembled from the layer registry.
+"""The spec format v1: one typed, immutable pydantic model (`Spec`) that validation and the
+JSON Schema both use.
 
-The layer union is built when first needed, after plugins (entry points in the group
-`netspec.layers`) have registered their layer types, so plugin layers validate like built-ins.
+A `layers:` entry is validated by the class its `type` names and the `compile:`/`train:`
+sections by their own models, built when a spec first uses them (netspec/deferred.py), so
+plugin layers (entry points in the group `netspec.layers`) validate like built-ins.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from .deferred import Deferred, LayerEntry
 from .layers import LAYERS, Layer, load_plugins
 from .layers.base import NAME_PATTERN, DataFormat
 from .registry import did_you_mean
@@ -37,10 +39,25 @@ class InputSpec(BaseModel):
     dtype: DType = Field("float32", description="Element type of the input.")
 
 
-class SpecBase(BaseModel):
+_COMPILE = "Keras's compile(): optimizer, loss, loss_weights, metrics."
+_TRAIN = "Keras's fit(): epochs, batch_size, shuffle, validation_split, seed, callbacks."
+
+if TYPE_CHECKING:
+    from .training.spec.sections import CompileSpec, TrainSpec
+
+    AnyLayer = Layer
+else:  # validated through netspec.deferred: only the layer types a spec uses get built
+    AnyLayer = Annotated[Layer, LayerEntry()]
+    CompileSpec = Annotated[
+        Any, Deferred("compile", "netspec.training.spec.sections", "CompileSpec")
+    ]
+    TrainSpec = Annotated[Any, Deferred("train", "netspec.training.spec.sections", "TrainSpec")]
+
+
+class Spec(BaseModel):
     """A netspec model spec (format version 1)."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
     netspec: Literal[1] = Field(..., description="Spec format version; required, must be 1.")
     name: str = Field(
@@ -67,7 +84,9 @@ class SpecBase(BaseModel):
         description="Names of the layers whose outputs the model returns, `name:k` for "
         "output k of a multi-output layer (default: the last layer).",
     )
-    _graph: Any = PrivateAttr(None)
+    layers: list[AnyLayer] = Field(..., min_length=1, description="The layers, in order.")
+    compile: CompileSpec | None = Field(None, description=_COMPILE)
+    train: TrainSpec | None = Field(None, description=_TRAIN)
 
     @field_validator("netspec", mode="before")
     @classmethod
@@ -78,51 +97,10 @@ class SpecBase(BaseModel):
         return value
 
 
-_COMPILE = "Keras's compile(): optimizer, loss, loss_weights, metrics."
-_TRAIN = "Keras's fit(): epochs, batch_size, shuffle, validation_split, seed, callbacks."
-
-
-def _layer_union() -> Any:
-    classes = tuple(cls for _, cls in LAYERS.items())
-    if len(classes) == 1:
-        return classes[0]
-    return Annotated[Union[classes], Field(discriminator="type")]  # noqa: UP007
-
-
-@lru_cache(maxsize=1)
-def spec_model() -> type[SpecBase]:
-    """The Spec model with every registered layer type (plugins included)."""
+def spec_model() -> type[Spec]:
+    """The spec model, with every registered layer type (plugins loaded: the JSON Schema's
+    union of layer types is generated from the registry)."""
     load_plugins()
-    union = _layer_union()
-
-    from .training.spec.sections import CompileSpec, TrainSpec
-
-    class Spec(SpecBase):
-        __doc__ = SpecBase.__doc__
-        layers: list[union] = Field(..., min_length=1, description="The layers, in order.")
-        compile: CompileSpec | None = Field(None, description=_COMPILE)
-        train: TrainSpec | None = Field(None, description=_TRAIN)
-
-    return Spec
-
-
-@lru_cache(maxsize=1)
-def validation_model() -> type[SpecBase]:
-    """The Spec model `netspec.load` validates with: the same top-level fields, and the layer
-    entries left to `validate_layer`, which validates each with its own class. Equivalent to
-    `spec_model()` (the discriminated union, which the JSON Schema comes from), but only the
-    layer types a spec uses get their validators built, and the `compile`/`train` sections
-    are validated by the loader (`sections`) only when a spec has them."""
-    load_plugins()
-
-    class Spec(SpecBase):
-        __doc__ = SpecBase.__doc__
-        layers: list[Any] = Field(..., min_length=1, description="The layers, in order.")
-        # validated by the loader with CompileSpec and TrainSpec, only when present: a spec
-        # without them never builds (or imports) the training vocabulary
-        compile: Any = Field(None, description=_COMPILE)
-        train: Any = Field(None, description=_TRAIN)
-
     return Spec
 
 
@@ -146,8 +124,7 @@ __all__ = [
     "DType",
     "InputSpec",
     "Layer",
-    "SpecBase",
+    "Spec",
     "layer_class",
     "spec_model",
-    "validation_model",
 ]

@@ -152,7 +152,9 @@ def keras_model(spec) -> keras.Model:
         else:
             layer = made[node.name] = keras_layer(node.layer, graph, node.name)
             arity = node.layer.arity
-        values[node.name] = layer(args[0] if arity == (1, 1) else args)
+        out = layer(args[0] if arity == (1, 1) else args)
+        # Nested outputs (stacked RNN cells' states, [h, c] per cell) flat, as netspec's `name:k`
+        values[node.name] = keras.tree.flatten(out) if isinstance(out, (list, tuple)) else out
         if node.type == "Shared":
             shared[node.name] = SharedCall(node.name, layer, values[node.name])
     outputs = [_value(values, ref) for ref in graph.outputs]
@@ -254,9 +256,17 @@ def _time_distributed(layer: Layer, graph: Graph, name: str) -> keras.layers.Lay
     return keras.layers.TimeDistributed(inner, name=name, trainable=layer.trainable)
 
 
+def _spectral_normalization(layer: Layer, graph: Graph, name: str) -> keras.layers.Layer:
+    inner = keras_layer(layer.layer, graph, f"{name}_layer")
+    return keras.layers.SpectralNormalization(
+        inner, power_iterations=layer.power_iterations, name=name, trainable=layer.trainable
+    )
+
+
 # Wrappers: their nested layer spec becomes the Keras layer it wraps.
 ADAPTERS["Bidirectional"] = _bidirectional
 ADAPTERS["TimeDistributed"] = _time_distributed
+ADAPTERS["SpectralNormalization"] = _spectral_normalization
 
 
 def _spatial_dropout(layer: Layer, graph: Graph, name: str) -> keras.layers.Layer:
@@ -291,12 +301,58 @@ def _attention(layer: Layer, graph: Graph, name: str) -> keras.layers.Layer:
     if "projection_shape" in kwargs:  # MultiHeadAttention's `output_shape` (a field alias)
         kwargs["output_shape"] = kwargs.pop("projection_shape")
     inner = getattr(keras.layers, layer.type)(name=f"{name}_inner", **kwargs)
-    unpack = layer.type == "MultiHeadAttention"
+    unpack = layer.type in ("MultiHeadAttention", "GroupQueryAttention")
     return CallWith(inner, unpack, call, name=name, trainable=layer.trainable)
 
 
 # Keras's call arguments and constructor quirks.
 for _type in ("SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D"):
     ADAPTERS[_type] = _spatial_dropout
-ADAPTERS["Attention"] = _attention
-ADAPTERS["MultiHeadAttention"] = _attention
+for _type in ("Attention", "AdditiveAttention", "MultiHeadAttention", "GroupQueryAttention"):
+    ADAPTERS[_type] = _attention
+
+
+def _einsum_dense(layer: Layer, graph: Graph, name: str) -> keras.layers.Layer:
+    # netspec's field is `partial_output_shape` (Keras's attribute name), written output_shape.
+    kwargs = keras_kwargs(layer, graph)
+    kwargs["output_shape"] = kwargs.pop("partial_output_shape")
+    return keras.layers.EinsumDense(name=name, trainable=layer.trainable, **kwargs)
+
+
+ADAPTERS["EinsumDense"] = _einsum_dense
+
+
+def _random_crop(layer: Layer, graph: Graph, name: str) -> keras.layers.Layer:
+    # RandomCrop at inference: Keras 3.15's call returns the input unchanged, against its own
+    # output shape (height, width) and docstring ("the largest possible window in the image
+    # that matches the target aspect ratio", resized); netspec does what those say, which is
+    # Keras's Resizing with crop_to_aspect_ratio. Training mode: tests/test_augmentation.py.
+    return keras.layers.Resizing(
+        layer.height,
+        layer.width,
+        crop_to_aspect_ratio=True,
+        data_format=layer.data_format or graph.data_format,
+        name=name,
+    )
+
+
+ADAPTERS["RandomCrop"] = _random_crop
+
+
+def _keras_cell(cell) -> Any:
+    """The Keras cell of a netspec RNN cell (StackedRNNCells: its cells, recursively)."""
+    if cell.type == "StackedRNNCells":
+        return keras.layers.StackedRNNCells([_keras_cell(c) for c in cell.cells])
+    args = {f: keras_value(getattr(cell, f)) for f in type(cell).model_fields if f != "type"}
+    return getattr(keras.layers, cell.type)(**args)
+
+
+def _rnn(layer: Layer, graph: Graph, name: str) -> keras.layers.Layer:
+    # RNN's `cell` objects become Keras cells (a list stays a list: Keras stacks it itself).
+    kwargs = keras_kwargs(layer, graph)
+    cell = layer.cell
+    kwargs["cell"] = [_keras_cell(c) for c in cell] if isinstance(cell, list) else _keras_cell(cell)
+    return keras.layers.RNN(name=name, trainable=layer.trainable, **kwargs)
+
+
+ADAPTERS["RNN"] = _rnn

@@ -17,7 +17,8 @@ from netspec.errors import SpecError
 from netspec.layers.base import Context, ShapeError
 from netspec.layers.lambda_layer import Lambda
 from netspec.loader import loads
-from netspec.torch.expr import LambdaModule, compile_expression
+from netspec.torch.expr import compile_expression
+from netspec.torch.lambda_layer import LambdaModule
 
 
 def refused(text: str, inputs=None) -> str:

@@ -1,6 +1,9 @@
-"""Losses against real keras.losses (torch backend) on random inputs of several shapes."""
+"""Losses against real keras.losses (torch backend): every registered loss through its
+`examples` (a new loss is covered as soon as it has some, and must have some), then the
+stable forms, names and errors."""
 
 import keras
+import loss_inputs
 import numpy as np
 import pytest
 import torch
@@ -10,7 +13,6 @@ from pydantic import TypeAdapter, ValidationError
 from netspec.training.spec.losses import LOSSES, LossField
 
 ADAPTER = TypeAdapter(LossField)
-SHAPES = [(8, 5), (4, 3, 6), (16, 1)]
 
 
 def loss_of(value):
@@ -31,10 +33,6 @@ def keras_value(obj, y_pred, y_true):
     return float(keras.ops.convert_to_numpy(obj(y_true, y_pred)))
 
 
-def probs(r, shape):
-    return r.uniform(0.02, 0.98, size=shape).astype("float32")
-
-
 def softmax(x):
     e = np.exp(x - x.max(-1, keepdims=True))
     return (e / e.sum(-1, keepdims=True)).astype("float32")
@@ -44,110 +42,48 @@ def close(a, b):
     assert a == pytest.approx(b, rel=1e-6, abs=1e-6)
 
 
-REGRESSION = [
-    ("mse", keras.losses.MeanSquaredError()),
-    ("MeanSquaredError", keras.losses.MeanSquaredError()),
-    ("mae", keras.losses.MeanAbsoluteError()),
-    ("mape", keras.losses.MeanAbsolutePercentageError()),
-    ("msle", keras.losses.MeanSquaredLogarithmicError()),
-    ("huber", keras.losses.Huber()),
-    ({"type": "Huber", "delta": 0.3}, keras.losses.Huber(delta=0.3)),
-    ("log_cosh", keras.losses.LogCosh()),
-    ("poisson", keras.losses.Poisson()),
-    ("cosine_similarity", keras.losses.CosineSimilarity()),
-    ({"type": "CosineSimilarity", "axis": 0}, keras.losses.CosineSimilarity(axis=0)),
-    ("hinge", keras.losses.Hinge()),
-    ("squared_hinge", keras.losses.SquaredHinge()),
+CASES = [
+    pytest.param(name, i, example, id=f"{name}-{i}")
+    for name, cls in LOSSES.items()
+    for i, example in enumerate(cls.examples)
 ]
 
 
-@pytest.mark.parametrize("shape", SHAPES)
-@pytest.mark.parametrize(("spec", "reference"), REGRESSION, ids=lambda v: str(v)[:30])
-def test_regression_losses(spec, reference, shape):
-    r = rng(1)
-    y_pred = r.normal(size=shape).astype("float32") * 2
-    y_true = r.normal(size=shape).astype("float32")
-    if spec in ("poisson", "msle"):
-        y_pred, y_true = np.abs(y_pred) + 0.1, np.abs(y_true)
-    close(ours(spec, y_pred, y_true), keras_value(reference, y_pred, y_true))
+@pytest.mark.parametrize("name", LOSSES.names())
+def test_every_loss_has_examples(name):
+    assert LOSSES.get(name).examples, f"{name} has no examples"
 
 
-@pytest.mark.parametrize("name", ["hinge", "squared_hinge"])
-def test_hinge_binary_labels(name):
-    r = rng(2)
-    y_pred = r.normal(size=(8, 3)).astype("float32")
-    y_true = r.integers(0, 2, size=(8, 3)).astype("float32")
-    reference = keras.losses.get(name)
-    expected = float(np.mean(keras.ops.convert_to_numpy(reference(y_true, y_pred))))
-    close(ours(name, y_pred, y_true), expected)
-
-
-@pytest.mark.parametrize("shape", SHAPES)
-def test_kl_divergence(shape):
-    r = rng(3)
-    y_pred, y_true = softmax(r.normal(size=shape)), softmax(r.normal(size=shape))
-    close(ours("kld", y_pred, y_true), keras_value(keras.losses.KLDivergence(), y_pred, y_true))
-
-
-def test_rank_matching_as_keras():
-    r = rng(4)
-    y_pred = r.normal(size=(8, 1)).astype("float32")
-    y_true = r.normal(size=(8,)).astype("float32")
-    close(ours("mse", y_pred, y_true), keras_value(keras.losses.MeanSquaredError(), y_pred, y_true))
-
-
-@pytest.mark.parametrize("shape", SHAPES)
-@pytest.mark.parametrize("from_logits", [False, True])
-@pytest.mark.parametrize("smoothing", [0.0, 0.2])
-def test_binary_crossentropy(shape, from_logits, smoothing):
-    r = rng(5)
-    y_pred = r.normal(size=shape).astype("float32") if from_logits else probs(r, shape)
-    y_true = r.integers(0, 2, size=shape).astype("float32")
-    spec = {"type": "BinaryCrossentropy", "from_logits": from_logits, "label_smoothing": smoothing}
-    ref = keras.losses.BinaryCrossentropy(from_logits=from_logits, label_smoothing=smoothing)
-    close(ours(spec, y_pred, y_true), keras_value(ref, y_pred, y_true))
-    # the stable form equals Keras's on ordinary probabilities
-    close(ours(spec, y_pred, y_true, "sigmoid"), keras_value(ref, y_pred, y_true))
-
-
-@pytest.mark.parametrize("shape", [(8, 5), (4, 3, 6)])
-@pytest.mark.parametrize("from_logits", [False, True])
-@pytest.mark.parametrize("smoothing", [0.0, 0.1])
-def test_categorical_crossentropy(shape, from_logits, smoothing):
-    r = rng(6)
-    logits = r.normal(size=shape).astype("float32") * 2
-    y_pred = logits if from_logits else softmax(logits)
-    labels = r.integers(0, shape[-1], size=shape[:-1])
-    y_true = np.eye(shape[-1], dtype="float32")[labels]
-    spec = {
-        "type": "CategoricalCrossentropy",
-        "from_logits": from_logits,
-        "label_smoothing": smoothing,
-    }
-    ref = keras.losses.CategoricalCrossentropy(from_logits=from_logits, label_smoothing=smoothing)
-    expected = keras_value(ref, y_pred, y_true)
+@pytest.mark.parametrize(("name", "index", "example"), CASES)
+def test_keras_parity(name, index, example):
+    """The loss of the example's arguments equals keras.losses.<name>(**args) on its arrays;
+    a loss with a stable form also equals it there (probabilities inside Keras's clip)."""
+    y_true, y_pred = loss_inputs.pair(example, batch=4, seed=index)
+    spec = {"type": name, **example["args"]}
+    expected = keras_value(getattr(keras.losses, name)(**example["args"]), y_pred, y_true)
     close(ours(spec, y_pred, y_true), expected)
-    close(ours(spec, y_pred, y_true, "softmax"), expected)
-    if not from_logits:
-        # logits handed in: Keras's from_logits math
-        got = ours(spec, y_pred, y_true, "softmax", logits=torch.as_tensor(logits))
-        close(got, expected)
-    sparse_ref = keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits)
-    sparse_spec = {"type": "SparseCategoricalCrossentropy", "from_logits": from_logits}
-    for y in (labels, labels[..., None]):
-        sparse_expected = keras_value(sparse_ref, y_pred, y)
-        close(ours(sparse_spec, y_pred, y), sparse_expected)
-        close(ours(sparse_spec, y_pred, y, "softmax"), sparse_expected)
+    stable_after = LOSSES.get(name).stable_after
+    if stable_after and not example["args"].get("from_logits"):
+        close(ours(spec, y_pred, y_true, stable_after), expected)
 
 
-def test_axis_argument():
-    r = rng(7)
-    y_pred = softmax(r.normal(size=(4, 6, 3)).transpose(0, 2, 1)).transpose(0, 2, 1)
-    y_pred = np.ascontiguousarray(y_pred)
-    y_true = np.eye(6, dtype="float32")[r.integers(0, 6, size=(4, 3))].transpose(0, 2, 1)
-    spec = {"type": "CategoricalCrossentropy", "axis": 1}
-    ref = keras.losses.CategoricalCrossentropy(axis=1)
-    close(ours(spec, y_pred, y_true), keras_value(ref, y_pred, y_true))
+@pytest.mark.parametrize(
+    ("name", "activation"),
+    [("BinaryCrossentropy", "sigmoid"), ("CategoricalCrossentropy", "softmax")],
+)
+def test_logits_handed_in_give_kerass_from_logits_math(name, activation):
+    """After the model's own sigmoid/softmax, the pre-activation output (`logits`) is used:
+    the value is Keras's with from_logits=True on it."""
+    r = rng(6)
+    logits = r.normal(size=(4, 3, 6)).astype("float32") * 2
+    if activation == "sigmoid":
+        y_pred = (1 / (1 + np.exp(-logits))).astype("float32")
+        y_true = r.integers(0, 2, size=logits.shape).astype("float32")
+    else:
+        y_pred = softmax(logits)
+        y_true = np.eye(6, dtype="float32")[r.integers(0, 6, size=(4, 3))]
+    expected = keras_value(getattr(keras.losses, name)(from_logits=True), logits, y_true)
+    close(ours(name, y_pred, y_true, activation, logits=torch.as_tensor(logits)), expected)
 
 
 def test_saturated_probabilities_stay_finite_and_exceed_keras_clip():

@@ -198,6 +198,40 @@ UNEXPRESSED = (
         False,
         {"type": "Reshape", "target_shape": [-1, 2, -1]},
     ),
+    Unexpressed(
+        ("ImageAugmentation._keras_factor_pair",),
+        "a factor pair of RandomRotation, RandomContrast, RandomBrightness: Keras checks only "
+        "factor[0] <= its upper bound and factor[1] >= its lower bound; expressible as "
+        "prefixItems, which spec_strategies cannot generate (the number form's bounds are said).",
+        True,
+        {"type": "RandomRotation", "factor": [2, 3]},
+    ),
+    Unexpressed(
+        ("EinsumDense._valid_equation",),
+        "`equation` is parsed as Keras's einsum forms (ab,bc->ac, ...ab,bc->...ac, "
+        "ab...,bc->ac...): no axis twice in an operand, every output axis in an operand, "
+        "every kernel axis in the input or the output; a pattern could say the forms only.",
+        False,
+        {"type": "EinsumDense", "equation": "ab,bc->ad", "output_shape": 3},
+    ),
+    Unexpressed(
+        ("EinsumDense._bias_in_output",),
+        "each letter of bias_axes is an output axis of `equation`: a rule across two fields.",
+        False,
+        {"type": "EinsumDense", "equation": "ab,bc->ac", "output_shape": 3, "bias_axes": "b"},
+    ),
+    Unexpressed(
+        ("Resizing._not_both",),
+        "crop_to_aspect_ratio and pad_to_aspect_ratio are not both true: a rule across two fields.",
+        False,
+        {
+            "type": "Resizing",
+            "height": 2,
+            "width": 2,
+            "crop_to_aspect_ratio": True,
+            "pad_to_aspect_ratio": True,
+        },
+    ),
 )
 
 # Validators whose effect the schema already states (no entry in UNEXPRESSED needed).

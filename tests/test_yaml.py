@@ -1,10 +1,12 @@
 """Safe YAML reading: no object construction, duplicate keys refused, bounded aliases, marks."""
 
 import os
-import time
+import sys
+from itertools import pairwise
 
 import pytest
 
+from netspec import yamlio
 from netspec.errors import SpecError
 from netspec.yamlio import load_yaml
 
@@ -42,15 +44,49 @@ def test_duplicate_key_is_an_error_at_the_second_key():
     assert message == "t.yaml:5:5: duplicate key 'units' (first at line 4)"
 
 
-def test_alias_bomb_is_refused_quickly():
-    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
-    names = "abcdefghij"
-    for prev, cur in zip(names, names[1:], strict=False):
-        lines.append(f"{cur}: &{cur} [" + ",".join([f"*{prev}"] * 9) + "]")
-    start = time.perf_counter()
-    message = one_error("\n".join(lines))
-    assert time.perf_counter() - start < 1.0
-    assert "too large" in message
+# A billion laughs: 10 anchors, each 9 aliases of the one before (9**10 values once expanded).
+ALIAS_BOMB = "\n".join(
+    ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    + [
+        f"{cur}: &{cur} [" + ",".join([f"*{prev}"] * 9) + "]"
+        for prev, cur in pairwise("abcdefghij")
+    ]
+)
+
+
+def _values_built(text: str) -> int:
+    """How many YAML values `load_yaml` constructs before it returns or refuses `text`: the
+    calls of the builder's `value`, counted by a profile hook (the work, not the time)."""
+    code = yamlio._Builder.value.__code__
+    calls = 0
+
+    def count(frame, event, arg) -> None:
+        nonlocal calls
+        calls += event == "call" and frame.f_code is code
+
+    sys.setprofile(count)
+    try:
+        load_yaml(text, "t.yaml")
+    except SpecError:
+        pass
+    finally:
+        sys.setprofile(None)
+    return calls
+
+
+def test_alias_bomb_is_refused():
+    message = one_error(ALIAS_BOMB)
+    assert f"too large or too deeply nested (limit {yamlio.MAX_NODES} values" in message
+
+
+def test_alias_bomb_expansion_stops_at_the_limit(monkeypatch):
+    """The work is bounded by MAX_NODES whatever the document expands to: the value past the
+    limit is the last one built (a lower limit keeps the profiled count quick)."""
+    monkeypatch.setattr(yamlio, "MAX_NODES", 1_000)
+    assert _values_built(ALIAS_BOMB) == 1_001
+    assert "limit 1000 values" in one_error(ALIAS_BOMB)
+    # the count is of values: the mapping, a, the list, 1, 2, the inner mapping, b, 3
+    assert _values_built("a: [1, 2, {b: 3}]\n") == 8
 
 
 def test_recursive_alias_is_refused():

@@ -41,6 +41,6 @@ class Activation(Layer):
         return activated(self.activation, shapes[0])
 
     def build(self, shapes: list[Shape], ctx: Context):
-        from ..torch.core_layers import ActivationModule
+        from ..torch.activation import ActivationModule
 
         return ActivationModule(self.activation)

@@ -24,7 +24,7 @@ class _Elementwise(Layer):
         raise NotImplementedError
 
     def build(self, shapes: list[Shape], ctx: Context):
-        from ..torch.core_layers import ActivationModule
+        from ..torch.activation import ActivationModule
 
         return ActivationModule(self.activation())
 
@@ -111,7 +111,7 @@ class Softmax(Layer):
 
     def build(self, shapes: list[Shape], ctx: Context):
         if isinstance(self.axis, int) or len(self.axis) == 1:
-            from ..torch.core_layers import ActivationModule
+            from ..torch.activation import ActivationModule
 
             axis = self.axis if isinstance(self.axis, int) else self.axis[0]
             return ActivationModule(ACTIVATIONS.get("softmax")(axis=axis))

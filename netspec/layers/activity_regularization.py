@@ -35,6 +35,6 @@ class ActivityRegularization(Layer):
         return shapes[0]
 
     def build(self, shapes: list[Shape], ctx: Context):
-        from ..torch.core_layers import FloatIdentity
+        from ..torch.activity_regularization import FloatIdentity
 
         return FloatIdentity()

@@ -1,12 +1,12 @@
 """Attention: dot-product (Luong) or concat (Bahdanau-style) attention of a query over a
-value (and key), Keras's `Attention`; and the input rules MultiHeadAttention
-(multi_head_attention.py) shares with it."""
+value (and key), Keras's `Attention`; the base AdditiveAttention (additive_attention.py) shares
+with it, and the input rules MultiHeadAttention and GroupQueryAttention share."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -22,6 +22,28 @@ SCORES = (
     "Also return the attention weights, as a second output (`name:1`; the attention "
     "output is `name:0`): Keras's call argument `return_attention_scores`."
 )
+
+
+def dropout_field() -> Any:
+    return Field(
+        0.0, ge=0, lt=1, description="Fraction of the attention weights to drop while training."
+    )
+
+
+def seed_field() -> Any:
+    return Field(
+        None,
+        ge=0,
+        lt=SEED_END,
+        description="Seed of the dropout's own random stream; default: torch's.",
+    )
+
+
+def check_flash(flash: bool | None, dropout: float, scores: bool) -> None:
+    """Keras's refusals of `flash_attention: true` (at construction and at call)."""
+    if flash and (dropout > 0 or scores):
+        what = "dropout" if dropout > 0 else "return_attention_scores"
+        raise ShapeError(f"flash_attention does not support {what}, as in Keras", "flash_attention")
 
 
 def attention_inputs(shapes: list[Shape]) -> tuple[Shape, Shape, Shape]:
@@ -84,8 +106,35 @@ def attention_axes(given: int | list[int] | None, query: Shape) -> tuple[int, ..
     return tuple(axes)
 
 
+class QueryValueAttention(Layer):
+    """What Attention and AdditiveAttention share (Keras's AdditiveAttention subclasses its
+    Attention): inputs [query, value] or [query, value, key], their shape rule, and the
+    (batch, Tq, Tv, dim) temporary of pairwise scores."""
+
+    arity = (2, 3)
+
+    def pairwise(self) -> bool:
+        """Whether the scores come from every (query, key) pair of vectors (tanh(q + k))."""
+        return True
+
+    def output_shape(self, shapes: list[Shape], ctx: Context) -> Shape | list[Shape]:
+        query, value, key = attention_inputs(shapes)
+        batch = range(len(query) - 2)
+        check_same(query, value, batch, "query and value must match on their batch axes")
+        check_same(key, value, (*batch, -2), "key and value must have the same steps")
+        check_same(query, key, (-1,), "query and key must have the same last axis")
+        out = (*query[:-1], value[-1])
+        return [out, (*query[:-1], key[-2])] if self.return_attention_scores else out
+
+    def temporary_elements(self, shapes: list[Shape], ctx: Context) -> int:
+        if not self.pairwise():
+            return 0
+        query, _, key = attention_inputs(shapes)
+        return math.prod(d or 1 for d in (*query, key[-2]))
+
+
 @register_layer
-class Attention(Layer):
+class Attention(QueryValueAttention):
     """Dot-product attention (Keras's `Attention`), on inputs `[query, value]` or
     `[query, value, key]` (key defaults to value), shaped (batch, Tq, dim), (batch, Tv, dim_v),
     (batch, Tv, dim): `scores = query @ key^T` (times a learned scalar `scale` when
@@ -101,19 +150,11 @@ class Attention(Layer):
     score_mode: Literal["dot", "concat"] = Field(
         "dot", description="dot: query-key dot products; concat: tanh of query + key summed."
     )
-    dropout: float = Field(
-        0.0, ge=0, lt=1, description="Fraction of the attention weights to drop while training."
-    )
-    seed: int | None = Field(
-        None,
-        ge=0,
-        lt=SEED_END,
-        description="Seed of the dropout's own random stream; default: torch's.",
-    )
+    dropout: float = dropout_field()
+    seed: int | None = seed_field()
     use_causal_mask: bool = Field(False, description=CAUSAL)
     return_attention_scores: bool = Field(False, description=SCORES)
 
-    arity = (2, 3)
     examples = (
         {"args": {}, "inputs": [[4, 3], [5, 3]]},
         {"args": {"use_scale": True}, "inputs": [[None, 3], [None, 2], [None, 3]]},
@@ -123,14 +164,8 @@ class Attention(Layer):
         {"args": {}, "inputs": [[2, 4, 3], [2, 5, 3]]},
     )
 
-    def output_shape(self, shapes: list[Shape], ctx: Context) -> Shape | list[Shape]:
-        query, value, key = attention_inputs(shapes)
-        batch = range(len(query) - 2)
-        check_same(query, value, batch, "query and value must match on their batch axes")
-        check_same(key, value, (*batch, -2), "key and value must have the same steps")
-        check_same(query, key, (-1,), "query and key must have the same last axis")
-        out = (*query[:-1], value[-1])
-        return [out, (*query[:-1], key[-2])] if self.return_attention_scores else out
+    def pairwise(self) -> bool:
+        return self.score_mode == "concat"
 
     def weights(self, shapes: list[Shape], ctx: Context) -> list[Weight]:
         from ..vocab import INITIALIZERS
@@ -144,4 +179,4 @@ class Attention(Layer):
     def build(self, shapes: list[Shape], ctx: Context):
         from ..torch.attention import AttentionModule
 
-        return AttentionModule(self, self.weights(shapes, ctx), ctx)
+        return AttentionModule(self, self.weights(shapes, ctx), ctx, self.score_mode == "concat")

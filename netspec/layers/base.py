@@ -48,6 +48,8 @@ class Context:
     # rules), and the modules built so far by name (builders; referenced entries come first).
     layers: dict[str, Any] | None = None
     modules: dict[str, Any] | None = None
+    # The layer's weights as the graph resolved them (`weights()`, computed once; builders).
+    weights: list[Weight] = field(default_factory=list)
 
 
 @dataclass
@@ -153,13 +155,9 @@ class Layer(BaseModel):
 
 
 LAYERS: Registry[type[Layer]] = Registry("layer type")
-
-
-def register_layer(cls: type[Layer]) -> type[Layer]:
-    """Register a layer class under every value of its `type` Literal (first: canonical)."""
-    names = cls.model_fields["type"].annotation.__args__
-    LAYERS.register(names[0], cls, names[1:])
-    return cls
+# `@register_layer`: registers a layer class under every value of its `type` Literal (first:
+# canonical, the others aliases); the one registration path of netspec.registry.
+register_layer = LAYERS.register()
 
 
 @cache

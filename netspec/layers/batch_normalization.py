@@ -77,7 +77,7 @@ class BatchNormalization(_Affine):
         return shapes[0]
 
     def build(self, shapes: list[Shape], ctx: Context):
-        from ..torch.normalization import BatchNormModule
+        from ..torch.batch_normalization import BatchNormModule
 
         axis = axis_indices(self.axis, shapes[0])[0]
         return BatchNormModule(self, self.weights(shapes, ctx), ctx, axis)

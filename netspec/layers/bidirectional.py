@@ -8,6 +8,7 @@ from pydantic import ConfigDict, Field
 
 from .base import Context, Layer, Shape, ShapeError, Weight, fmt_shape, register_layer
 from .recurrent import Recurrent
+from .rnn import RNN
 from .wrappers import NestedLayer, _build_inner, _check_nested, _inner_weights, _nested_error
 
 MERGE_MODES = ("concat", "sum", "mul", "ave")
@@ -27,7 +28,7 @@ class Bidirectional(Layer):
     type: Literal["Bidirectional"] = "Bidirectional"
     layer: NestedLayer = Field(
         ...,
-        description="The recurrent layer (SimpleRNN, LSTM or GRU spec) run forwards; a copy "
+        description="The recurrent layer (SimpleRNN, LSTM, GRU or RNN spec) run forwards; a copy "
         "with go_backwards: true runs backwards unless backward_layer is given.",
     )
     merge_mode: Literal["concat", "sum", "mul", "ave"] | None = Field(
@@ -91,9 +92,9 @@ class Bidirectional(Layer):
             if inner is None:
                 continue
             _check_nested(inner, key)
-            if not isinstance(inner, Recurrent):
+            if not isinstance(inner, (Recurrent, RNN)):
                 raise ShapeError(
-                    f"Bidirectional wraps a recurrent layer (SimpleRNN, LSTM, GRU), got "
+                    f"Bidirectional wraps a recurrent layer (SimpleRNN, LSTM, GRU, RNN), got "
                     f"{inner.type}",
                     (key, "type"),
                 )
@@ -181,7 +182,7 @@ class Bidirectional(Layer):
         return self.layer.activity_regularizer
 
     def build(self, shapes: list[Shape], ctx: Context):
-        from ..torch.wrappers import BidirectionalModule
+        from ..torch.bidirectional import BidirectionalModule
 
         fwd, bwd, _ = self.directions()
         return BidirectionalModule(

@@ -62,6 +62,6 @@ class Concatenate(_Merge):
         return (*shapes[0][:axis], total, *shapes[0][axis + 1 :])
 
     def build(self, shapes: list[Shape], ctx: Context):
-        from ..torch.merge import ConcatenateModule
+        from ..torch.concatenate import ConcatenateModule
 
         return ConcatenateModule(self.axis % (len(shapes[0]) + 1))

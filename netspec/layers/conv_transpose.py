@@ -8,7 +8,7 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from ..vocab.bounds import MAX_SIZE
 from .base import Context, Shape, ShapeError, Weight, fmt_shape, register_layer
-from .conv import CF, Ints, SpatialConv, example, ntuple
+from .conv_base import CF, Ints, SpatialConv, example, ntuple
 from .dense import WeightedLayer, activated
 
 
@@ -67,7 +67,7 @@ class BaseConvTranspose(SpatialConv, WeightedLayer):
         )
 
     def build(self, shapes: list[Shape], ctx: Context):
-        from ..torch.conv import ConvTransposeModule
+        from ..torch.conv_transpose import ConvTransposeModule
 
         spatial = self.split(shapes[0], ctx)[0]
         return ConvTransposeModule(self, spatial, self.weights(shapes, ctx), ctx)

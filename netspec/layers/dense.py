@@ -103,6 +103,6 @@ class Dense(WeightedLayer):
         return self.kernel_and_bias((shapes[0][-1], self.units), self.units)
 
     def build(self, shapes: list[Shape], ctx: Context):
-        from ..torch.modules import DenseModule
+        from ..torch.dense import DenseModule
 
         return DenseModule(self, self.weights(shapes, ctx), ctx)

@@ -9,7 +9,7 @@ from pydantic import Field
 from ..vocab import ActivationField, ConstraintField, InitializerField, RegularizerField
 from ..vocab.bounds import MAX_SIZE
 from .base import Context, Shape, Weight, register_layer
-from .conv import CF, SpatialConv, example
+from .conv_base import CF, SpatialConv, example
 from .dense import activated
 
 
@@ -81,10 +81,10 @@ class BaseDepthwiseConv(SpatialConv):
         return self.depthwise_and_bias("kernel", channels, self.out_channels(channels))
 
     def build(self, shapes: list[Shape], ctx: Context):
-        from ..torch.conv import ConvModule
+        from ..torch.depthwise_conv import DepthwiseConvModule
 
         spatial = self.split(shapes[0], ctx)[0]
-        return ConvModule(self, spatial, self.weights(shapes, ctx), ctx, depthwise=True)
+        return DepthwiseConvModule(self, spatial, self.weights(shapes, ctx), ctx)
 
 
 @register_layer

@@ -74,6 +74,6 @@ class Dot(_Merge):
         return out or (1,)
 
     def build(self, shapes: list[Shape], ctx: Context):
-        from ..torch.merge import DotModule
+        from ..torch.dot import DotModule
 
         return DotModule(*self.dot_axes(shapes), self.normalize)

@@ -68,6 +68,6 @@ class Dropout(Layer):
         return shape
 
     def build(self, shapes: list[Shape], ctx: Context):
-        from ..torch.core_layers import DropoutModule
+        from ..torch.dropout import DropoutModule
 
         return DropoutModule(self.rate, self.noise_shape, self.seed)

@@ -89,6 +89,6 @@ class Embedding(Layer):
         ]
 
     def build(self, shapes: list[Shape], ctx: Context):
-        from ..torch.core_layers import EmbeddingModule
+        from ..torch.embedding import EmbeddingModule
 
         return EmbeddingModule(self.weights(shapes, ctx)[0], ctx)

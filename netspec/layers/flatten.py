@@ -52,7 +52,7 @@ class Flatten(Layer):
         return (math.prod(shape),) if known(shape) else (None,)
 
     def build(self, shapes: list[Shape], ctx: Context):
-        from ..torch.core_layers import FlattenModule
+        from ..torch.flatten import FlattenModule
 
         channels_first = self.resolved_format(ctx) == "channels_first" and len(shapes[0]) >= 2
         return FlattenModule(channels_first)

@@ -29,7 +29,7 @@ class _GlobalPooling(Spatial):
         return self.join((1,) * len(spatial), channels, ctx)
 
     def build(self, shapes: list[Shape], ctx: Context):
-        from ..torch.pooling import GlobalPoolModule
+        from ..torch.global_pooling import GlobalPoolModule
 
         first = self.first_spatial_axis(ctx)
         dims = tuple(range(first, first + self.rank))

@@ -55,7 +55,7 @@ class GroupNormalization(_Affine):
         return self.gamma_beta((self.channels(shapes[0])[0],))
 
     def build(self, shapes: list[Shape], ctx: Context):
-        from ..torch.normalization import GroupNormModule
+        from ..torch.group_normalization import GroupNormModule
 
         axis = axis_indices(self.axis, shapes[0])[0]
         return GroupNormModule(self, self.weights(shapes, ctx), ctx, self.channels(shapes[0]), axis)

@@ -92,6 +92,6 @@ class Lambda(Layer):
         return shape
 
     def build(self, shapes: list[Shape], ctx: Context):
-        from ..torch.expr import LambdaModule
+        from ..torch.lambda_layer import LambdaModule
 
         return LambdaModule(self.expression, self.tree(), [(None, *s) for s in shapes])

@@ -40,6 +40,6 @@ class Masking(Layer):
         return shapes[0]
 
     def build(self, shapes: list[Shape], ctx: Context):
-        from ..torch.recurrent import MaskingModule
+        from ..torch.masking import MaskingModule
 
         return MaskingModule(self.mask_value)

@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import ConfigDict, Field
 
 from ..vocab import ConstraintField, InitializerField, RegularizerField
-from ..vocab.bounds import MAX_SIZE, SEED_END, Size
+from ..vocab.bounds import MAX_SIZE, Size
 from ..vocab.initializers import _Scaling
 from .attention import (
     CAUSAL,
@@ -17,11 +17,37 @@ from .attention import (
     EinsumKernelInit,
     attention_axes,
     attention_inputs,
+    check_flash,
     check_same,
+    dropout_field,
+    seed_field,
 )
 from .base import Context, Layer, Shape, ShapeError, Weight, fmt_shape, register_layer
 
-Positive = Size
+# (name, Keras kernel shape, Keras bias shape) of each projection, in Keras's weight order.
+Plan = list[tuple[str, tuple, tuple]]
+
+
+def projection_weights(layer: Layer, plan: Plan) -> list[Weight]:
+    """Each projection's kernel (and bias when `use_bias`), with Keras's EinsumDense fans (the
+    output projection's first two axes are its inputs). Shared with GroupQueryAttention."""
+    init = layer.kernel_initializer
+    kernel_args = (layer.kernel_regularizer, layer.kernel_constraint)
+    bias_args = (layer.bias_initializer, layer.bias_regularizer, layer.bias_constraint)
+    out = []
+    for name, kernel, bias in plan:
+        inputs = 2 if name == "attention_output" else 1
+        fans = EinsumKernelInit(init, inputs) if isinstance(init, _Scaling) else init
+        out.append(Weight("kernel", kernel, fans, *kernel_args))
+        if layer.use_bias:
+            out.append(Weight("bias", bias, *bias_args))
+    return out
+
+
+def weight_groups(layer: Layer, plan: Plan) -> list[tuple[str, list[Weight]]]:
+    """(projection name, its weights), for the torch module."""
+    weights = iter(projection_weights(layer, plan))
+    return [(name, [next(weights) for _ in range(2 if layer.use_bias else 1)]) for name, *_ in plan]
 
 
 @register_layer
@@ -44,11 +70,9 @@ class MultiHeadAttention(Layer):
     value_dim: int | None = Field(
         None, gt=0, description="Size of each head for value; default: key_dim."
     )
-    dropout: float = Field(
-        0.0, ge=0, lt=1, description="Fraction of the attention weights to drop while training."
-    )
+    dropout: float = dropout_field()
     use_bias: bool = Field(True, description="Whether the projections add biases.")
-    projection_shape: Positive | list[Positive] | None = Field(
+    projection_shape: Size | list[Size] | None = Field(
         None,
         alias="output_shape",
         description="Size(s) of the output's last axes (without batch and steps); default: "
@@ -84,12 +108,7 @@ class MultiHeadAttention(Layer):
     use_gate: bool = Field(
         False, description="Multiply the heads by sigmoid(a projection of the query) (gated)."
     )
-    seed: int | None = Field(
-        None,
-        ge=0,
-        lt=SEED_END,
-        description="Seed of the dropout's own random stream; default: torch's.",
-    )
+    seed: int | None = seed_field()
     use_causal_mask: bool = Field(False, description=CAUSAL + " Rank-3 inputs only.")
     return_attention_scores: bool = Field(False, description=SCORES)
 
@@ -136,11 +155,7 @@ class MultiHeadAttention(Layer):
                     f"{name} needs rank-3 inputs (batch, steps, features), got {fmt_shape(query)}",
                     name,
                 )
-        if self.flash_attention and (self.dropout > 0 or self.return_attention_scores):
-            what = "dropout" if self.dropout > 0 else "return_attention_scores"
-            raise ShapeError(
-                f"flash_attention does not support {what}, as in Keras", "flash_attention"
-            )
+        check_flash(self.flash_attention, self.dropout, self.return_attention_scores)
         return query, value, key, tuple(axes)
 
     def output_dims(self, query: Shape) -> tuple[int, ...]:
@@ -156,7 +171,7 @@ class MultiHeadAttention(Layer):
         steps = [query[i - 1] for i in axes] + [key[i - 1] for i in axes]
         return [out, (*batch, self.num_heads, *steps)]
 
-    def projections(self, shapes: list[Shape]) -> list[tuple[str, tuple, tuple]]:
+    def projections(self, shapes: list[Shape]) -> Plan:
         """(name, Keras kernel shape, Keras bias shape) of each projection, in Keras's order."""
         query, value, key, _ = self.attention_plan(shapes)
         heads, vdim = self.num_heads, self.value_dim or self.key_dim
@@ -172,26 +187,13 @@ class MultiHeadAttention(Layer):
         return plan
 
     def weights(self, shapes: list[Shape], ctx: Context) -> list[Weight]:
-        init = self.kernel_initializer
-        kernel_args = (self.kernel_regularizer, self.kernel_constraint)
-        bias_args = (self.bias_initializer, self.bias_regularizer, self.bias_constraint)
-        out = []
-        for name, kernel, bias in self.projections(shapes):
-            inputs = 2 if name == "attention_output" else 1
-            fans = EinsumKernelInit(init, inputs) if isinstance(init, _Scaling) else init
-            out.append(Weight("kernel", kernel, fans, *kernel_args))
-            if self.use_bias:
-                out.append(Weight("bias", bias, *bias_args))
-        return out
+        return projection_weights(self, self.projections(shapes))
 
     def build(self, shapes: list[Shape], ctx: Context):
         from ..torch.multi_head_attention import MultiHeadAttentionModule
 
-        weights = iter(self.weights(shapes, ctx))
-        groups = [
-            (name, [next(weights) for _ in range(2 if self.use_bias else 1)])
-            for name, _, _ in self.projections(shapes)
-        ]
+        groups = weight_groups(self, self.projections(shapes))
         axes = self.attention_plan(shapes)[3]
         scale = 1 / math.sqrt(self.key_dim)
-        return MultiHeadAttentionModule(self, groups, ctx, axes, len(shapes[0]) + 1, scale)
+        rank = len(shapes[0]) + 1
+        return MultiHeadAttentionModule(self, groups, ctx, axes, rank, scale, self.num_heads)

@@ -42,7 +42,7 @@ class _SpatialDropout(Layer):
         return [None, None, *ones] if channels_first else [None, *ones, None]
 
     def build(self, shapes: list[Shape], ctx: Context):
-        from ..torch.core_layers import DropoutModule
+        from ..torch.dropout import DropoutModule
 
         return DropoutModule(self.rate, self.noise_shape(ctx), self.seed)
 

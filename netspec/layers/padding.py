@@ -36,7 +36,7 @@ class _ZeroPadding(_Amounts):
         return self.join(tuple(out), channels, ctx)
 
     def build(self, shapes: list[Shape], ctx: Context):
-        from ..torch.reshaping import ZeroPaddingModule
+        from ..torch.padding import ZeroPaddingModule
 
         pads = [p for pair in reversed(self._pairs()) for p in pair]  # last axis first
         if not self.channels_first(ctx):
@@ -66,7 +66,7 @@ class _Cropping(_Amounts):
         return self.join(tuple(out), channels, ctx)
 
     def build(self, shapes: list[Shape], ctx: Context):
-        from ..torch.reshaping import CroppingModule
+        from ..torch.padding import CroppingModule
 
         first = self.first_spatial_axis(ctx)
         crops = {first + i: pair for i, pair in enumerate(self._pairs())}

@@ -49,6 +49,6 @@ class Permute(Layer):
         return tuple(shape[d - 1] for d in dims)
 
     def build(self, shapes: list[Shape], ctx: Context):
-        from ..torch.core_layers import PermuteModule
+        from ..torch.permute import PermuteModule
 
         return PermuteModule(tuple(self.dims))

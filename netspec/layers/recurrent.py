@@ -12,25 +12,47 @@ from typing import Literal
 
 from pydantic import Field
 
-from .base import register_layer
-from .rnn_base import ForgetBiasInitializer, GatedRecurrent, Recurrent, plain
+from .base import Context, Layer, Shape, Weight, register_layer
+from .rnn_base import RecurrentArgs
+from .rnn_cells import GRUCell, LSTMCell, RecurrentCell, SimpleRNNCell, sequence_features
 
-__all__ = [
-    "GRU",
-    "LSTM",
-    "ForgetBiasInitializer",
-    "GatedRecurrent",
-    "Recurrent",
-    "SimpleRNN",
-    "plain",
-]
+__all__ = ["GRU", "LSTM", "Recurrent", "SimpleRNN"]
+
+
+class Recurrent(RecurrentArgs, RecurrentCell, Layer):
+    """A recurrent cell in Keras's RNN loop: SimpleRNN, LSTM and GRU are their cells' arguments
+    plus the loop's (Keras's `LSTM` is `RNN(LSTMCell(...))`)."""
+
+    def output_shape(self, shapes: list[Shape], ctx: Context) -> Shape | list[Shape]:
+        sequence_features(self.type, shapes[0])
+        self.check_cell()
+        return self.sequence_output(shapes[0][0], (self.units,), [(self.units,)] * self.state_count)
+
+    def weights(self, shapes: list[Shape], ctx: Context) -> list[Weight]:
+        return self.cell_weights(shapes[0][-1])
+
+    def build(self, shapes: list[Shape], ctx: Context):
+        from ..torch.recurrent import RecurrentModule
+
+        loop = (self.return_sequences, self.return_state, self.go_backwards)
+        return RecurrentModule(self, self.weights(shapes, ctx), ctx, *loop)
+
+
+class GatedRecurrent(Recurrent):
+    """LSTM and GRU: Keras's use_cudnn."""
+
+    use_cudnn: Literal["auto"] | bool = Field(
+        "auto",
+        description="Keras's switch for the fused kernel: auto uses it when the arguments "
+        "allow (tanh, sigmoid, no recurrent_dropout), false never, true requires it.",
+    )
 
 
 _SEQ = [[5, 3]]
 
 
 @register_layer
-class SimpleRNN(Recurrent):
+class SimpleRNN(Recurrent, SimpleRNNCell):
     """Fully-connected RNN: `h_t = activation(x_t kernel + h_{t-1} recurrent_kernel + bias)`,
     the output being the state (Keras's `SimpleRNN`). Input (batch, timesteps, features);
     output (batch, units), or (batch, timesteps, units) with return_sequences. Runs on
@@ -49,16 +71,9 @@ class SimpleRNN(Recurrent):
         {"args": {"units": 3}, "inputs": [[4, 2]], "dtypes": ["int64"]},
     )
 
-    def why_not_fused(self) -> str | None:
-        if self.recurrent_dropout:
-            return "recurrent_dropout"
-        if not plain(self.activation, "tanh", "relu"):
-            return "activation other than tanh or relu"
-        return None
-
 
 @register_layer
-class LSTM(GatedRecurrent):
+class LSTM(GatedRecurrent, LSTMCell):
     """Long Short-Term Memory (Hochreiter 1997; Keras's `LSTM`): gates i, f, c, o in Keras's
     (and PyTorch's) order; the output is the hidden state h. Input (batch, timesteps,
     features); output (batch, units), or (batch, timesteps, units) with return_sequences;
@@ -66,14 +81,7 @@ class LSTM(GatedRecurrent):
     activations and no recurrent_dropout; Keras's single bias stands for PyTorch's two."""
 
     type: Literal["LSTM"] = "LSTM"
-    unit_forget_bias: bool = Field(
-        True,
-        description="Add 1 to the forget gate's bias at initialization (its part of the bias "
-        "is then ones, whatever bias_initializer says), as Jozefowicz et al. recommend.",
-    )
 
-    gates = 4
-    state_count = 2
     examples = (
         {"args": {"units": 4}, "inputs": _SEQ},
         {"args": {"units": 3, "return_sequences": True, "return_state": True}, "inputs": _SEQ},
@@ -96,14 +104,9 @@ class LSTM(GatedRecurrent):
         },
     )
 
-    def bias_initializer_spec(self):
-        if not self.unit_forget_bias:
-            return self.bias_initializer
-        return ForgetBiasInitializer(self.bias_initializer, self.units)
-
 
 @register_layer
-class GRU(GatedRecurrent):
+class GRU(GatedRecurrent, GRUCell):
     """Gated Recurrent Unit (Cho et al. 2014; Keras's `GRU`): gates z, r, h in Keras's order.
     With reset_after (Keras 3's default, PyTorch's and cuDNN's variant) the reset gate applies
     after the recurrent transformation and the bias is (2, 3 * units), input and recurrent
@@ -111,14 +114,7 @@ class GRU(GatedRecurrent):
     for Keras's default activations and no recurrent_dropout."""
 
     type: Literal["GRU"] = "GRU"
-    reset_after: bool = Field(
-        True,
-        description="Apply the reset gate after the recurrent transformation (Keras 3's "
-        "default; fused kernel) rather than before (Keras 2's original; step loop).",
-    )
 
-    gates = 3
-    state_count = 1
     examples = (
         {"args": {"units": 4}, "inputs": _SEQ},
         {"args": {"units": 3, "return_sequences": True, "return_state": True}, "inputs": _SEQ},
@@ -129,11 +125,3 @@ class GRU(GatedRecurrent):
         },
         {"args": {"units": 2, "activation": "softsign", "return_state": True}, "inputs": _SEQ},
     )
-
-    def bias_shape(self) -> tuple[int, ...]:
-        return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
-
-    def why_not_fused(self) -> str | None:
-        if not self.reset_after:
-            return "reset_after: false"
-        return super().why_not_fused()

@@ -30,6 +30,6 @@ class RepeatVector(Layer):
         return (self.n, shapes[0][0])
 
     def build(self, shapes: list[Shape], ctx: Context):
-        from ..torch.core_layers import RepeatVectorModule
+        from ..torch.repeat_vector import RepeatVectorModule
 
         return RepeatVectorModule(self.n)

@@ -79,7 +79,7 @@ class Reshape(Layer):
         return tuple(size // rest if d == -1 else d for d in target)
 
     def build(self, shapes: list[Shape], ctx: Context):
-        from ..torch.core_layers import ReshapeModule
+        from ..torch.reshape import ReshapeModule
 
         out = self.output_shape(shapes, ctx)
         return ReshapeModule(tuple(-1 if d is None else d for d in out))

@@ -1,15 +1,21 @@
-"""The base of the recurrent layers (Keras's `RNN` arguments, weights, masks and the choice
-between PyTorch's fused kernels and a step loop); SimpleRNN, LSTM and GRU are in recurrent.py."""
+"""The base of the recurrent layers: the arguments of Keras's `RNN` loop (return_sequences,
+return_state, go_backwards, ...) and those of its cells (activations, initializers, dropout, ...)
+that SimpleRNN, LSTM, GRU, RNN's cells (rnn_cells.py) and ConvLSTM share.
+
+The classes here are mixins, combined with Layer (whose config they repeat). Pydantic orders a
+model's fields by its reversed MRO, so a layer lists the loop's arguments first and Layer last
+among its bases: Layer's fields come first, then the cell's, then the loop's (Keras's order).
+"""
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import ClassVar
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from ..vocab import ActivationField, ConstraintField, InitializerField, RegularizerField
-from ..vocab.bounds import MAX_SIZE, SEED_END
-from .base import Context, Layer, Shape, ShapeError, Weight, fmt_shape
+from ..vocab.bounds import SEED_END
+from .base import Layer, Shape, ShapeError
 
 
 def plain(activation, *names: str) -> bool:
@@ -24,12 +30,11 @@ def plain(activation, *names: str) -> bool:
     )
 
 
-class Recurrent(Layer):
-    """Arguments shared by SimpleRNN, LSTM and GRU (Keras's names, defaults and order)."""
+class CellArgs(BaseModel):
+    """The arguments of Keras's recurrent cells besides their size (units, filters)."""
 
-    units: int = Field(
-        ..., gt=0, le=MAX_SIZE, description="Dimensionality of the output space (and state)."
-    )
+    model_config = Layer.model_config
+
     activation: ActivationField | None = Field(
         "tanh",
         validate_default=True,
@@ -39,14 +44,14 @@ class Recurrent(Layer):
     kernel_initializer: InitializerField = Field(
         "glorot_uniform",
         validate_default=True,
-        description="Initializer of the kernel (the input transformation), Keras layout "
-        "(input_dim, gates * units).",
+        description="Initializer of the kernel (the input transformation), in Keras's layout: "
+        "(input_dim, gates * units), or (*kernel_size, channels, 4 * filters) for ConvLSTM.",
     )
     recurrent_initializer: InitializerField = Field(
         "orthogonal",
         validate_default=True,
-        description="Initializer of the recurrent kernel (the state transformation), Keras "
-        "layout (units, gates * units).",
+        description="Initializer of the recurrent kernel (the state transformation), in "
+        "Keras's layout: (units, gates * units), or (*kernel_size, filters, 4 * filters).",
     )
     bias_initializer: InitializerField = Field(
         "zeros", validate_default=True, description="Initializer of the bias."
@@ -59,11 +64,6 @@ class Recurrent(Layer):
     )
     bias_regularizer: RegularizerField | None = Field(
         None, description="Penalty on the bias, added to the training loss."
-    )
-    activity_regularizer: RegularizerField | None = Field(
-        None,
-        description="Penalty on the layer's outputs (states included with return_state), "
-        "divided by the batch size (as Keras).",
     )
     kernel_constraint: ConstraintField | None = Field(
         None, description="Projection applied to the kernel after each optimizer step."
@@ -95,15 +95,53 @@ class Recurrent(Layer):
         lt=SEED_END,
         description="Seed of the dropout masks (default: torch's global generator).",
     )
+
+    def check_step(self, step: Shape) -> None:
+        """ShapeError unless the activations take a step's output `step` (batch axis aside) and
+        keep its shape (glu halves it)."""
+        for name in ("activation", "recurrent_activation"):
+            act = getattr(self, name, None)
+            if act is not None and act.type == "glu":
+                raise ShapeError(f"glu halves its input: it cannot be {self.type}'s {name}", name)
+            try:
+                act is None or act.output_shape(step)
+            except ValueError as exc:
+                raise ShapeError(str(exc), name) from None
+
+
+class GatedArgs(BaseModel):
+    """The gates' activation of LSTM, GRU and ConvLSTM cells."""
+
+    model_config = Layer.model_config
+
+    recurrent_activation: ActivationField | None = Field(
+        "sigmoid",
+        validate_default=True,
+        description="Activation of the gates (none: linear).",
+    )
+
+
+class RecurrentArgs(BaseModel):
+    """The arguments of Keras's `RNN` loop, which every recurrent layer takes. A class using it
+    says how many states its cell has (`state_count`)."""
+
+    model_config = Layer.model_config
+
+    activity_regularizer: RegularizerField | None = Field(
+        None,
+        description="Penalty on the layer's outputs (states included with return_state), "
+        "divided by the batch size (as Keras).",
+    )
     return_sequences: bool = Field(
         False,
-        description="Return the output of every step, (batch, timesteps, units), instead of "
-        "the last one, (batch, units).",
+        description="Return the output of every step, (batch, timesteps, ...), instead of the "
+        "last one, (batch, ...).",
     )
     return_state: bool = Field(
         False,
-        description="Also return the final state(s), as more outputs ([output, h] for "
-        "SimpleRNN and GRU, [output, h, c] for LSTM): pick them with `name:k`.",
+        description="Also return the final state(s), as more outputs after the output ([h] "
+        "for SimpleRNN and GRU, [h, c] for LSTM and ConvLSTM, each cell's in turn for stacked "
+        "cells): pick them with `name:k`.",
     )
     go_backwards: bool = Field(
         False,
@@ -122,9 +160,8 @@ class Recurrent(Layer):
         "trade-off; netspec runs the fused kernel or a step loop either way).",
     )
 
-    consumes_mask = True
-    gates: ClassVar[int] = 1
-    state_count: ClassVar[int] = 1
+    consumes_mask: ClassVar[bool] = True
+    state_count: ClassVar[int]
 
     @field_validator("stateful")
     @classmethod
@@ -143,125 +180,10 @@ class Recurrent(Layer):
             return [self.return_sequences] + [False] * self.state_count
         return self.return_sequences
 
-    def output_shape(self, shapes: list[Shape], ctx: Context) -> Shape | list[Shape]:
-        shape = shapes[0]
-        if len(shape) != 2:
-            raise ShapeError(
-                f"expects an input of rank 3 (batch, timesteps, features), got shape "
-                f"{fmt_shape(shape)}"
-            )
-        if shape[-1] is None:
-            raise ShapeError(f"the features axis of {self.type}'s input must be known, got None")
-        for name in ("activation", "recurrent_activation"):
-            act = getattr(self, name, None)
-            if act is not None and act.type == "glu":
-                raise ShapeError(f"glu halves its input: it cannot be {self.type}'s {name}", name)
-            try:  # applied to each step's (batch, units)
-                act is None or act.output_shape((self.units,))
-            except ValueError as exc:
-                raise ShapeError(str(exc), name) from None
-        if getattr(self, "use_cudnn", "auto") is True and not self.fused():
-            raise ShapeError(
-                f"use_cudnn is true but {self.type}'s arguments need the step loop "
-                f"({self.why_not_fused()}); set use_cudnn: auto",
-                "use_cudnn",
-            )
-        out = (shape[0], self.units) if self.return_sequences else (self.units,)
-        if self.return_state:
-            return [out] + [(self.units,)] * self.state_count
-        return out
-
-    def bias_shape(self) -> tuple[int, ...]:
-        return (self.gates * self.units,)
-
-    def bias_initializer_spec(self):
-        return self.bias_initializer
-
-    def weights(self, shapes: list[Shape], ctx: Context) -> list[Weight]:
-        size = self.gates * self.units
-        out = [
-            Weight(
-                "kernel",
-                (shapes[0][-1], size),
-                self.kernel_initializer,
-                self.kernel_regularizer,
-                self.kernel_constraint,
-            ),
-            Weight(
-                "recurrent_kernel",
-                (self.units, size),
-                self.recurrent_initializer,
-                self.recurrent_regularizer,
-                self.recurrent_constraint,
-            ),
-        ]
-        if self.use_bias:
-            out.append(
-                Weight(
-                    "bias",
-                    self.bias_shape(),
-                    self.bias_initializer_spec(),
-                    self.bias_regularizer,
-                    self.bias_constraint,
-                )
-            )
-        return out
-
-    def why_not_fused(self) -> str | None:
-        """Why the fused kernel cannot run this layer (None: it can)."""
-        if self.recurrent_dropout:
-            return "recurrent_dropout"
-        if getattr(self, "use_cudnn", "auto") is False:
-            return "use_cudnn: false"
-        if not plain(self.activation, "tanh"):
-            return "activation other than tanh"
-        if not plain(getattr(self, "recurrent_activation", None), "sigmoid"):
-            return "recurrent_activation other than sigmoid"
-        return None
-
-    def fused(self) -> bool:
-        """Whether the layer runs on PyTorch's fused kernel."""
-        return self.why_not_fused() is None
-
-    def build(self, shapes: list[Shape], ctx: Context):
-        from ..torch.recurrent import RecurrentModule
-
-        return RecurrentModule(self, self.weights(shapes, ctx), ctx)
-
-
-class GatedRecurrent(Recurrent):
-    """LSTM and GRU: a recurrent activation and Keras's use_cudnn."""
-
-    recurrent_activation: ActivationField | None = Field(
-        "sigmoid",
-        validate_default=True,
-        description="Activation of the gates (none: linear).",
-    )
-    use_cudnn: Literal["auto"] | bool = Field(
-        "auto",
-        description="Keras's switch for the fused kernel: auto uses it when the arguments "
-        "allow (tanh, sigmoid, no recurrent_dropout), false never, true requires it.",
-    )
-
-
-class ForgetBiasInitializer:
-    """LSTM's unit_forget_bias: the bias initializer's values, with the forget gate's block
-    (the second of four) set to ones, as Keras's LSTMCell builds it."""
-
-    def __init__(self, base, units: int):
-        self.base, self.units = base, units
-
-    def sample(self, shape, generator=None):
-        import torch
-
-        u = self.units
-        return torch.cat(
-            [
-                self.base.sample((u,), generator),
-                torch.ones(u),
-                self.base.sample((2 * u,), generator),
-            ]
-        )
-
-    def __repr__(self) -> str:
-        return f"ForgetBiasInitializer({self.base!r})"
+    def sequence_output(
+        self, steps: int | None, step: Shape, states: list[Shape]
+    ) -> Shape | list[Shape]:
+        """The output shape(s) for a step output `step`: (steps, *step) with return_sequences,
+        then the `states` with return_state."""
+        out = (steps, *step) if self.return_sequences else step
+        return [out, *states] if self.return_state else out

@@ -9,7 +9,7 @@ from pydantic import Field
 from ..vocab import ConstraintField, InitializerField, RegularizerField
 from ..vocab.bounds import MAX_SIZE
 from .base import Context, Shape, Weight, register_layer
-from .conv import CF, example
+from .conv_base import CF, example
 from .depthwise_conv import BaseDepthwiseConv
 
 
@@ -45,7 +45,7 @@ class BaseSeparableConv(BaseDepthwiseConv):
         return [depthwise, pointwise, *bias]
 
     def build(self, shapes: list[Shape], ctx: Context):
-        from ..torch.conv import SeparableConvModule
+        from ..torch.separable_conv import SeparableConvModule
 
         spatial = self.split(shapes[0], ctx)[0]
         return SeparableConvModule(self, spatial, self.weights(shapes, ctx), ctx)

@@ -88,6 +88,6 @@ class TimeDistributed(Layer):
         return self.layer.activity_regularizer_spec()
 
     def build(self, shapes: list[Shape], ctx: Context):
-        from ..torch.wrappers import TimeDistributedModule
+        from ..torch.time_distributed import TimeDistributedModule
 
         return TimeDistributedModule(_build_inner(self.layer, [shapes[0][1:]], ctx))

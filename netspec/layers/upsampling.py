@@ -27,7 +27,7 @@ class _UpSampling(Spatial):
         return self.join(tuple(out), channels, ctx)
 
     def build(self, shapes: list[Shape], ctx: Context):
-        from ..torch.reshaping import RepeatModule
+        from ..torch.upsampling import RepeatModule
 
         first = self.first_spatial_axis(ctx)
         repeats = [1] * (len(shapes[0]) + 1)
@@ -91,7 +91,7 @@ class UpSampling2D(_UpSampling):
     def build(self, shapes: list[Shape], ctx: Context):
         if self.interpolation == "nearest":
             return super().build(shapes, ctx)
-        from ..torch.reshaping import ResizeModule
+        from ..torch.upsampling import ResizeModule
 
         return ResizeModule(self.interpolation, self.factors(), not self.channels_first(ctx))
 

@@ -5,19 +5,19 @@ registries that validate specs (descriptions live once, on the fields); and the 
 spec's sections (`inputs`, `compile`, `train`, ...).
 
 `reference_text()` is docs/reference.md; `explain_text(name)` is `netspec explain NAME`.
-Regenerate the committed file with
+The committed file is regenerated, with every other generated file, by
 
-    python -m netspec.reference --builtin -o docs/reference.md
+    python -m netspec.generate
 
-(`--builtin` leaves out plugin layers installed in this environment; without it they are
-documented too, marked as plugins).
+(which leaves out the plugin layers installed in this environment; `python -m netspec.reference`
+without `--builtin` prints them too, marked as plugins).
 
 Names in `explain` are looked up in every registry of `all_registries()`: an exact canonical name
 wins over an alias, and at equal rank the registry order decides (layers, initializers,
 regularizers, constraints, activations, optimizers, schedules, losses, metrics); the other
 matches are named so that `KIND.NAME` (e.g. `initializers.Orthogonal`, `metrics.mse`) can pick one.
 
-The modules: `typetext` (types as text, `KINDS`), `collect` (entries, arguments, sections),
+The modules: `typetext` (types as text), `collect` (entries, arguments, sections),
 `document` (docs/reference.md and the command line) and `explain` (`netspec explain`).
 """
 
@@ -32,10 +32,8 @@ from .collect import (
 )
 from .document import REFERENCE_PATH, REGENERATE, main, reference_text
 from .explain import UnknownReference, explain_text, lookup
-from .typetext import KINDS
 
 __all__ = [
-    "KINDS",
     "REFERENCE_PATH",
     "REGENERATE",
     "ArgDoc",

@@ -17,6 +17,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from ..catalog import all_registries
+from ..deferred import Deferred
 from ..layers.base import Layer
 from ..spec import spec_model
 from ..training.spec.sections import Accuracy
@@ -189,9 +190,12 @@ def section_models(model: type[BaseModel] | None = None) -> list[tuple[str, str,
 
     def models(tp: Any, container: str) -> Iterable[tuple[type[BaseModel], str]]:
         origin = get_origin(tp)
-        if origin in (Annotated, Union, types.UnionType):
-            args = get_args(tp)[:1] if origin is Annotated else get_args(tp)
-            for arg in args:
+        if origin is Annotated:  # a section validated by a model imported on first use
+            deferred = [m.model() for m in get_args(tp)[1:] if isinstance(m, Deferred)]
+            for arg in deferred or get_args(tp)[:1]:
+                yield from models(arg, container)
+        elif origin in (Union, types.UnionType):
+            for arg in get_args(tp):
                 yield from models(arg, container)
         elif origin in (list, dict):
             args = get_args(tp)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from ..catalog import all_registries
+from ..catalog import BY_NAME, all_registries
 from ..spec import InputSpec, spec_model
 from ..training.spec.sections import CompileSpec
 from .collect import (
@@ -28,10 +28,10 @@ from .collect import (
     preset,
     section_models,
 )
-from .typetext import KINDS, a_or_an, code
+from .typetext import a_or_an, code
 
 REFERENCE_PATH = Path(__file__).resolve().parents[2] / "docs" / "reference.md"
-REGENERATE = "python -m netspec.reference --builtin -o docs/reference.md"
+REGENERATE = "python -m netspec.generate"
 _USED_IN = {
     "optimizers": "Names accepted as the `optimizer` of {compile} (Keras's "
     "`model.compile(optimizer=...)`).",
@@ -126,7 +126,7 @@ def _layout(plugins: bool) -> _Layout:
         extras.setdefault(extra.kind, []).append(extra)
     entry_anchor: dict[tuple[str, str], str] = {}
     for kind, registry in all_registries().items():  # headings in document order
-        anchors[kind] = slugs(KINDS[kind][0])
+        anchors[kind] = slugs(BY_NAME[kind].title)
         for entry in extras.get(kind, ()):
             entry_anchor[kind, entry.name] = slugs(entry.name)
         for name, cls in registry.items():
@@ -142,7 +142,9 @@ def _layout(plugins: bool) -> _Layout:
 
 def _intro_lines(layout: _Layout) -> list[str]:
     """The title, the generated-file notice and the paragraphs on how names are given."""
-    vocab = [KINDS[kind][0].lower() for kind in layout.by_kind if kind != "layers"]
+    titles = [BY_NAME[kind].title for kind in layout.by_kind if kind != "layers"]
+    vocab = [t if t[:2].isupper() else t[:1].lower() + t[1:] for t in titles]  # RNN cells
+    listed = ", ".join(vocab[:-1])
     return [
         "# netspec reference",
         "",
@@ -156,7 +158,7 @@ def _intro_lines(layout: _Layout) -> list[str]:
         "Adam.learning_rate`). The format itself is described in [spec-format.md]"
         "(spec-format.md).",
         "",
-        f"{', '.join(vocab[:-1]).capitalize()} and {vocab[-1]} are given as a name (the class "
+        f"{listed[:1].upper() + listed[1:]} and {vocab[-1]} are given as a name (the class "
         "name or one of its aliases, with the defaults below) or as an object "
         "`{type: ClassName, ...arguments}` (for activations `{type: function_name, ...}`). "
         "`or null` means that `null` (Keras's `None`) is accepted; `required` means that the "
@@ -180,7 +182,7 @@ def _contents_lines(layout: _Layout) -> list[str]:
     ]
     for kind, group in layout.by_kind.items():
         names = ", ".join(f"[{e.name}](#{layout.entry_anchor[kind, e.name]})" for e in group)
-        out.append(f"- [{KINDS[kind][0]}](#{anchors[kind]}) ({len(group)}): {names}")
+        out.append(f"- [{BY_NAME[kind].title}](#{anchors[kind]}) ({len(group)}): {names}")
     return out
 
 
@@ -214,7 +216,7 @@ def _kind_intro(kind: str, anchors: dict[str, str]) -> str:
         )
     if kind in _USED_IN:
         return _USED_IN[kind].replace("{compile}", f"[`compile`](#{anchors[CompileSpec.__name__]})")
-    return f"Names accepted wherever a spec takes {a_or_an(KINDS[kind][1])}."
+    return f"Names accepted wherever a spec takes {a_or_an(BY_NAME[kind].noun)}."
 
 
 def _entry_lines(entry: EntryDoc) -> list[str]:
@@ -237,7 +239,7 @@ def _entry_lines(entry: EntryDoc) -> list[str]:
 def _kind_lines(kind: str, group: list[EntryDoc], anchors: dict[str, str]) -> list[str]:
     """One registry's section: heading, where its names are used, and every entry ('None.'
     when it has none), with no blank line at the end."""
-    out = ["", f"## {KINDS[kind][0]}", "", _kind_intro(kind, anchors), ""]
+    out = ["", f"## {BY_NAME[kind].title}", "", _kind_intro(kind, anchors), ""]
     for entry in group:
         out += _entry_lines(entry)
     if not group:

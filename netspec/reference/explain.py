@@ -7,11 +7,11 @@ from __future__ import annotations
 import re
 import textwrap
 
-from ..catalog import all_registries
+from ..catalog import BY_NAME, all_registries
 from ..errors import NetspecError
 from ..registry import Registry, did_you_mean
 from .collect import ArgDoc, EntryDoc, common_layer_keys, entry_doc, extra_entries, preset
-from .typetext import KINDS, VOCAB_NOUN, a_or_an
+from .typetext import a_or_an
 
 
 class UnknownReference(NetspecError):
@@ -21,7 +21,7 @@ class UnknownReference(NetspecError):
 def _qualifier(word: str) -> str | None:
     """'initializers' or 'initializer' -> 'initializers'; 'losses' or 'loss' -> 'losses'."""
     for kind in all_registries():
-        if word in (kind, kind.removesuffix("s"), KINDS[kind][1]):
+        if word in (kind, kind.removesuffix("s"), BY_NAME[kind].noun):
             return kind
     return None
 
@@ -55,7 +55,7 @@ def _unknown_name(
         hint = did_you_mean(name, [*registry.all_names(), *extra_names])
         return UnknownReference(f"unknown {registry.kind} '{name}'" + (hint or registry.hint(name)))
     pool = [*(n for r in searched.values() for n in r.all_names()), *extra_names]
-    nouns = [KINDS[k][1] for k in searched]
+    nouns = [BY_NAME[k].noun for k in searched]
     return UnknownReference(
         f"unknown name '{name}': not a {', '.join(nouns[:-1])} or {nouns[-1]}"
         + (did_you_mean(name, pool) or "; `netspec list` shows every name")
@@ -73,7 +73,7 @@ def _argument(entry: EntryDoc, name: str) -> ArgDoc:
             "; its arguments: " + ", ".join(names) if names else "; it takes no arguments"
         )
         raise UnknownReference(
-            f"unknown argument '{name}' of {KINDS[entry.kind][1]} {entry.name}" + hint
+            f"unknown argument '{name}' of {BY_NAME[entry.kind].noun} {entry.name}" + hint
         )
     return arg
 
@@ -128,7 +128,8 @@ def _accepted(kind: str) -> list[str]:
 
 def _explain_arg(entry: EntryDoc, arg: ArgDoc) -> list[str]:
     common = entry.kind == "layers" and arg not in entry.args
-    where = "key of every layer" if common else f"argument of {KINDS[entry.kind][1]} {entry.name}"
+    owner = f"{BY_NAME[entry.kind].noun} {entry.name}"
+    where = "key of every layer" if common else f"argument of {owner}"
     out = [f"{entry.name}.{arg.name} ({where})", ""]
     out.append(f"  type:     {arg.base_type}")
     if arg.bounds:
@@ -136,7 +137,7 @@ def _explain_arg(entry: EntryDoc, arg: ArgDoc) -> list[str]:
     out.append(f"  default:  {arg.default}")
     out += ["", *_wrap(arg.description or "(no description)")]
     if arg.vocab:
-        noun = VOCAB_NOUN[arg.vocab]
+        noun = BY_NAME[arg.vocab].noun
         out += ["", f"Accepted {arg.vocab} (name, aliases in parentheses):", *_accepted(arg.vocab)]
         out += [
             "",
@@ -149,7 +150,7 @@ def _explain_arg(entry: EntryDoc, arg: ArgDoc) -> list[str]:
 
 
 def _explain_entry(entry: EntryDoc) -> list[str]:
-    out = [f"{entry.name} ({KINDS[entry.kind][1]})"]
+    out = [f"{entry.name} ({BY_NAME[entry.kind].noun})"]
     if entry.aliases:
         out.append("also accepted as: " + ", ".join(a + preset(entry, a) for a in entry.aliases))
     if entry.plugin:

@@ -1,7 +1,7 @@
 """Types as the reference shows them: `int > 0`, `list of (int > 0 or null)`, `one of: a, b`,
 an initializer `(name or {type: ...})`, with markdown links to the vocabulary sections or as
 plain text; the bounds of an argument apart (`> 0`, `at least 1 entry`); the registry of a
-vocabulary argument; and the names of the registries (`KINDS`)."""
+vocabulary argument (the kinds' titles and nouns are `netspec.catalog.KINDS`')."""
 
 from __future__ import annotations
 
@@ -14,24 +14,12 @@ import annotated_types as at
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from ..catalog import all_registries
+from ..catalog import BY_NAME, all_registries
+from ..deferred import Deferred
 from ..layers.base import NAME_PATTERN, Layer
 from ..spec import OutputRef
 from ..vocab.base import VocabModel
 
-# Registry key -> (section title, singular noun used in text).
-KINDS = {
-    "layers": ("Layers", "layer type"),
-    "initializers": ("Initializers", "initializer"),
-    "regularizers": ("Regularizers", "regularizer"),
-    "constraints": ("Constraints", "constraint"),
-    "activations": ("Activations", "activation"),
-    "optimizers": ("Optimizers", "optimizer"),
-    "schedules": ("Learning rate schedules", "learning rate schedule"),
-    "losses": ("Losses", "loss"),
-    "metrics": ("Metrics", "metric"),
-}
-VOCAB_NOUN = {kind: noun for kind, (_, noun) in KINDS.items() if kind != "layers"}
 _NONE = type(None)
 
 
@@ -135,7 +123,7 @@ def _registry_of(classes: Sequence[type]) -> str | None:
     if not classes or not all(isinstance(c, type) and issubclass(c, VocabModel) for c in classes):
         return None
     for kind, registry in all_registries().items():
-        if kind in VOCAB_NOUN and any(cls is classes[0] for _, cls in registry.items()):
+        if kind != "layers" and any(cls is classes[0] for _, cls in registry.items()):
             return kind
     return None
 
@@ -161,7 +149,7 @@ class TypeRenderer:
         return f"[{text}](#{self.links[target]})"
 
     def vocab(self, kind: str) -> str:
-        return self.link(VOCAB_NOUN[kind], kind) + " (name or {type: ...})"
+        return self.link(BY_NAME[kind].noun, kind) + " (name or {type: ...})"
 
     def layer(self) -> str:
         return self.link("layer", "layers") + " ({type: ...})"
@@ -173,7 +161,8 @@ class TypeRenderer:
         origin = get_origin(tp)
         if origin is Annotated:
             base, *extra = get_args(tp)
-            return self.render(base, [*metadata, *extra])
+            deferred = [m.model() for m in extra if isinstance(m, Deferred)]  # a spec section
+            return self.render(deferred[0] if deferred else base, [*metadata, *extra])
         if origin in (Union, types.UnionType):
             return self._union(get_args(tp), metadata)
         if origin is Literal:

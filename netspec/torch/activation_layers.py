@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .core_layers import as_float
+from .base import as_float
 from .weights import create_weight
 
 

@@ -93,3 +93,10 @@ _MAKERS: dict[str, Callable] = {
 def make_activation(spec) -> Fn:
     """The torch function of an activation spec (`spec.type` is a registered name)."""
     return _MAKERS[spec.type](spec)
+
+
+def activation_fn(spec) -> Fn | None:
+    """The torch callable of a layer's `activation` spec, None for linear (nothing to call)."""
+    if spec is None or spec.type == "linear":
+        return None
+    return spec.function()

@@ -9,15 +9,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .compat import compiler_disable
-from .core_layers import as_float
+from .base import as_float
+from .random import seeded_mask as _seeded_keep
 from .weights import create_weight
-
-
-@compiler_disable
-def _seeded_keep(shape, keep: float, generator: torch.Generator, device) -> torch.Tensor:
-    # torch.compile cannot trace an explicit generator: the graph breaks here, on purpose.
-    return torch.empty(shape, device=device).bernoulli_(keep, generator=generator)
 
 
 class AttentionDropout(nn.Module):
@@ -56,49 +50,31 @@ def band_mask(lq: int, lk: int, causal: bool, window: int | None, device) -> tor
 
 class AttentionModule(AttentionDropout):
     """Keras Attention: scores (dot or concat), softmax over the value steps, dropout on the
-    weights while training, weights @ value; (output, weights) when scores are returned."""
+    weights while training, weights @ value; (output, weights) when scores are returned.
+    AdditiveAttentionModule (additive_attention.py) changes the scores."""
 
-    def __init__(self, spec, weights, ctx):
+    def __init__(self, spec, weights, ctx, concat: bool = False):
         super().__init__(spec.dropout, spec.seed)
         for w in weights:
             create_weight(self, w, ctx)
         for name in ("scale", "concat_score_weight"):
             if name not in self._parameters:
                 self.register_parameter(name, None)
-        self.concat = spec.score_mode == "concat"
+        self.concat = concat
         self.causal = spec.use_causal_mask
         self.scores = spec.return_attention_scores
+
+    def fused(self) -> bool:
+        """Whether torch's scaled_dot_product_attention can compute the output."""
+        seeded = self.dropout_active() and self.seed is not None
+        return not (self.concat or self.scores or seeded)
 
     def forward(self, query, value, key=None):
         q, v = as_float(query), as_float(value)
         k = v if key is None else as_float(key)
-        explicit = self.concat or self.scores or (self.dropout_active() and self.seed is not None)
-        if not explicit:
-            if self.scale is not None:
-                q = q * self.scale
-            p = self.rate if self.training else 0.0
-            if q.ndim == 3:  # 4-D lets CUDA use its fused kernels
-                out = F.scaled_dot_product_attention(
-                    q[:, None],
-                    k[:, None],
-                    v[:, None],
-                    dropout_p=p,
-                    is_causal=self.causal,
-                    scale=1.0,
-                )
-                return out[:, 0]
-            return F.scaled_dot_product_attention(
-                q, k, v, dropout_p=p, is_causal=self.causal, scale=1.0
-            )
-        if self.concat:
-            pairs = q.unsqueeze(-2) + k.unsqueeze(-3)  # (..., Tq, Tv, dim)
-            if self.scale is not None:
-                pairs = pairs * self.scale
-            scores = self.concat_score_weight * torch.tanh(pairs).sum(-1)
-        else:
-            scores = q @ k.transpose(-1, -2)
-            if self.scale is not None:
-                scores = scores * self.scale
+        if self.fused():
+            return self._fused(q, k, v)
+        scores = self.score(q, k)
         if self.causal:
             mask = band_mask(scores.shape[-2], scores.shape[-1], True, None, scores.device)
             scores = scores.masked_fill(~mask, -1e9)  # Keras: scores - 1e9 where masked
@@ -107,6 +83,26 @@ class AttentionModule(AttentionDropout):
             weights = self.drop(weights)
         out = weights @ v
         return (out, weights) if self.scores else out
+
+    def score(self, q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+        """Keras's `_calculate_scores`: (..., Tq, Tv)."""
+        if self.concat:
+            pairs = q.unsqueeze(-2) + k.unsqueeze(-3)  # (..., Tq, Tv, dim)
+            if self.scale is not None:
+                pairs = pairs * self.scale
+            return self.concat_score_weight * torch.tanh(pairs).sum(-1)
+        scores = q @ k.transpose(-1, -2)
+        return scores * self.scale if self.scale is not None else scores
+
+    def _fused(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        if self.scale is not None:
+            q = q * self.scale
+        p = self.rate if self.training else 0.0
+        flat = q.ndim == 3
+        if flat:  # 4-D lets CUDA use its fused kernels
+            q, k, v = q[:, None], k[:, None], v[:, None]
+        out = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=self.causal, scale=1.0)
+        return out[:, 0] if flat else out
 
     def extra_repr(self) -> str:
         mode = "concat" if self.concat else "dot"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .core_layers import as_float
-from .modules import activation_fn
+from .activations import activation_fn
+from .base import as_float
 from .weights import create_weight
 
 

@@ -1,4 +1,5 @@
-"""Torch module of the MultiHeadAttention layer (see attention.py for the attention core)."""
+"""Torch module of the MultiHeadAttention layer (see attention.py for the attention core);
+GroupQueryAttention's (group_query_attention.py) extends it."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .attention import AttentionDropout, band_mask
-from .core_layers import as_float
+from .base import as_float
 from .weights import create_weight
 
 
@@ -17,7 +18,9 @@ class MultiHeadAttentionModule(AttentionDropout):
     """Keras MultiHeadAttention. Projections are F.linear with kernels stored (heads * dim,
     in); attention runs over the flattened `attention_axes` of each head."""
 
-    def __init__(self, spec, groups, ctx, axes: tuple[int, ...], rank: int, scale: float):
+    def __init__(
+        self, spec, groups, ctx, axes: tuple[int, ...], rank: int, scale: float, heads: int
+    ):
         super().__init__(spec.dropout, spec.seed)
         for name, weights in groups:
             holder = nn.Module()
@@ -37,7 +40,7 @@ class MultiHeadAttentionModule(AttentionDropout):
         self.causal = spec.use_causal_mask
         self.window = spec.sliding_window
         self.scores = spec.return_attention_scores
-        self.heads = spec.num_heads
+        self.heads = heads
         # Projected tensors are (batch, *steps, heads, dim): attention sees them permuted to
         # (batch, *other steps, heads, *attended steps, dim).
         steps = range(1, rank - 1)
@@ -53,6 +56,12 @@ class MultiHeadAttentionModule(AttentionDropout):
         y = F.linear(x, w.reshape(-1, w.shape[-1]), bias)
         return y.unflatten(-1, w.shape[:2])  # (..., heads, dim)
 
+    def _key_value(
+        self, key: torch.Tensor, value: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The projected key and value, (batch, *steps, heads, dim) each."""
+        return self._project(key, self.key), self._project(value, self.value)
+
     def _heads(self, x: torch.Tensor) -> torch.Tensor:
         """(batch, *steps, heads, dim) -> (batch * others, heads, attended steps, dim)."""
         x = x.permute(self.perm)
@@ -62,8 +71,7 @@ class MultiHeadAttentionModule(AttentionDropout):
         query, value = as_float(query), as_float(value)
         key = value if key is None else as_float(key)
         q = self._project(query, self.query)
-        k = self._project(key, self.key)
-        v = self._project(value, self.value)
+        k, v = self._key_value(key, value)
         lead = q.permute(self.perm).shape[:-1]  # (batch, *others, heads, *attended query steps)
         out, weights = self._attend(self._heads(q), self._heads(k), self._heads(v))
         out = out.reshape(*lead, out.shape[-1]).permute(self.inverse).flatten(-2)

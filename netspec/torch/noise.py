@@ -1,49 +1,21 @@
-"""Torch modules of the noise layers: training-only noise with Keras's distributions, drawn
-from torch's global generator, or from the layer's own generator (one per device) when the
-layer has a seed; under torch.compile a seeded draw happens outside the compiled graph."""
+"""Torch modules of the noise layers GaussianNoise, GaussianDropout and AlphaDropout:
+training-only noise with Keras's distributions, seeded draws as `SeededModule` makes them."""
 
 from __future__ import annotations
 
 import math
 
 import torch
-from torch import nn
 
-from .compat import compiler_disable
-from .core_layers import as_float
+from .base import as_float
+from .random import SeededModule
 
 # SELU's constants, as keras.layers.AlphaDropout writes them.
 SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
 
 
-@compiler_disable
-def _seeded(kind: str, shape, like: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    # torch.compile cannot trace an explicit generator: the graph breaks here, on purpose.
-    draw = torch.randn if kind == "normal" else torch.rand
-    return draw(shape, generator=generator, dtype=like.dtype, device=like.device)
-
-
-class NoiseModule(nn.Module):
-    """Training-only noise; `draw` samples standard normal or uniform [0, 1) values."""
-
-    def __init__(self, seed: int | None):
-        super().__init__()
-        self.seed = seed
-        self._generators: dict[torch.device, torch.Generator] = {}
-
-    def draw(self, kind: str, shape, like: torch.Tensor) -> torch.Tensor:
-        if self.seed is None:
-            draw = torch.randn if kind == "normal" else torch.rand
-            return draw(shape, dtype=like.dtype, device=like.device)
-        gen = self._generators.get(like.device)
-        if gen is None:
-            gen = self._generators[like.device] = torch.Generator(like.device)
-            gen.manual_seed(self.seed)
-        return _seeded(kind, shape, like, gen)
-
-
-class GaussianNoiseModule(NoiseModule):
+class GaussianNoiseModule(SeededModule):
     """Keras GaussianNoise: `x + stddev * N(0, 1)` while training."""
 
     def __init__(self, stddev: float, seed: int | None):
@@ -60,7 +32,7 @@ class GaussianNoiseModule(NoiseModule):
         return f"stddev={self.stddev}, seed={self.seed}"
 
 
-class GaussianDropoutModule(NoiseModule):
+class GaussianDropoutModule(SeededModule):
     """Keras GaussianDropout: `x * N(1, rate / (1 - rate))` while training."""
 
     def __init__(self, rate: float, seed: int | None):
@@ -78,7 +50,7 @@ class GaussianDropoutModule(NoiseModule):
         return f"rate={self.rate}, seed={self.seed}"
 
 
-class AlphaDropoutModule(NoiseModule):
+class AlphaDropoutModule(SeededModule):
     """Keras AlphaDropout while training: values dropped with probability `rate` (one draw per
     `noise_shape` entry, broadcast) become `alpha_p = -SELU_ALPHA * SELU_SCALE`, then
     `a * x + b` keeps SELU's mean and variance."""

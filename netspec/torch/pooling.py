@@ -1,4 +1,4 @@
-"""Torch modules of the pooling layers (imported by builders)."""
+"""Torch module of the pooling layers (MaxPooling1D/2D/3D, AveragePooling1D/2D/3D)."""
 
 from __future__ import annotations
 
@@ -6,16 +6,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .core_layers import as_float
+from .base import as_float
+from .same_padding import flat_pads, same_padding
 
 _MAX = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}
 _AVG = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}
-
-
-def same_padding(n: int, k: int, s: int) -> tuple[int, int]:
-    """TensorFlow's `same` padding of one axis: (before, after), the odd element after."""
-    total = max(0, ((n + s - 1) // s - 1) * s + k - n)
-    return total // 2, total - total // 2
 
 
 def same_window(n: int, k: int, s: int) -> tuple[int, int, int, int]:
@@ -78,7 +73,7 @@ class PoolModule(nn.Module):
             if self.mode == "max":
                 return self.fn(x, pool, strides, even)
             return self.fn(x, pool, strides, even, count_include_pad=False)
-        flat = [p for pad in reversed(pads) for p in pad]  # F.pad wants the last axis first
+        flat = flat_pads(pads)
         if self.mode == "max":
             return self.fn(F.pad(x, flat, value=float("-inf")), pool, strides)
         sums = self.fn(F.pad(x, flat), pool, strides)  # mean over the whole window
@@ -89,33 +84,3 @@ class PoolModule(nn.Module):
     def extra_repr(self) -> str:
         padding = "same" if self.same else "valid"
         return f"{self.mode}, pool={self.pool}, strides={self.strides}, padding={padding}"
-
-
-class GlobalPoolModule(nn.Module):
-    """Keras GlobalMaxPooling / GlobalAveragePooling: max or mean over the spatial axes; for
-    GlobalAveragePooling1D with a timestep mask, the mean over the valid steps (Keras's)."""
-
-    def __init__(self, mode: str, dims: tuple[int, ...], keepdims: bool):
-        super().__init__()
-        self.mode = mode
-        self.dims = dims
-        self.keepdims = keepdims
-
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-        x = as_float(x)
-        if self.mode == "max":
-            return x.amax(dim=self.dims, keepdim=self.keepdims)
-        if mask is None:
-            return x.mean(dim=self.dims, keepdim=self.keepdims)
-        # GlobalAveragePooling1D with a (batch, steps) timestep mask: Keras's masked mean.
-        if self.dims != (1,):
-            raise ValueError(
-                "GlobalAveragePooling1D with channels_first cannot use a (batch, steps) "
-                "timestep mask: its steps are the last axis"
-            )
-        valid = mask.unsqueeze(-1).bool()
-        total = torch.where(valid, x, 0).sum(dim=1, keepdim=self.keepdims)
-        return total / valid.to(x.dtype).sum(dim=1, keepdim=self.keepdims)
-
-    def extra_repr(self) -> str:
-        return f"{self.mode}, dims={self.dims}, keepdims={self.keepdims}"

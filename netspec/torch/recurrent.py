@@ -1,4 +1,5 @@
-"""Torch modules of the recurrent layers (SimpleRNN, LSTM, GRU), with Keras's semantics.
+"""Torch module of the recurrent layers (SimpleRNN, LSTM, GRU, and RNN's cells), with Keras's
+semantics.
 
 Weights are stored in the layout of PyTorch's fused kernels (`torch.lstm`, `torch.gru`,
 `torch.rnn_tanh`, `torch.rnn_relu`, what nn.LSTM/nn.GRU/nn.RNN call): kernels (gates * units,
@@ -8,10 +9,11 @@ through `KerasWeight` (a transpose, plus a gate reorder for GRU). Keras's LSTM a
 one bias where PyTorch has two: the second is a zero buffer, not a parameter.
 
 Masks: a masked step leaves the state as it is and repeats the previous output (zeros with
-`zero_output_for_mask`, which Bidirectional sets with return_sequences), as Keras's RNN loop
-does. Since masked steps change nothing, the fused path packs each sequence's valid steps to the
-front (a stable gather), runs the fused kernel on the packed sequences and spreads the outputs
-back: exact for padding anywhere, not only at the end.
+`zero_output_for_mask`, which Bidirectional sets with return_sequences; then the last output too,
+without return_sequences), as Keras's RNN loop does. Since masked steps change nothing, the fused
+path packs each sequence's valid steps to the front (a stable gather), runs the fused kernel on
+the packed sequences and spreads the outputs back: exact for padding anywhere, not only at the
+end.
 
 Arguments the fused kernels cannot express (other activations, recurrent_dropout, GRU with
 reset_after false) run a step loop with the input projection of all steps computed at once.
@@ -21,12 +23,16 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
-from .compat import compiler_disable
-from .core_layers import _seeded_mask
-from .modules import activation_fn
+from .activations import activation_fn
+from .rnn_base import (
+    RecurrentLoop,
+    RecurrentProjection,
+    cudnn_can_flatten,
+    fused_call,
+    identity,
+)
 from .weights import GateLayout, create_weight
 
 GRU_GATES = GateLayout((1, 0, 2))  # Keras z, r, h -> torch r, z, n; (in, 3u) -> (3u, in)
@@ -40,71 +46,22 @@ FUSED_OPS = {
 }
 
 
-def _identity(x: torch.Tensor) -> torch.Tensor:
-    return x
-
-
-@compiler_disable
-def _fused(op, *args):
-    # torch.compile runs the fused RNN kernels eagerly, as it runs nn.LSTM (dynamo's
-    # allow_rnn is off by default; inductor mis-compiles them on CPU): a graph break here.
-    return op(*args)
-
-
-def _cudnn_can_flatten(weights: list[torch.Tensor]) -> bool:
-    """Whether cuDNN takes `weights` into one buffer: all on CUDA, of one dtype, acceptable to
-    cuDNN (nn.RNNBase.flatten_parameters's conditions)."""
-    first = weights[0]
-    if not all(
-        w.is_cuda and w.dtype == first.dtype and torch.backends.cudnn.is_acceptable(w)
-        for w in weights
-    ):
-        return False
-    return torch._use_cudnn_rnn_flatten_weight()
-
-
-class _RecurrentProjection:
-    """h times the recurrent kernel in the step loop, with Keras's recurrent dropout: one mask
-    per gate, or one shared by the gates. The per-gate blocks are sliced once per call of the
-    loop, not at every step: one autograd node, so the gradients sum as they always did."""
+class RecurrentModule(RecurrentLoop):
+    """Keras's RNN loop of a SimpleRNN, LSTM or GRU cell (`spec`: the layer, or RNN's cell) over
+    (batch, timesteps, features) inputs. `fused` says whether it runs PyTorch's fused kernel
+    (`fused_op`) or the step loop."""
 
     def __init__(
         self,
-        kernel: torch.Tensor,
-        bias: torch.Tensor | None,
-        gates: int,
-        masks: list[torch.Tensor] | None,
+        spec,
+        weights,
+        ctx,
+        return_sequences: bool = False,
+        return_state: bool = False,
+        go_backwards: bool = False,
     ):
-        self.kernel, self.bias, self.gates, self.masks = kernel, bias, gates, masks
-        self.kernels = kernel.chunk(gates, 0)
-        self.biases = bias.chunk(gates, 0) if bias is not None else [None] * gates
-
-    def __call__(self, h: torch.Tensor, gate_slice: slice | None = None) -> torch.Tensor:
-        """h times the recurrent kernel (all gates, or the gates of `gate_slice`)."""
-        gates = self.gates
-        idx = range(gates)[gate_slice] if gate_slice is not None else range(gates)
-        kernels, biases = self.kernels, self.biases
-        if self.masks is None:
-            if gate_slice is None:
-                return F.linear(h, self.kernel, self.bias)
-            return torch.cat([F.linear(h, kernels[g], biases[g]) for g in idx], -1)
-        masks = self.masks if len(self.masks) > 1 else self.masks * gates
-        return torch.cat([F.linear(h * masks[g], kernels[g], biases[g]) for g in idx], -1)
-
-    def reset_before(self, h: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
-        """GRU with reset_after false: the reset gate `r` times h (after its dropout mask),
-        times the candidate's block of the kernel, without bias (Keras's GRUCell)."""
-        h_in = h * self.masks[-1] if self.masks is not None else h
-        return F.linear(r * h_in, self.kernels[2])
-
-
-class RecurrentModule(nn.Module):
-    """Keras SimpleRNN, LSTM or GRU over (batch, timesteps, features) inputs. `fused` says
-    whether it runs PyTorch's fused kernel (`fused_op`) or the step loop."""
-
-    def __init__(self, spec, weights, ctx):
-        super().__init__()
-        self.kind = spec.type
+        super().__init__(spec, return_sequences, return_state, go_backwards)
+        self.kind = spec.kind
         self.units = spec.units
         self.gates = spec.gates
         gru = self.kind == "GRU"
@@ -127,19 +84,11 @@ class RecurrentModule(nn.Module):
         self.fused = spec.fused()
         op = self.kind if self.kind != "SimpleRNN" else (spec.activation.type)
         self.fused_op = FUSED_OPS[op] if self.fused else None
-        self.act = activation_fn(spec.activation) or _identity
-        self.rec_act = activation_fn(getattr(spec, "recurrent_activation", None)) or _identity
-        self.go_backwards = spec.go_backwards
-        self.return_sequences = spec.return_sequences
-        self.return_state = spec.return_state
-        self.zero_output_for_mask = False  # Bidirectional sets it to return_sequences
-        self.dropout = float(spec.dropout)
-        self.recurrent_dropout = float(spec.recurrent_dropout)
+        self.act = activation_fn(spec.activation) or identity
+        self.rec_act = activation_fn(getattr(spec, "recurrent_activation", None)) or identity
         # Keras's cells draw one mask per gate when recurrent_dropout is on ("implementation
         # 1"), else one input mask shared by the gates; SimpleRNN has one of each.
         self.mask_count = self.gates if self.recurrent_dropout and self.gates > 1 else 1
-        self.seed = spec.seed
-        self._generators: dict[torch.device, torch.Generator] = {}
 
     # ------------------------------------------------------------------- cuDNN weight layout
 
@@ -156,7 +105,7 @@ class RecurrentModule(nn.Module):
         if not self.fused:
             return
         weights = self._flat_weights()
-        if not _cudnn_can_flatten(weights):
+        if not cudnn_can_flatten(weights):
             return
         if self.two_biases:  # GRU's (2, 3u) bias: its rows are set into the buffer separately
             weights = [*weights[:2], weights[2].clone(), weights[3].clone()]
@@ -216,10 +165,14 @@ class RecurrentModule(nn.Module):
             mask = mask.to(device=x.device, dtype=torch.bool)
         if self.fused:
             if self.training and self.dropout:
-                x = x * self._dropout_masks(x, self.dropout, x.shape[-1], 1)[0].unsqueeze(1)
+                keep = self.dropout_masks(x, self.dropout, (x.shape[0], x.shape[-1]), 1)[0]
+                x = x * keep.unsqueeze(1)
             outputs, states = self._fused(x, mask)
         else:
             outputs, states = self._loop(x, mask)
+        if self.zero_output_for_mask and mask is not None and not self.return_sequences:
+            # Keras's last output is the last step's, zeros when that step is masked
+            outputs = outputs * mask[:, -1:].to(outputs.dtype)
         if self.return_state:
             return (outputs, *states)
         return outputs
@@ -237,7 +190,7 @@ class RecurrentModule(nn.Module):
         hx = (h0, h0) if self.kind == "LSTM" else h0
         args = (self._flat_weights(), self.use_bias, 1, 0.0, torch.is_grad_enabled(), False)
         if mask is None:
-            out, *states = _fused(self.fused_op, x, hx, *args, True)
+            out, *states = fused_call(self.fused_op, x, hx, *args, True)
             states = [s[0] for s in states]
             return (out if self.return_sequences else states[0]), states
         # Valid steps to the front (stable), one packed run, outputs spread back.
@@ -247,7 +200,7 @@ class RecurrentModule(nn.Module):
         packed = pack_padded_sequence(
             packed_x, counts.clamp(min=1).cpu(), batch_first=True, enforce_sorted=False
         )
-        data, *states = _fused(self.fused_op, packed.data, packed.batch_sizes, hx, *args)
+        data, *states = fused_call(self.fused_op, packed.data, packed.batch_sizes, hx, *args)
         some = (counts > 0).unsqueeze(-1).to(x.dtype)  # fully masked sequences: zero states
         states = [s[0].index_select(0, packed.unsorted_indices) * some for s in states]
         if not self.return_sequences:
@@ -272,11 +225,11 @@ class RecurrentModule(nn.Module):
         bias_in, bias_rec = self._loop_biases()
         x_proj = self._input_projection(x, bias_in)
         rec_masks = (
-            self._dropout_masks(x, self.recurrent_dropout, self.units, self.mask_count)
+            self.dropout_masks(x, self.recurrent_dropout, (batch, self.units), self.mask_count)
             if self.training and self.recurrent_dropout
             else None
         )
-        recurrent = _RecurrentProjection(self.recurrent_kernel, bias_rec, self.gates, rec_masks)
+        recurrent = RecurrentProjection(self.recurrent_kernel, bias_rec, self.gates, rec_masks)
         h = x.new_zeros(batch, self.units)
         c = x.new_zeros(batch, self.units) if self.kind == "LSTM" else None
         outputs = []
@@ -306,7 +259,7 @@ class RecurrentModule(nn.Module):
         """Input projections of every step at once, after Keras's input dropout (per gate when
         each gate has its own mask)."""
         in_masks = (
-            self._dropout_masks(x, self.dropout, x.shape[-1], self.mask_count)
+            self.dropout_masks(x, self.dropout, (x.shape[0], x.shape[-1]), self.mask_count)
             if self.training and self.dropout
             else None
         )
@@ -330,7 +283,7 @@ class RecurrentModule(nn.Module):
         xt: torch.Tensor,
         h: torch.Tensor,
         c: torch.Tensor | None,
-        recurrent: _RecurrentProjection,
+        recurrent: RecurrentProjection,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """One step of Keras's cell on the projected input `xt`: the new h (and c for LSTM)."""
         if self.kind == "LSTM":
@@ -342,7 +295,7 @@ class RecurrentModule(nn.Module):
         return self.act(xt + recurrent(h)), None
 
     def _gru_cell(
-        self, xt: torch.Tensor, h: torch.Tensor, recurrent: _RecurrentProjection
+        self, xt: torch.Tensor, h: torch.Tensor, recurrent: RecurrentProjection
     ) -> torch.Tensor:
         """Keras's GRUCell: the reset gate after the recurrent transformation (reset_after) or
         before it, on h."""
@@ -376,44 +329,6 @@ class RecurrentModule(nn.Module):
         out = h if not self.zero_output_for_mask else h * m.to(h.dtype)
         return h, c, out
 
-    # ------------------------------------------------------------------------------ dropout
-
-    def _generator(self, device: torch.device) -> torch.Generator:
-        gen = self._generators.get(device)
-        if gen is None:
-            gen = self._generators[device] = torch.Generator(device).manual_seed(self.seed)
-        return gen
-
-    def _dropout_masks(self, x: torch.Tensor, rate: float, size: int, count: int):
-        """`count` dropout masks (batch, size), scaled by 1 / (1 - rate) as Keras's are."""
-        keep = 1.0 - rate
-        shape = (count, x.shape[0], size)
-        if self.seed is None:
-            bits = torch.empty(shape, device=x.device, dtype=x.dtype).bernoulli_(keep)
-        else:
-            bits = _seeded_mask(shape, keep, self._generator(x.device), x.device).to(x.dtype)
-        return list((bits / keep).unbind(0))
-
     def extra_repr(self) -> str:
         path = "fused" if self.fused else "step loop"
         return f"{self.kind}, units={self.units}, {path}"
-
-
-class MaskingModule(nn.Module):
-    """Keras Masking: zeroes the steps whose features all equal `mask_value`; `compute_mask`
-    gives the mask (True: a valid step) that the model hands to the layers that use it."""
-
-    def __init__(self, mask_value: float):
-        super().__init__()
-        self.mask_value = float(mask_value)
-
-    def compute_mask(self, x: torch.Tensor) -> torch.Tensor:
-        return (x != self.mask_value).any(-1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x if x.is_floating_point() else x.float()
-        keep = (x != self.mask_value).any(-1, keepdim=True)
-        return torch.where(keep, x, torch.zeros((), dtype=x.dtype, device=x.device))
-
-    def extra_repr(self) -> str:
-        return f"mask_value={self.mask_value}"

@@ -171,7 +171,7 @@ def _define(name: str, doc: str, fields: dict) -> type[Activation]:
         type=(Literal[name], name),
         **fields,
     )
-    return ACTIVATIONS.register(name, cls)
+    return ACTIVATIONS.register()(cls)
 
 
 for _name in sorted({*_SIMPLE, *_WITH_ARGS}):

@@ -46,7 +46,8 @@ def require_type(extra: dict[str, Any] | None = None):
 
 
 class _NameOrObjectSchema:
-    """JSON Schema: `oneOf` [enum of every accepted name, the object union]."""
+    """JSON Schema: `oneOf` [enum of every accepted name, the object union] (netspec.schema
+    makes each a shared definition)."""
 
     def __init__(self, registry: Registry):
         self.registry = registry
@@ -55,7 +56,7 @@ class _NameOrObjectSchema:
         self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
     ) -> dict[str, Any]:
         objects = handler(schema)
-        names = {"type": "string", "enum": self.registry.all_names()}
+        names = handler(core_schema.literal_schema(self.registry.all_names()))
         return {"oneOf": [names, objects]}
 
 

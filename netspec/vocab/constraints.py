@@ -31,19 +31,12 @@ class Constraint(VocabModel):
         raise NotImplementedError
 
 
-def _register(*aliases: str):
-    def deco(cls):
-        return CONSTRAINTS.register(cls.model_fields["type"].default, cls, aliases)
-
-    return deco
-
-
 def _norms(w, axis):
     dims = axis if isinstance(axis, list) else [axis]
     return w.square().sum(dim=dims, keepdim=True).sqrt()
 
 
-@_register("max_norm")
+@CONSTRAINTS.register("max_norm")
 class MaxNorm(Constraint):
     """Rescales weights whose norm along `axis` exceeds `max_value`."""
 
@@ -56,7 +49,7 @@ class MaxNorm(Constraint):
         return w * (norms.clamp(0, self.max_value) / (EPSILON + norms))
 
 
-@_register("min_max_norm")
+@CONSTRAINTS.register("min_max_norm")
 class MinMaxNorm(Constraint):
     """Moves norms along `axis` into [min_value, max_value], at `rate` (1.0: strictly)."""
 
@@ -78,7 +71,7 @@ class MinMaxNorm(Constraint):
         return w * (desired / (EPSILON + norms))
 
 
-@_register("non_neg")
+@CONSTRAINTS.register("non_neg")
 class NonNeg(Constraint):
     """Sets negative weights to zero."""
 
@@ -88,7 +81,7 @@ class NonNeg(Constraint):
         return w * (w >= 0).to(w.dtype)
 
 
-@_register("unit_norm")
+@CONSTRAINTS.register("unit_norm")
 class UnitNorm(Constraint):
     """Divides weights by their norm along `axis`."""
 

@@ -57,15 +57,7 @@ class Initializer(VocabModel):
         return None
 
 
-def _register(*aliases: str):
-    def deco(cls):
-        name = cls.model_fields["type"].default
-        return INITIALIZERS.register(name, cls, aliases)
-
-    return deco
-
-
-@_register("zeros", "zero")
+@INITIALIZERS.register("zeros", "zero")
 class Zeros(Initializer):
     """All zeros."""
 
@@ -77,7 +69,7 @@ class Zeros(Initializer):
         return torch.zeros(shape)
 
 
-@_register("ones", "one")
+@INITIALIZERS.register("ones", "one")
 class Ones(Initializer):
     """All ones."""
 
@@ -89,7 +81,7 @@ class Ones(Initializer):
         return torch.ones(shape)
 
 
-@_register("constant")
+@INITIALIZERS.register("constant")
 class Constant(Initializer):
     """Every value equal to `value`."""
 
@@ -102,7 +94,7 @@ class Constant(Initializer):
         return torch.full(shape, float(self.value))
 
 
-@_register("random_normal", "normal")
+@INITIALIZERS.register("random_normal", "normal")
 class RandomNormal(Initializer):
     """Normal distribution N(mean, stddev^2)."""
 
@@ -120,7 +112,7 @@ class RandomNormal(Initializer):
         return out.normal_(self.mean, self.stddev, generator=self._gen(generator))
 
 
-@_register("random_uniform", "uniform")
+@INITIALIZERS.register("random_uniform", "uniform")
 class RandomUniform(Initializer):
     """Uniform distribution on [minval, maxval)."""
 
@@ -151,7 +143,7 @@ def _truncated(shape, mean: float, stddev: float, generator):
     return torch.nn.init.trunc_normal_(out, mean, stddev, lo, hi, generator=generator)
 
 
-@_register("truncated_normal")
+@INITIALIZERS.register("truncated_normal")
 class TruncatedNormal(Initializer):
     """Normal distribution N(mean, stddev^2) with values beyond 2 stddev redrawn, as Keras."""
 
@@ -188,7 +180,7 @@ class _Scaling(Initializer):
         return torch.empty(shape).uniform_(-limit, limit, generator=gen)
 
 
-@_register("variance_scaling")
+@INITIALIZERS.register("variance_scaling")
 class VarianceScaling(_Scaling):
     """Samples with variance `scale / n`, n the fan chosen by `mode` (Keras's fans)."""
 
@@ -229,8 +221,7 @@ def _preset(name: str, alias: str, scale: float, mode: str, distribution: str, d
         },
     )
     cls.__module__ = __name__
-    INITIALIZERS.register(name, cls, (alias,))
-    return cls
+    return INITIALIZERS.register(alias)(cls)
 
 
 GlorotNormal = _preset(
@@ -283,7 +274,7 @@ LecunUniform = _preset(
 )
 
 
-@_register("orthogonal", "OrthogonalInitializer")
+@INITIALIZERS.register("orthogonal", "OrthogonalInitializer")
 class Orthogonal(Initializer):
     """A random orthogonal matrix (QR of a normal matrix, signs fixed), times `gain`; the
     weight is viewed as (prod(shape[:-1]), shape[-1]) as Keras does."""
@@ -313,7 +304,7 @@ class Orthogonal(Initializer):
         return self.gain * q.reshape(shape).contiguous()
 
 
-@_register("identity", "IdentityInitializer")
+@INITIALIZERS.register("identity", "IdentityInitializer")
 class Identity(Initializer):
     """`gain` times the identity matrix (2-D weights only, as Keras)."""
 

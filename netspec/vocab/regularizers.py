@@ -29,14 +29,7 @@ class Regularizer(VocabModel):
         return None
 
 
-def _register(*aliases: str):
-    def deco(cls):
-        return REGULARIZERS.register(cls.model_fields["type"].default, cls, aliases)
-
-    return deco
-
-
-@_register("l1")
+@REGULARIZERS.register("l1")
 class L1(Regularizer):
     """l1 * sum(|x|)."""
 
@@ -47,7 +40,7 @@ class L1(Regularizer):
         return self.l1 * x.abs().sum()
 
 
-@_register("l2")
+@REGULARIZERS.register("l2")
 class L2(Regularizer):
     """l2 * sum(x^2) (no factor 1/2, as Keras)."""
 
@@ -58,7 +51,7 @@ class L2(Regularizer):
         return self.l2 * x.square().sum()
 
 
-@_register("l1l2", "l1_l2")
+@REGULARIZERS.register("l1l2", "l1_l2")
 class L1L2(Regularizer):
     """l1 * sum(|x|) + l2 * sum(x^2). Keras's defaults are 0 for both; the string `l1_l2` gives
     Keras 2's (0.01, 0.01) instead (see README, Differences from Keras)."""
@@ -76,7 +69,7 @@ class L1L2(Regularizer):
         return out
 
 
-@_register("orthogonal_regularizer")
+@REGULARIZERS.register("orthogonal_regularizer")
 class OrthogonalRegularizer(Regularizer):
     """Encourages orthogonal rows (or columns) of a 2-D weight: factor times the mean absolute
     off-diagonal of the Gram matrix of the L2-normalized rows (or columns)."""

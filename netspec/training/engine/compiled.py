@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from ...errors import NetspecError
 from ..spec.metrics import METRICS, resolve_accuracy
+from ..spec.checks import NO_LOSS
 from ..spec.sections import CompileSpec
 from .data import _shape_text
 
@@ -19,15 +20,9 @@ def output_activation(graph, ref) -> str | None:
 
 
 def losses_per_output(compiled: CompileSpec | None, outputs: list[str]) -> list:
-    """The loss spec of each output (None where there is none)."""
+    """The loss spec of each output (None where there is none; validation checked the names)."""
     loss = compiled.loss if compiled is not None else None
     if isinstance(loss, dict):
-        unknown = sorted(set(loss) - set(outputs))
-        if unknown:
-            raise NetspecError(
-                f"compile.loss names {', '.join(unknown)}, not outputs of the model "
-                f"(outputs: {', '.join(outputs)})"
-            )
         return [loss.get(name) for name in outputs]
     return [loss] * len(outputs)
 
@@ -83,42 +78,25 @@ class Compiled:
             state.reset()
 
 
-def require_loss(spec) -> None:
+def require_loss(valid) -> None:
     """Training and evaluation need a loss for at least one output (Keras: compile() before
-    fit()), and one tensor per output; checked before the data, whose labels are checked
-    against the losses."""
-    from ...loader import graph_of
-
-    graph = graph_of(spec)
-    check_outputs(graph)
-    _require_any(losses_per_output(spec.compile, [str(r) for r in graph.outputs]))
+    fit()); checked before the data, whose labels are checked against the losses. (A spec
+    with a `train:` section and no loss is refused by validation already.)"""
+    if all(loss is None for loss in losses_per_output(valid.compile, _names(valid.graph))):
+        raise NetspecError(f"{valid.file}: {NO_LOSS}")
 
 
-def check_outputs(graph) -> None:
-    """Each model output must be one tensor, which a loss compares with one label array: an
-    output that is all the values of a multi-output layer (an RNN with return_state: true, the
-    last layer of a model without `outputs`) is refused, naming the pick that fixes it."""
-    for ref in graph.outputs:
-        node = graph.node(ref.node)
-        if node is None or ref.index is not None or not isinstance(node.output, list):
-            continue
-        n, name = len(node.output), node.name
-        why = " (return_state: true)" if getattr(node.layer, "return_state", False) else ""
-        raise NetspecError(
-            f"layers[{node.index}] ({name}): the model's output is this {node.layer.type}'s "
-            f"{n} outputs{why}, but a loss takes one tensor per output: pick one with "
-            f"`outputs: {name}:0` (or '{name}:1' ... '{name}:{n - 1}')"
-        )
+def _names(graph) -> list[str]:
+    return [str(r) for r in graph.outputs]
 
 
-def require_trainable(spec) -> None:
+def require_trainable(valid) -> None:
     """Training needs a weight to train: a model whose layers are all `trainable: false` or
     without weights is refused before the data is read (torch's optimizer would fail on an
     empty parameter list); evaluate and predict still run it."""
     from ...compiler import param_counts
-    from ...loader import graph_of
 
-    if not sum(trainable for trainable, _ in param_counts(graph_of(spec)).values()):
+    if not sum(trainable for trainable, _ in param_counts(valid.graph).values()):
         raise NetspecError(NO_TRAINABLE)
 
 
@@ -128,19 +106,12 @@ NO_TRAINABLE = (
 )
 
 
-def _require_any(losses: list) -> None:
-    if all(loss is None for loss in losses):  # no compile, no loss, or `loss: {}`
-        raise NetspecError("the spec has no compile.loss: add `compile: {loss: ...}` to train")
-
-
-def compile_spec(spec, graph, y_shapes: list[tuple] | None) -> Compiled:
-    """The runnable compile section; `y_shapes` (label shapes, batch axis first) resolve
-    `accuracy`."""
-    check_outputs(graph)
-    compiled = spec.compile
-    outputs = [str(r) for r in graph.outputs]
+def compile_spec(valid, y_shapes: list[tuple] | None) -> Compiled:
+    """The runnable compile section of a ValidSpec with a loss; `y_shapes` (label shapes,
+    batch axis first) resolve `accuracy`."""
+    compiled, graph = valid.compile, valid.graph
+    outputs = _names(graph)
     losses = losses_per_output(compiled, outputs)
-    _require_any(losses)
     fns = [
         None if loss is None else loss.function(output_activation(graph, ref))
         for loss, ref in zip(losses, graph.outputs, strict=True)
@@ -166,12 +137,6 @@ def compile_spec(spec, graph, y_shapes: list[tuple] | None) -> Compiled:
 def _metrics_per_output(metrics, outputs: list[str]) -> list[list]:
     if not isinstance(metrics, dict):
         return [metrics] * len(outputs)
-    unknown = sorted(set(metrics) - set(outputs))
-    if unknown:
-        raise NetspecError(
-            f"compile.metrics names {', '.join(unknown)}, not outputs of the model "
-            f"(outputs: {', '.join(outputs)})"
-        )
     return [metrics.get(name, []) for name in outputs]
 
 
@@ -179,12 +144,5 @@ def _weights(given, outputs: list[str]) -> list[float]:
     if given is None:
         return [1.0] * len(outputs)
     if isinstance(given, dict):
-        unknown = sorted(set(given) - set(outputs))
-        if unknown:
-            raise NetspecError(f"compile.loss_weights names {', '.join(unknown)}, not outputs")
         return [given.get(name, 1.0) for name in outputs]
-    if len(given) != len(outputs):
-        raise NetspecError(
-            f"compile.loss_weights has {len(given)} entries for {len(outputs)} outputs"
-        )
-    return list(given)
+    return list(given)  # one per output: checked by validation

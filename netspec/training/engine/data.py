@@ -191,12 +191,11 @@ def load_data(path, spec, labels: bool = True, *, allow_nonfinite: bool = False,
     An archive's arrays are read into memory: together at most `max_bytes` (default: the
     memory budget, half of this machine's memory)."""
     from ...compiler import memory_budget
-    from ...loader import graph_of
 
     path = Path(path)
     where = str(path)
     arrays = _open(path, memory_budget() if max_bytes is None else max_bytes)
-    graph = graph_of(spec)
+    graph = spec.graph
     inputs = [i.name for i in graph.inputs]
     outputs = [str(r) for r in graph.outputs]
     found: dict[str, Split] = {}

@@ -11,8 +11,6 @@ import contextlib
 
 import numpy as np
 import torch
-
-from ...loader import graph_of
 from ..spec.sections import CompileSpec, TrainSpec
 from .batches import Batches, model_device, preds_of
 from .compiled import compile_spec
@@ -37,9 +35,9 @@ def evaluate(
     model, spec, data: Split, compiled=None, batch_size=None, forward=None, precision=None
 ) -> dict:
     """Keras's evaluate: the loss (with the penalties) and the metrics over `data`."""
-    graph = graph_of(spec)
+    graph = spec.graph
     if compiled is None:
-        compiled = compile_spec(spec, graph, [tuple(a.shape) for a in data.y])
+        compiled = compile_spec(spec, [tuple(a.shape) for a in data.y])
     batch_size = batch_size or train_settings(spec)[1].batch_size
     # `is None`, not `or`: torch.compile's module wrapper has no truth value (its __len__
     # raises for a module without one)
@@ -65,7 +63,7 @@ def evaluate(
 @torch.no_grad()
 def predict(model, spec, data: Split, batch_size: int | None = None) -> list[np.ndarray]:
     """The model's outputs over `data`, one array per output."""
-    graph = graph_of(spec)
+    graph = spec.graph
     batch_size = batch_size or train_settings(spec)[1].batch_size
     model.eval()
     device = model_device(model)

@@ -18,7 +18,6 @@ import numpy as np
 import torch
 
 from ...errors import NetspecError
-from ...loader import graph_of
 from ..output.progress import NoProgress
 from ..spec.monitor import Monitor, float32, history_keys, maximize
 from .batches import Batches, model_device, preds_of
@@ -59,9 +58,9 @@ class Trainer:
             raise NetspecError(NO_TRAINABLE)
         self.compile_cfg, self.train_cfg = train_settings(spec)
         self.model, self.spec, self.run = model, spec, Path(run) if run else None
-        self.graph = graph_of(spec)
+        self.graph = spec.graph
         self.train_data, self.val = self._splits(data, warn)
-        self.compiled = compile_spec(spec, self.graph, [a.shape for a in self.train_data.y])
+        self.compiled = compile_spec(spec, [a.shape for a in self.train_data.y])
         shapes = [(None, *s) for s in self.graph.output_shapes()]
         self.compiled.check(shapes, self.train_data.y)
         self.device = model_device(model)
@@ -102,12 +101,7 @@ class Trainer:
             return maximize(monitor, mode, keys, ups, f"train.{owner}")
 
         self.plateau = None
-        if plateau is not None:
-            if self.opt_cfg.schedule is not None:
-                raise NetspecError(
-                    "train.reduce_lr_on_plateau cannot change a learning-rate schedule "
-                    "(compile.optimizer.learning_rate); use one or the other"
-                )
+        if plateau is not None:  # validation refused it with a schedule
             from ..spec.plateau import Plateau
 
             up("reduce_lr_on_plateau", plateau.monitor, plateau.mode)  # checks the name

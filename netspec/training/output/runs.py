@@ -26,11 +26,16 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
 from ...errors import NetspecError
 from .atomic import TMP_SUFFIX, write_atomic, write_atomic_with
+
+if TYPE_CHECKING:
+    from ...loader import ValidSpec
+    from ...spec import Spec
 
 RUN_INFO = "run.json"
 RUN_FILES = ("spec.yaml", RUN_INFO, "weights.safetensors", "checkpoint.safetensors")
@@ -106,11 +111,11 @@ def write_info(run: Path, info: dict) -> None:
     write_atomic(run / RUN_INFO, (json.dumps(info, indent=1) + "\n").encode())
 
 
-def spec_text(spec) -> str:
-    return yaml.safe_dump(resolved_spec(spec), sort_keys=False)
+def spec_text(valid: ValidSpec) -> str:
+    return yaml.safe_dump(resolved_spec(valid.spec), sort_keys=False)
 
 
-def resolved_spec(spec) -> dict:
+def resolved_spec(spec: Spec) -> dict:
     """The spec as data, defaults filled in (layers by their own models)."""
     data = spec.model_dump(mode="json", exclude={"layers"}, exclude_none=True)
     data["layers"] = [layer.model_dump(mode="json", exclude_none=True) for layer in spec.layers]

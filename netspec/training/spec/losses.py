@@ -57,6 +57,10 @@ class Loss(VocabModel):
     stable_after: ClassVar[str | None] = None
     # integer labels: y_true is neither cast to y_pred's dtype nor rank-matched
     sparse: ClassVar[bool] = False
+    # The registry-wide tests' cases (tests/test_losses.py compares each with Keras): Keras
+    # arguments and the (kind, per-sample shape) of y_true and y_pred, kinds as listed in
+    # tests/loss_inputs.py. Every loss needs at least one.
+    examples: ClassVar[tuple[dict, ...]] = ()
 
     def values(self, y_true, y_pred, stable: bool = False, logits=None):
         raise NotImplementedError
@@ -80,49 +84,57 @@ class Loss(VocabModel):
         return loss
 
 
-def _register(*aliases: str):
-    def deco(cls):
-        return LOSSES.register(cls.model_fields["type"].default, cls, aliases)
-
-    return deco
-
-
-@_register("mean_squared_error", "mse", "MSE")
+@LOSSES.register("mean_squared_error", "mse", "MSE")
 class MeanSquaredError(Loss):
     """mean((y_true - y_pred)^2) over the last axis."""
 
     type: Literal["MeanSquaredError"] = "MeanSquaredError"
+    examples: ClassVar[tuple[dict, ...]] = (
+        {"args": {}, "y_true": ("normal", (5,)), "y_pred": ("normal", (5,))},
+        {"args": {}, "y_true": ("normal", (3, 6)), "y_pred": ("normal", (3, 6))},
+        {"args": {}, "y_true": ("normal", ()), "y_pred": ("normal", (1,))},  # ranks matched
+    )
 
     def values(self, y_true, y_pred, stable=False, logits=None):
         return (y_true - y_pred).square().mean(-1)
 
 
-@_register("mean_absolute_error", "mae", "MAE")
+@LOSSES.register("mean_absolute_error", "mae", "MAE")
 class MeanAbsoluteError(Loss):
     """mean(|y_true - y_pred|) over the last axis."""
 
     type: Literal["MeanAbsoluteError"] = "MeanAbsoluteError"
+    examples: ClassVar[tuple[dict, ...]] = (
+        {"args": {}, "y_true": ("normal", (5,)), "y_pred": ("normal", (5,))},
+        {"args": {}, "y_true": ("normal", (3, 6)), "y_pred": ("normal", (3, 6))},
+    )
 
     def values(self, y_true, y_pred, stable=False, logits=None):
         return (y_true - y_pred).abs().mean(-1)
 
 
-@_register("mean_absolute_percentage_error", "mape", "MAPE")
+@LOSSES.register("mean_absolute_percentage_error", "mape", "MAPE")
 class MeanAbsolutePercentageError(Loss):
     """100 * mean(|y_true - y_pred| / max(|y_true|, 1e-7)) over the last axis."""
 
     type: Literal["MeanAbsolutePercentageError"] = "MeanAbsolutePercentageError"
+    examples: ClassVar[tuple[dict, ...]] = (
+        {"args": {}, "y_true": ("normal", (5,)), "y_pred": ("normal", (5,))},
+    )
 
     def values(self, y_true, y_pred, stable=False, logits=None):
         diff = ((y_true - y_pred) / y_true.abs().clamp_min(EPSILON)).abs()
         return 100.0 * diff.mean(-1)
 
 
-@_register("mean_squared_logarithmic_error", "msle", "MSLE")
+@LOSSES.register("mean_squared_logarithmic_error", "msle", "MSLE")
 class MeanSquaredLogarithmicError(Loss):
     """mean((log(max(y_pred, 1e-7) + 1) - log(max(y_true, 1e-7) + 1))^2) over the last axis."""
 
     type: Literal["MeanSquaredLogarithmicError"] = "MeanSquaredLogarithmicError"
+    examples: ClassVar[tuple[dict, ...]] = (
+        {"args": {}, "y_true": ("positive", (5,)), "y_pred": ("positive", (5,))},
+    )
 
     def values(self, y_true, y_pred, stable=False, logits=None):
         import torch
@@ -132,11 +144,15 @@ class MeanSquaredLogarithmicError(Loss):
         return (first - second).square().mean(-1)
 
 
-@_register("huber")
+@LOSSES.register("huber")
 class Huber(Loss):
     """Quadratic for |error| <= delta, linear beyond; mean over the last axis."""
 
     type: Literal["Huber"] = "Huber"
+    examples: ClassVar[tuple[dict, ...]] = (
+        {"args": {}, "y_true": ("normal", (5,)), "y_pred": ("normal", (5,))},
+        {"args": {"delta": 0.3}, "y_true": ("normal", (3, 6)), "y_pred": ("normal", (3, 6))},
+    )
     delta: float = Field(1.0, gt=0, description="The point where the loss turns linear.")
 
     def values(self, y_true, y_pred, stable=False, logits=None):
@@ -149,11 +165,14 @@ class Huber(Loss):
         return torch.where(abs_error <= self.delta, quadratic, linear).mean(-1)
 
 
-@_register("log_cosh")
+@LOSSES.register("log_cosh")
 class LogCosh(Loss):
     """mean(log(cosh(y_pred - y_true))) over the last axis, computed as Keras (softplus form)."""
 
     type: Literal["LogCosh"] = "LogCosh"
+    examples: ClassVar[tuple[dict, ...]] = (
+        {"args": {}, "y_true": ("normal", (5,)), "y_pred": ("normal", (5,))},
+    )
 
     def values(self, y_true, y_pred, stable=False, logits=None):
         import math
@@ -164,11 +183,21 @@ class LogCosh(Loss):
         return (x + torch.nn.functional.softplus(-2.0 * x) - math.log(2.0)).mean(-1)
 
 
-@_register("binary_crossentropy", "bce", "BCE")
+@LOSSES.register("binary_crossentropy", "bce", "BCE")
 class BinaryCrossentropy(Loss):
     """Binary cross-entropy, mean over `axis`."""
 
     type: Literal["BinaryCrossentropy"] = "BinaryCrossentropy"
+    examples: ClassVar[tuple[dict, ...]] = (
+        {"args": {}, "y_true": ("binary", (5,)), "y_pred": ("probs", (5,))},
+        {
+            "args": {"from_logits": True, "label_smoothing": 0.2},
+            "y_true": ("binary", (3, 6)),
+            "y_pred": ("normal", (3, 6)),
+        },
+        {"args": {"label_smoothing": 0.2}, "y_true": ("binary", (1,)), "y_pred": ("probs", (1,))},
+        {"args": {"axis": 1}, "y_true": ("binary", (3, 6)), "y_pred": ("probs", (3, 6))},
+    )
     from_logits: bool = Field(False, description="Whether y_pred holds logits.")
     label_smoothing: float = Field(
         0.0, ge=0, le=1, description="Squeeze the labels towards 0.5 by this amount."
@@ -206,11 +235,20 @@ def _log_probs(y_pred, from_logits, stable, logits, axis):
     return torch.log(p.clamp(EPSILON, 1.0 - EPSILON))
 
 
-@_register("categorical_crossentropy")
+@LOSSES.register("categorical_crossentropy")
 class CategoricalCrossentropy(Loss):
     """Cross-entropy against one-hot (or soft) labels along `axis`."""
 
     type: Literal["CategoricalCrossentropy"] = "CategoricalCrossentropy"
+    examples: ClassVar[tuple[dict, ...]] = (
+        {"args": {}, "y_true": ("onehot", (5,)), "y_pred": ("softmax", (5,))},
+        {
+            "args": {"from_logits": True, "label_smoothing": 0.1},
+            "y_true": ("onehot", (3, 6)),
+            "y_pred": ("normal", (3, 6)),
+        },
+        {"args": {"axis": 1}, "y_true": ("onehot", (6, 3)), "y_pred": ("softmax", (6, 3))},
+    )
     from_logits: bool = Field(False, description="Whether y_pred holds logits.")
     label_smoothing: float = Field(
         0.0,
@@ -229,11 +267,17 @@ class CategoricalCrossentropy(Loss):
         return -(y_true * log_prob).sum(self.axis)
 
 
-@_register("sparse_categorical_crossentropy")
+@LOSSES.register("sparse_categorical_crossentropy")
 class SparseCategoricalCrossentropy(Loss):
     """Cross-entropy against integer class labels (the class axis is `axis`)."""
 
     type: Literal["SparseCategoricalCrossentropy"] = "SparseCategoricalCrossentropy"
+    examples: ClassVar[tuple[dict, ...]] = (
+        {"args": {}, "y_true": ("labels", ()), "y_pred": ("softmax", (5,))},
+        {"args": {"from_logits": True}, "y_true": ("labels", (3,)), "y_pred": ("normal", (3, 6))},
+        {"args": {}, "y_true": ("labels", (1,)), "y_pred": ("softmax", (5,))},
+        {"args": {"axis": 1}, "y_true": ("labels", (3,)), "y_pred": ("softmax", (6, 3))},
+    )
     from_logits: bool = Field(False, description="Whether y_pred holds logits.")
     axis: int = Field(-1, description="The class axis of y_pred.")
     stable_after: ClassVar[str | None] = "softmax"
@@ -251,11 +295,14 @@ class SparseCategoricalCrossentropy(Loss):
         return -picked.squeeze(-1)
 
 
-@_register("kl_divergence", "kld", "KLD")
+@LOSSES.register("kl_divergence", "kld", "KLD")
 class KLDivergence(Loss):
     """sum(y_true * log(y_true / y_pred)) over the last axis, both clipped to [1e-7, 1]."""
 
     type: Literal["KLDivergence"] = "KLDivergence"
+    examples: ClassVar[tuple[dict, ...]] = (
+        {"args": {}, "y_true": ("softmax", (5,)), "y_pred": ("softmax", (5,))},
+    )
 
     def values(self, y_true, y_pred, stable=False, logits=None):
         import torch
@@ -265,11 +312,14 @@ class KLDivergence(Loss):
         return (y_true * torch.log(y_true / y_pred)).sum(-1)
 
 
-@_register("poisson")
+@LOSSES.register("poisson")
 class Poisson(Loss):
     """mean(y_pred - y_true * log(y_pred + 1e-7)) over the last axis."""
 
     type: Literal["Poisson"] = "Poisson"
+    examples: ClassVar[tuple[dict, ...]] = (
+        {"args": {}, "y_true": ("positive", (5,)), "y_pred": ("positive", (5,))},
+    )
 
     def values(self, y_true, y_pred, stable=False, logits=None):
         import torch
@@ -284,31 +334,44 @@ def _hinge_labels(y_true):
     return y_true
 
 
-@_register("hinge")
+@LOSSES.register("hinge")
 class Hinge(Loss):
     """mean(max(1 - y_true * y_pred, 0)) over the last axis (0/1 labels become -1/1)."""
 
     type: Literal["Hinge"] = "Hinge"
+    examples: ClassVar[tuple[dict, ...]] = (
+        {"args": {}, "y_true": ("normal", (5,)), "y_pred": ("normal", (5,))},
+        {"args": {}, "y_true": ("binary", (3,)), "y_pred": ("normal", (3,))},
+    )
 
     def values(self, y_true, y_pred, stable=False, logits=None):
         return (1.0 - _hinge_labels(y_true) * y_pred).clamp_min(0.0).mean(-1)
 
 
-@_register("squared_hinge")
+@LOSSES.register("squared_hinge")
 class SquaredHinge(Loss):
     """mean(max(1 - y_true * y_pred, 0)^2) over the last axis (0/1 labels become -1/1)."""
 
     type: Literal["SquaredHinge"] = "SquaredHinge"
+    examples: ClassVar[tuple[dict, ...]] = (
+        {"args": {}, "y_true": ("normal", (5,)), "y_pred": ("normal", (5,))},
+        {"args": {}, "y_true": ("binary", (3,)), "y_pred": ("normal", (3,))},
+    )
 
     def values(self, y_true, y_pred, stable=False, logits=None):
         return (1.0 - _hinge_labels(y_true) * y_pred).clamp_min(0.0).square().mean(-1)
 
 
-@_register("cosine_similarity")
+@LOSSES.register("cosine_similarity")
 class CosineSimilarity(Loss):
     """-sum(l2_normalize(y_true) * l2_normalize(y_pred)) along `axis` (Keras's sign)."""
 
     type: Literal["CosineSimilarity"] = "CosineSimilarity"
+    examples: ClassVar[tuple[dict, ...]] = (
+        {"args": {}, "y_true": ("normal", (5,)), "y_pred": ("normal", (5,))},
+        {"args": {"axis": 0}, "y_true": ("normal", (3, 6)), "y_pred": ("normal", (3, 6))},
+        {"args": {"axis": 1}, "y_true": ("normal", (3, 6)), "y_pred": ("normal", (3, 6))},
+    )
     axis: int = Field(-1, description="The axis along which the similarity is computed.")
 
     def values(self, y_true, y_pred, stable=False, logits=None):

@@ -40,6 +40,10 @@ class Metric(VocabModel):
 
     # Keras 3's `_direction`: EarlyStopping's mode auto maximises the metrics that go up.
     direction: ClassVar[Literal["up", "down"]] = "down"
+    # The registry-wide tests' cases (tests/test_metrics.py compares each with Keras): Keras
+    # arguments and the (kind, per-sample shape) of y_true and y_pred, kinds as listed in
+    # tests/loss_inputs.py. Every metric needs at least one.
+    examples: ClassVar[tuple[dict, ...]] = ()
 
     name: str | None = Field(
         None,
@@ -111,20 +115,22 @@ class MeanMetric(Metric):
         return MeanState(self.values, sqrt=type(self).sqrt)
 
 
-def _register(*aliases: str):
-    def deco(cls):
-        return METRICS.register(cls.model_fields["type"].default, cls, aliases)
-
-    return deco
-
-
-@_register("binary_accuracy")
+@METRICS.register("binary_accuracy")
 class BinaryAccuracy(MeanMetric):
     """How often y_true equals (y_pred > threshold)."""
 
     direction: ClassVar[Literal["up", "down"]] = "up"
 
     type: Literal["BinaryAccuracy"] = "BinaryAccuracy"
+    examples: ClassVar[tuple[dict, ...]] = (
+        {"args": {}, "y_true": ("binary", (1,)), "y_pred": ("probs", (1,))},
+        {
+            "args": {"threshold": 0.7, "name": "acc_70"},
+            "y_true": ("binary", (2, 5)),
+            "y_pred": ("probs", (2, 5)),
+        },
+        {"args": {}, "y_true": ("binary", ()), "y_pred": ("probs", (1,))},  # ranks matched
+    )
     threshold: float = Field(0.5, description="A prediction above it counts as 1.")
 
     def values(self, y_true, y_pred):
@@ -132,25 +138,34 @@ class BinaryAccuracy(MeanMetric):
         return (y_true == (y_pred > self.threshold).to(y_true.dtype)).float()
 
 
-@_register("categorical_accuracy")
+@METRICS.register("categorical_accuracy")
 class CategoricalAccuracy(MeanMetric):
     """How often argmax(y_pred) equals argmax(y_true) (one-hot labels)."""
 
     direction: ClassVar[Literal["up", "down"]] = "up"
 
     type: Literal["CategoricalAccuracy"] = "CategoricalAccuracy"
+    examples: ClassVar[tuple[dict, ...]] = (
+        {"args": {}, "y_true": ("onehot", (6,)), "y_pred": ("softmax", (6,))},
+        {"args": {}, "y_true": ("onehot", (4, 6)), "y_pred": ("softmax", (4, 6))},
+    )
 
     def values(self, y_true, y_pred):
         return (y_true.argmax(-1) == y_pred.argmax(-1)).float()
 
 
-@_register("sparse_categorical_accuracy")
+@METRICS.register("sparse_categorical_accuracy")
 class SparseCategoricalAccuracy(MeanMetric):
     """How often argmax(y_pred) equals the integer label."""
 
     direction: ClassVar[Literal["up", "down"]] = "up"
 
     type: Literal["SparseCategoricalAccuracy"] = "SparseCategoricalAccuracy"
+    examples: ClassVar[tuple[dict, ...]] = (
+        {"args": {}, "y_true": ("labels", ()), "y_pred": ("softmax", (6,))},
+        {"args": {}, "y_true": ("labels", (4,)), "y_pred": ("softmax", (4, 6))},
+        {"args": {}, "y_true": ("labels", (4, 1)), "y_pred": ("softmax", (4, 6))},
+    )
 
     def values(self, y_true, y_pred):
         if y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1:
@@ -158,7 +173,7 @@ class SparseCategoricalAccuracy(MeanMetric):
         return (y_true.to(y_pred.dtype) == y_pred.argmax(-1).to(y_pred.dtype)).float()
 
 
-@_register("top_k_categorical_accuracy")
+@METRICS.register("top_k_categorical_accuracy")
 class TopKCategoricalAccuracy(MeanMetric):
     """How often the label (argmax of one-hot y_true) is among the k highest predictions
     (ties with the k-th value count as hits, as Keras's in_top_k)."""
@@ -166,6 +181,10 @@ class TopKCategoricalAccuracy(MeanMetric):
     direction: ClassVar[Literal["up", "down"]] = "up"
 
     type: Literal["TopKCategoricalAccuracy"] = "TopKCategoricalAccuracy"
+    examples: ClassVar[tuple[dict, ...]] = (
+        {"args": {}, "y_true": ("onehot", (6,)), "y_pred": ("softmax", (6,))},
+        {"args": {"k": 2}, "y_true": ("onehot", (4, 6)), "y_pred": ("softmax", (4, 6))},
+    )
     k: int = Field(5, ge=1, description="How many top predictions count.")
 
     def values(self, y_true, y_pred):
@@ -177,33 +196,45 @@ class TopKCategoricalAccuracy(MeanMetric):
         return (torch.take_along_dim(pred, target, dim=-1) >= kth).float()
 
 
-@_register("mean_absolute_error", "mae", "MAE")
+@METRICS.register("mean_absolute_error", "mae", "MAE")
 class MeanAbsoluteError(MeanMetric):
     """mean(|y_true - y_pred|)."""
 
     type: Literal["MeanAbsoluteError"] = "MeanAbsoluteError"
+    examples: ClassVar[tuple[dict, ...]] = (
+        {"args": {}, "y_true": ("normal", (1,)), "y_pred": ("normal", (1,))},
+        {"args": {}, "y_true": ("normal", (3, 2)), "y_pred": ("normal", (3, 2))},
+    )
 
     def values(self, y_true, y_pred):
         y_true, y_pred = _same_rank(y_true.to(y_pred.dtype), y_pred)
         return (y_true - y_pred).abs().mean(-1)
 
 
-@_register("mean_squared_error", "mse", "MSE")
+@METRICS.register("mean_squared_error", "mse", "MSE")
 class MeanSquaredError(MeanMetric):
     """mean((y_true - y_pred)^2)."""
 
     type: Literal["MeanSquaredError"] = "MeanSquaredError"
+    examples: ClassVar[tuple[dict, ...]] = (
+        {"args": {}, "y_true": ("normal", (4,)), "y_pred": ("normal", (4,))},
+        {"args": {}, "y_true": ("normal", (3, 2)), "y_pred": ("normal", (3, 2))},
+    )
 
     def values(self, y_true, y_pred):
         y_true, y_pred = _same_rank(y_true.to(y_pred.dtype), y_pred)
         return (y_true - y_pred).square().mean(-1)
 
 
-@_register("root_mean_squared_error")
+@METRICS.register("root_mean_squared_error")
 class RootMeanSquaredError(MeanMetric):
     """sqrt of the mean squared error over every element seen."""
 
     type: Literal["RootMeanSquaredError"] = "RootMeanSquaredError"
+    examples: ClassVar[tuple[dict, ...]] = (
+        {"args": {}, "y_true": ("normal", (1,)), "y_pred": ("normal", (1,))},
+        {"args": {}, "y_true": ("normal", (3, 2)), "y_pred": ("normal", (3, 2))},
+    )
     sqrt: ClassVar[bool] = True
 
     def values(self, y_true, y_pred):
@@ -258,26 +289,34 @@ def _div(a: float, b: float) -> float:
     return a / b if b else 0.0
 
 
-@_register("precision")
+@METRICS.register("precision")
 class Precision(Metric):
     """tp / (tp + fp) with predictions above `thresholds` counted as positive."""
 
     direction: ClassVar[Literal["up", "down"]] = "up"
 
     type: Literal["Precision"] = "Precision"
+    examples: ClassVar[tuple[dict, ...]] = (
+        {"args": {}, "y_true": ("binary", (1,)), "y_pred": ("probs", (1,))},
+        {"args": {"thresholds": 0.3}, "y_true": ("binary", (2, 5)), "y_pred": ("probs", (2, 5))},
+    )
     thresholds: float = Field(0.5, ge=0, le=1, description="The decision threshold.")
 
     def build(self) -> State:
         return ConfusionState([self.thresholds], lambda s: _div(s.tp[0], s.tp[0] + s.fp[0]))
 
 
-@_register("recall")
+@METRICS.register("recall")
 class Recall(Metric):
     """tp / (tp + fn) with predictions above `thresholds` counted as positive."""
 
     direction: ClassVar[Literal["up", "down"]] = "up"
 
     type: Literal["Recall"] = "Recall"
+    examples: ClassVar[tuple[dict, ...]] = (
+        {"args": {}, "y_true": ("binary", (3,)), "y_pred": ("probs", (3,))},
+        {"args": {"thresholds": 0.3}, "y_true": ("binary", (1,)), "y_pred": ("probs", (1,))},
+    )
     thresholds: float = Field(0.5, ge=0, le=1, description="The decision threshold.")
 
     def build(self) -> State:
@@ -290,7 +329,7 @@ def _roc_auc(s: ConfusionState) -> float:
     return sum((fpr[i] - fpr[i + 1]) * (tpr[i] + tpr[i + 1]) / 2.0 for i in range(len(tpr) - 1))
 
 
-@_register("auc")
+@METRICS.register("auc")
 class AUC(Metric):
     """Area under the ROC curve, Keras's interpolation over `num_thresholds` evenly spaced
     thresholds (with -1e-7 and 1 + 1e-7 at the ends)."""
@@ -298,6 +337,10 @@ class AUC(Metric):
     direction: ClassVar[Literal["up", "down"]] = "up"
 
     type: Literal["AUC"] = "AUC"
+    examples: ClassVar[tuple[dict, ...]] = (
+        {"args": {}, "y_true": ("binary", (1,)), "y_pred": ("probs", (1,))},
+        {"args": {"num_thresholds": 7}, "y_true": ("binary", (2, 5)), "y_pred": ("probs", (2, 5))},
+    )
     num_thresholds: int = Field(200, gt=1, description="Number of thresholds.")
     curve: Literal["ROC"] = Field("ROC", description="The curve (only ROC so far).")
 

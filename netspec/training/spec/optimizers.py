@@ -206,19 +206,12 @@ def _keras_momentum(optimizer, args, kwargs) -> None:
         group["keras_lr"] = lr
 
 
-def _register(*aliases: str):
-    def deco(cls):
-        return OPTIMIZERS.register(cls.model_fields["type"].default, cls, aliases)
-
-    return deco
-
-
 _BETA_1 = Field(0.9, ge=0, lt=1, description="Exponential decay rate of the 1st moment.")
 _BETA_2 = Field(0.999, ge=0, lt=1, description="Exponential decay rate of the 2nd moment.")
 _EPSILON = Field(1e-7, ge=0, description="Small constant for numerical stability.")
 
 
-@_register("sgd")
+@OPTIMIZERS.register("sgd")
 class SGD(Optimizer):
     """Gradient descent with optional (Nesterov) momentum: Keras's steps, also while a schedule
     or ReduceLROnPlateau changes the learning rate (torch's momentum buffer, Keras's velocity
@@ -235,7 +228,7 @@ class SGD(Optimizer):
         return torch.optim.SGD, {"momentum": self.momentum, "nesterov": self.nesterov}
 
 
-@_register("adam")
+@OPTIMIZERS.register("adam")
 class Adam(Optimizer):
     """Adam; Keras adds epsilon to sqrt(v) before the bias correction, torch after."""
 
@@ -263,7 +256,7 @@ class Adam(Optimizer):
         return True
 
 
-@_register("adamw", "adam_w")
+@OPTIMIZERS.register("adamw", "adam_w")
 class AdamW(Adam):
     """Adam with decoupled weight decay (`w -= learning_rate * weight_decay * w`)."""
 
@@ -281,7 +274,7 @@ class AdamW(Adam):
         return torch.optim.AdamW, {**self._adam_kwargs(), "weight_decay": self.weight_decay}
 
 
-@_register("rmsprop", "rms_prop")
+@OPTIMIZERS.register("rmsprop", "rms_prop")
 class RMSprop(Optimizer):
     """RMSprop; Keras divides by sqrt(v + epsilon), torch by sqrt(v) + epsilon."""
 
@@ -302,7 +295,7 @@ class RMSprop(Optimizer):
         }
 
 
-@_register("adagrad")
+@OPTIMIZERS.register("adagrad")
 class Adagrad(Optimizer):
     """Adagrad; Keras divides by sqrt(acc + epsilon), torch by sqrt(acc) + epsilon."""
 
@@ -321,7 +314,7 @@ class Adagrad(Optimizer):
         }
 
 
-@_register("adadelta")
+@OPTIMIZERS.register("adadelta")
 class Adadelta(Optimizer):
     """Adadelta: the same rule in Keras and torch."""
 
@@ -335,7 +328,7 @@ class Adadelta(Optimizer):
         return torch.optim.Adadelta, {"rho": self.rho, "eps": self.epsilon}
 
 
-@_register("adamax")
+@OPTIMIZERS.register("adamax")
 class Adamax(Optimizer):
     """Adamax; Keras divides by u + epsilon, torch by max(beta_2 * u, |g| + epsilon)."""
 
@@ -350,7 +343,7 @@ class Adamax(Optimizer):
         return torch.optim.Adamax, {"betas": (self.beta_1, self.beta_2), "eps": self.epsilon}
 
 
-@_register("nadam")
+@OPTIMIZERS.register("nadam")
 class Nadam(Optimizer):
     """Nadam: torch's NAdam with momentum_decay=1 is Keras's schedule (0.96 ** step)."""
 

@@ -83,7 +83,7 @@ def load_with_overrides(path: str | Path, overrides: list[str] = ()):
     for (key, value), original in parsed:
         apply_override(doc.data, key, value, original)
     try:
-        return validate_document(doc)[0]
+        return validate_document(doc)
     except SpecError as exc:
         keys = {".".join(map(str, k)): o for (k, _), o in parsed}
         lines = []

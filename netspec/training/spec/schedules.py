@@ -34,13 +34,6 @@ class Schedule(VocabModel):
         raise NotImplementedError
 
 
-def _register(*aliases: str):
-    def deco(cls):
-        return SCHEDULES.register(cls.model_fields["type"].default, cls, aliases)
-
-    return deco
-
-
 _INITIAL_LR = Field(ge=0, description="The learning rate at step 0.")
 _DECAY_STEPS = Field(gt=0, description="Number of steps of one decay period (Keras: > 0).")
 _STAIRCASE = Field(
@@ -48,7 +41,7 @@ _STAIRCASE = Field(
 )
 
 
-@_register("exponential_decay")
+@SCHEDULES.register("exponential_decay")
 class ExponentialDecay(Schedule):
     """`initial_learning_rate * decay_rate ** (step / decay_steps)`; with `staircase` the
     exponent is `floor(step / decay_steps)`."""
@@ -70,7 +63,7 @@ def _progress(step: int, decay_steps: int, staircase: bool) -> float:
     return float(math.floor(p)) if staircase else p
 
 
-@_register("piecewise_constant_decay")
+@SCHEDULES.register("piecewise_constant_decay")
 class PiecewiseConstantDecay(Schedule):
     """`values[0]` while `step <= boundaries[0]`, `values[i]` while
     `boundaries[i-1] < step <= boundaries[i]`, `values[-1]` after `boundaries[-1]`."""
@@ -101,7 +94,7 @@ class PiecewiseConstantDecay(Schedule):
         return self.values[bisect.bisect_left(self.boundaries, step)]
 
 
-@_register("polynomial_decay")
+@SCHEDULES.register("polynomial_decay")
 class PolynomialDecay(Schedule):
     """`(initial_learning_rate - end_learning_rate) * (1 - s / decay_steps) ** power +
     end_learning_rate` with `s = min(step, decay_steps)`; with `cycle`, `s = step` and
@@ -125,7 +118,7 @@ class PolynomialDecay(Schedule):
         return span * (1.0 - s / decay_steps) ** self.power + self.end_learning_rate
 
 
-@_register("inverse_time_decay")
+@SCHEDULES.register("inverse_time_decay")
 class InverseTimeDecay(Schedule):
     """`initial_learning_rate / (1 + decay_rate * step / decay_steps)`; with `staircase` the
     ratio is `floor(step / decay_steps)`."""
@@ -151,7 +144,7 @@ def _cosine(fraction: float, alpha: float) -> float:
     return (1.0 - alpha) * 0.5 * (1.0 + math.cos(math.pi * fraction)) + alpha
 
 
-@_register("cosine_decay")
+@SCHEDULES.register("cosine_decay")
 class CosineDecay(Schedule):
     """Optional linear warmup, then cosine decay. Without `warmup_target`:
     `initial_learning_rate * ((1 - alpha) * 0.5 * (1 + cos(pi * s / decay_steps)) + alpha)`
@@ -184,7 +177,7 @@ class CosineDecay(Schedule):
         return self.warmup_target * _cosine(fraction, self.alpha)
 
 
-@_register("cosine_decay_restarts")
+@SCHEDULES.register("cosine_decay_restarts")
 class CosineDecayRestarts(Schedule):
     """Cosine decay with warm restarts (SGDR): period `i` (from 0) lasts
     `first_decay_steps * t_mul ** i` steps and starts from `initial_learning_rate * m_mul ** i`;

@@ -1,4 +1,4 @@
-"""Torch modules of the built-in layers (imported by builders, never by spec code)."""
+"""Torch module of the Dense layer."""
 
 from __future__ import annotations
 
@@ -6,14 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .activations import activation_fn
 from .weights import create_weight
-
-
-def activation_fn(spec):
-    """The torch callable of an activation spec, None for linear (nothing to call)."""
-    if spec is None or spec.type == "linear":
-        return None
-    return spec.function()
 
 
 class DenseModule(nn.Module):

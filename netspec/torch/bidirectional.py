@@ -1,4 +1,4 @@
-"""Torch modules of the wrapper layers: Bidirectional and TimeDistributed."""
+"""Torch module of the Bidirectional wrapper."""
 
 from __future__ import annotations
 
@@ -47,16 +47,3 @@ class BidirectionalModule(nn.Module):
 
     def extra_repr(self) -> str:
         return f"merge_mode={self.merge_mode}"
-
-
-class TimeDistributedModule(nn.Module):
-    """Keras TimeDistributed: `layer` on (batch * timesteps, ...), reshaped back."""
-
-    def __init__(self, layer: nn.Module):
-        super().__init__()
-        self.layer = layer
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        batch, steps = x.shape[0], x.shape[1]
-        y = self.layer(x.reshape(batch * steps, *x.shape[2:]))
-        return y.reshape(batch, steps, *y.shape[1:])
