@@ -193,7 +193,7 @@ def _connect(spec, nodes: list[Node], inputs: list[InputNode], problems: list[Pr
                 node.inputs = [Ref(nodes[i - 1].name)]
             elif len(inputs) == 1:
                 node.inputs = [Ref(inputs[0].name)]
-            elif inputs:
+            elif inputs and node.layer is not None:  # an invalid entry's inputs are unknown
                 names = ", ".join(inp.name for inp in inputs)
                 problems.append(
                     Problem(
@@ -535,6 +535,6 @@ def resolve(spec, raw_layers: list | None = None) -> Graph:
     graph = Graph(spec.name, spec.data_format, inputs, nodes, order, [], problems)
     _infer(graph, spec.data_format)
     graph.outputs = _outputs(spec, graph)
-    if not problems:
+    if not problems and all(n.layer is not None for n in nodes):  # else uses are unknown
         _check_used(graph)
     return graph

@@ -175,3 +175,21 @@ def test_nothing_named_cli_is_installed_and_python_m_netspec_works(tmp_path):
     assert result.stdout.strip().endswith("two_tower.yaml: ok (9 layers)")
     script = Path(sysconfig.get_path("scripts")) / "netspec"  # the console script pip wrote
     assert "from netspec.cli import main" in script.read_text()
+
+
+def test_validate_checks_set_overrides_as_train_applies_them(capsys):
+    """`netspec validate --set` refuses what `netspec train --set` would, naming the --set."""
+    from netspec.cli import main
+
+    spec = str(ROOT / "specs/diabetes_mlp.yaml")
+    with pytest.raises(SystemExit) as info:
+        main(["validate", spec, "--set", "train.early_stopping.monitor=val_mea"])
+    assert info.value.code == 1
+    assert capsys.readouterr().err == (
+        "--set train.early_stopping.monitor=val_mea: train.early_stopping.monitor: 'val_mea' "
+        "is not reported by this training; did you mean 'val_mae'? (reported: loss, mae, "
+        "val_loss, val_mae)\n"
+    )
+    with pytest.raises(SystemExit) as info:
+        main(["validate", "-q", spec, "--set", "train.early_stopping.monitor=val_mae"])
+    assert info.value.code == 0

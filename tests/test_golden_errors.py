@@ -39,3 +39,22 @@ def test_every_diagnostic_has_a_real_position():
             for d in exc.diagnostics:
                 assert 1 <= d.line <= max(len(lines), 1), d
                 assert 1 <= d.col <= len(lines[d.line - 1]) + 1, d
+
+
+SECTIONS = [p for p in GOLDEN if p.stem.startswith("sections")]
+
+
+@pytest.mark.parametrize("spec", SECTIONS, ids=[p.stem for p in SECTIONS])
+def test_train_reports_the_same_located_problems_before_reading_data(spec, monkeypatch, capsys):
+    """What `netspec validate` reports of the compile/train sections, `netspec train` reports
+    word for word, before it looks at the data (here a file that does not exist)."""
+    from netspec.cli import main
+
+    monkeypatch.chdir(ROOT)
+    relative = spec.relative_to(ROOT)
+    expected = spec.with_suffix(".err").read_text()
+    for argv in (["validate", str(relative)], ["train", str(relative), "--data", "nowhere.npz"]):
+        with pytest.raises(SystemExit) as info:
+            main(argv)
+        assert info.value.code == 1
+        assert capsys.readouterr().err == expected, argv
