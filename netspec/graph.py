@@ -8,25 +8,17 @@ rather than reported twice.
 from __future__ import annotations
 
 import heapq
-import math
 from dataclasses import dataclass, field
 
 from .errors import Path, Problem
 from .layers.base import (
     LAYERS,
-    Context,
     Layer,
     Shape,
-    ShapeError,
     Weight,
-    fmt_shape,
     snake_case,
 )
 from .registry import did_you_mean
-from .vocab.bounds import MAX_ELEMENTS, MAX_SIZE
-
-# floating dtypes that Keras autocasts to float32 when a layer is called
-CAST_FLOATS = ("float16", "bfloat16", "float64")
 
 
 @dataclass(frozen=True)
@@ -85,7 +77,7 @@ class Graph:
         return self.by_name.get(name)
 
     def output_shapes(self) -> list[Shape | None]:
-        return [_value_shape(self, ref)[0] for ref in self.outputs]
+        return [value_shape(self, ref)[0] for ref in self.outputs]
 
 
 def parse_ref(text: str) -> Ref:
@@ -95,7 +87,7 @@ def parse_ref(text: str) -> Ref:
     return Ref(text)
 
 
-def _value_shape(graph: Graph, ref: Ref) -> tuple[Shape | None, str]:
+def value_shape(graph: Graph, ref: Ref) -> tuple[Shape | None, str]:
     node = graph.node(ref.node)
     if node is None:
         inp = next((i for i in graph.inputs if i.name == ref.node), None)
@@ -282,51 +274,7 @@ def _order(nodes: list[Node], problems: list[Problem]) -> list[int]:
     return order
 
 
-def _infer(graph: Graph, ctx_format: str) -> None:
-    for i in graph.order:
-        node = graph.nodes[i]
-        if node.layer is None or not node.inputs:
-            continue
-        if any(_unresolved(graph, node, name) for _, name in layer_refs(node.layer)):
-            continue  # reported on the reference, or on the referenced entry
-        shapes, dtypes = [], []
-        for ref in node.inputs:
-            problem = _ref_problem(graph, node, ref)
-            if problem:
-                graph.problems.append(problem)
-                break
-            shape, dtype = _value_shape(graph, ref)
-            if shape is None:
-                break
-            shapes.append(shape)
-            dtypes.append(dtype)
-        else:
-            _apply_rule(graph, node, shapes, Context(ctx_format, dtypes, layers=graph.by_name))
-            if node.input_shapes is not None:
-                _apply_mask(graph, node, [value_mask(graph, ref) for ref in node.inputs])
-
-
-def _unresolved(graph: Graph, node: Node, name: str) -> bool:
-    target = graph.node(name)
-    return (
-        name == node.name
-        or target is None
-        or target.input_shapes is None
-        or bool(layer_refs(target.layer))
-    )
-
-
-def _ref_problem(graph: Graph, node: Node, ref: Ref) -> Problem | None:
-    return _check_ref(graph, ref, _inputs_path(node))
-
-
-def _inputs_path(node: Node) -> Path:
-    """The layer's `inputs` key when the spec writes one, else the layer itself."""
-    written = node.layer is not None and node.layer.inputs is not None
-    return ("layers", node.index, "inputs") if written else ("layers", node.index)
-
-
-def _check_ref(graph: Graph, ref: Ref, path: Path) -> Problem | None:
+def check_ref(graph: Graph, ref: Ref, path: Path) -> Problem | None:
     """A problem when `ref`'s output index does not fit its producer's outputs."""
     producer = graph.node(ref.node)
     out = producer.output if producer is not None else None
@@ -345,142 +293,6 @@ def _check_ref(graph: Graph, ref: Ref, path: Path) -> Problem | None:
     return None
 
 
-def _apply_rule(graph: Graph, node: Node, shapes: list[Shape], ctx: Context) -> None:
-    layer = node.layer
-    low, high = layer.arity
-    if len(shapes) < low or (high is not None and len(shapes) > high):
-        want = str(low) if low == high else f"{low} or more" if high is None else f"{low}-{high}"
-        graph.problems.append(
-            Problem(
-                _inputs_path(node),
-                f"{layer.type} takes {want} input(s), got {len(shapes)}",
-            )
-        )
-        return
-    try:
-        node.output = layer.output_shape(shapes, ctx)
-        weights = layer.weights(shapes, ctx)  # weight rules may refuse shapes too
-        _check_sizes(shapes, node.output, weights)
-        _check_penalties(layer, weights, node.output)
-    except ShapeError as exc:
-        where = exc.field or ("inputs" if layer.inputs is not None else "type")
-        where = where if isinstance(where, tuple) else (where,)
-        graph.problems.append(Problem(("layers", node.index, *where), str(exc)))
-        return
-    node.input_shapes = shapes
-    node.input_dtypes = list(ctx.dtypes)
-    node.weights = weights
-    # Keras's layers cast floating inputs to their float32 compute dtype (Layer.__call__'s
-    # autocast); layers that only move values keep integers and bools.
-    kept = ctx.dtypes[0] if getattr(layer, "keeps_dtype", False) else "float32"
-    node.dtype = "float32" if kept in CAST_FLOATS else kept
-
-
-def _check_sizes(shapes: list[Shape], output: Shape | list[Shape], weights: list) -> None:
-    """ShapeError for a value or weight torch cannot hold: a dimension over `MAX_SIZE` or more
-    than `MAX_ELEMENTS` values (`units: 0xFFFFFFFFFFFFFFFF` would validate, then overflow)."""
-    values = [f"input shape {fmt_shape(s)}" for s in shapes]
-    outputs = output if isinstance(output, list) else [output]
-    values += [f"output shape {fmt_shape(s)}" for s in outputs]
-    values += [f"weight '{w.name}' shape {tuple(w.shape)}" for w in weights]
-    for what, shape in zip(values, [*shapes, *outputs, *(w.shape for w in weights)], strict=True):
-        dims = [d for d in shape if d is not None]
-        if any(d > MAX_SIZE for d in dims) or math.prod(dims) > MAX_ELEMENTS:
-            raise ShapeError(
-                f"{what} is too large for torch (at most {MAX_SIZE} per axis, "
-                f"{MAX_ELEMENTS} values)"
-            )
-
-
-def _check_penalties(layer: Layer, weights: list, output: Shape | list[Shape]) -> None:
-    """ShapeError when an initializer or regularizer cannot take its weight (Orthogonal and
-    OrthogonalRegularizer: 2-D, as Keras), or the activity regularizer the layer's output."""
-    fields = type(layer).model_fields
-    for w in weights:
-        for kind, rule in (("initializer", w.initializer), ("regularizer", w.regularizer)):
-            if why := _refuses(rule, w.shape):
-                key = f"{w.name}_{kind}"
-                raise ShapeError(
-                    f"{why} ({w.name} shape {w.shape})", key if key in fields else None
-                )
-    activity = layer.activity_regularizer_spec()
-    for out in output if isinstance(output, list) else [output]:
-        if why := _refuses(activity, (None, *out)):
-            key = "activity_regularizer" if "activity_regularizer" in fields else None
-            raise ShapeError(f"{why} (output shape {fmt_shape(out)})", key)
-
-
-def _refuses(regularizer, shape: tuple) -> str | None:
-    refuses = getattr(regularizer, "refuses", None)
-    return refuses(shape) if refuses is not None else None
-
-
-def value_mask(graph: Graph, ref: Ref) -> str | None:
-    """The producer of the mask the value `ref` carries, if any."""
-    node = graph.node(ref.node)
-    mask = node.mask if node is not None else None
-    if isinstance(mask, list):
-        return mask[ref.index] if ref.index is not None and ref.index < len(mask) else None
-    return mask
-
-
-def _apply_mask(graph: Graph, node: Node, masks: list[str | None]) -> None:
-    """Static mask propagation (Keras's compute_mask): which mask each output carries, and a
-    located problem where a mask reaches a layer that would drop it or silently ignore it."""
-    layer = node.layer
-    outputs = len(node.output) if isinstance(node.output, list) else None
-    if layer.produces_mask():
-        node.mask = node.name if outputs is None else [node.name] * outputs
-        return
-    sources = sorted({m for m in masks if m is not None})
-    if not sources:
-        return
-    made_by = graph.node(sources[0])
-    what = f"the mask of '{sources[0]}' ({made_by.type if made_by else 'layer'})"
-    if layer.consumes_mask:
-        if len(sources) > 1:
-            _mask_problem(graph, node, f"{layer.type} takes one mask, got those of {sources}")
-            return
-        carried = layer.output_mask()
-        if isinstance(carried, list):
-            node.mask = [sources[0] if c else None for c in carried]
-        else:
-            node.mask = sources[0] if carried else None
-        return
-    if not layer.propagates_mask:
-        _mask_problem(
-            graph,
-            node,
-            f"{what} reaches {layer.type}, which neither uses masks nor carries them on (Keras "
-            "would drop it or ignore it); masks go to recurrent layers (SimpleRNN, LSTM, GRU, "
-            "Bidirectional), through layers that keep the timesteps (Dense, Activation, "
-            "Dropout, TimeDistributed, ...)",
-        )
-        return
-    shape = node.output if outputs is None else None
-    masked_shapes = [s for s, m in zip(node.input_shapes, masks, strict=True) if m is not None]
-    if len(sources) > 1 or shape is None or not _same_axes(shape[:-1], masked_shapes[0][:-1]):
-        _mask_problem(
-            graph,
-            node,
-            f"{what} covers axes {layer.type} does not keep (input "
-            f"{fmt_shape(masked_shapes[0])}, output "
-            f"{fmt_shape(shape) if shape is not None else node.output}): it cannot carry it on",
-        )
-        return
-    node.mask = sources[0]
-
-
-def _same_axes(a: Shape, b: Shape) -> bool:
-    return len(a) == len(b) and all(
-        x is None or y is None or x == y for x, y in zip(a, b, strict=True)
-    )
-
-
-def _mask_problem(graph: Graph, node: Node, message: str) -> None:
-    graph.problems.append(Problem(_inputs_path(node), message))
-
-
 def _outputs(spec, graph: Graph) -> list[Ref]:
     given = spec.outputs
     if given is None:
@@ -495,7 +307,7 @@ def _outputs(spec, graph: Graph) -> list[Ref]:
             graph.problems.append(
                 Problem(path, f"unknown layer '{ref.node}'" + did_you_mean(ref.node, names))
             )
-        elif problem := _check_ref(graph, ref, path):
+        elif problem := check_ref(graph, ref, path):
             graph.problems.append(problem)
         else:
             refs.append(ref)
@@ -522,6 +334,8 @@ def _check_used(graph: Graph) -> None:
 
 def resolve(spec, raw_layers: list | None = None) -> Graph:
     """Resolve a validated spec (some layers may be None: invalid) into a Graph."""
+    from .inference import infer  # inference works on this module's Graph
+
     problems: list[Problem] = []
     inputs = _model_inputs(spec, problems)
     names = _names(spec, raw_layers or [], {i.name for i in inputs}, problems)
@@ -533,7 +347,7 @@ def resolve(spec, raw_layers: list | None = None) -> Graph:
     _check_layer_refs(nodes, inputs, problems)
     order = _order(nodes, problems)
     graph = Graph(spec.name, spec.data_format, inputs, nodes, order, [], problems)
-    _infer(graph, spec.data_format)
+    infer(graph, spec.data_format)
     graph.outputs = _outputs(spec, graph)
     if not problems and all(n.layer is not None for n in nodes):  # else uses are unknown
         _check_used(graph)

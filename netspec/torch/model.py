@@ -173,7 +173,7 @@ class NetspecModel(nn.Module):
 def _mask_plan(graph, slot: dict[str, int]) -> list[tuple[int | None, bool]] | None:
     """(slot of the mask a step's module takes, whether the step makes a mask) per plan step,
     or None when no layer takes a mask."""
-    from ..graph import value_mask
+    from ..inference import value_mask
 
     takes: dict[str, str] = {}  # consumer -> the mask maker whose mask it takes
     for node in graph.nodes:
