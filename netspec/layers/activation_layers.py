@@ -179,10 +179,9 @@ class PReLU(Layer):
         ]
 
     def output_shape(self, shapes: list[Shape], ctx: Context) -> Shape:
-        self.weights(shapes, ctx)
-        return shapes[0]
+        return shapes[0]  # weights() checks the axes
 
     def build(self, shapes: list[Shape], ctx: Context):
         from ..torch.activation_layers import PReLUModule
 
-        return PReLUModule(self.weights(shapes, ctx), ctx)
+        return PReLUModule(self.graph_weights(shapes, ctx), ctx)

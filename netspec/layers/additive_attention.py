@@ -59,4 +59,4 @@ class AdditiveAttention(QueryValueAttention):
     def build(self, shapes: list[Shape], ctx: Context):
         from ..torch.additive_attention import AdditiveAttentionModule
 
-        return AdditiveAttentionModule(self, self.weights(shapes, ctx), ctx)
+        return AdditiveAttentionModule(self, self.graph_weights(shapes, ctx), ctx)

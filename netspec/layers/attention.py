@@ -179,4 +179,6 @@ class Attention(QueryValueAttention):
     def build(self, shapes: list[Shape], ctx: Context):
         from ..torch.attention import AttentionModule
 
-        return AttentionModule(self, self.weights(shapes, ctx), ctx, self.score_mode == "concat")
+        return AttentionModule(
+            self, self.graph_weights(shapes, ctx), ctx, self.score_mode == "concat"
+        )

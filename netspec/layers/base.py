@@ -48,8 +48,9 @@ class Context:
     # rules), and the modules built so far by name (builders; referenced entries come first).
     layers: dict[str, Any] | None = None
     modules: dict[str, Any] | None = None
-    # The layer's weights as the graph resolved them (`weights()`, computed once; builders).
-    weights: list[Weight] = field(default_factory=list)
+    # The layer's weights as the graph resolved them (computed once), for its builder; None
+    # for a layer built inside a wrapper, whose weights the builder computes.
+    weights: list[Weight] | None = None
 
 
 @dataclass
@@ -139,6 +140,11 @@ class Layer(BaseModel):
     def weights(self, shapes: list[Shape], ctx: Context) -> list[Weight]:
         """Keras weights for these input shapes (parameter counts come from here)."""
         return []
+
+    def graph_weights(self, shapes: list[Shape], ctx: Context) -> list[Weight]:
+        """The weights a builder uses: those the graph resolved (`ctx.weights`, computed once
+        during validation), or, for a layer inside a wrapper, `weights()` now."""
+        return ctx.weights if ctx.weights is not None else self.weights(shapes, ctx)
 
     def temporary_elements(self, shapes: list[Shape], ctx: Context) -> int:
         """Values of one sample that the layer holds besides its output (a padded copy of its

@@ -73,11 +73,10 @@ class BatchNormalization(_Affine):
         ]
 
     def output_shape(self, shapes: list[Shape], ctx: Context) -> Shape:
-        self.weights(shapes, ctx)
-        return shapes[0]
+        return shapes[0]  # weights() checks the axes
 
     def build(self, shapes: list[Shape], ctx: Context):
         from ..torch.batch_normalization import BatchNormModule
 
         axis = axis_indices(self.axis, shapes[0])[0]
-        return BatchNormModule(self, self.weights(shapes, ctx), ctx, axis)
+        return BatchNormModule(self, self.graph_weights(shapes, ctx), ctx, axis)

@@ -51,7 +51,7 @@ class BaseConv(SpatialConv, WeightedLayer):
         from ..torch.conv import ConvModule
 
         spatial = self.split(shapes[0], ctx)[0]
-        return ConvModule(self, spatial, self.weights(shapes, ctx), ctx)
+        return ConvModule(self, spatial, self.graph_weights(shapes, ctx), ctx)
 
 
 @register_layer

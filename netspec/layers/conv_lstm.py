@@ -66,28 +66,11 @@ class ConvLSTM(RecurrentArgs, ConvLSTMCellArgs, SpatialConv):
     def weights(self, shapes: list[Shape], ctx: Context) -> list[Weight]:
         channels, window = self.split(shapes[0][1:], ctx)[1], self.tup("kernel_size")
         size = 4 * self.filters  # gates i, f, c, o
-        out = [
-            Weight(
-                "kernel",
-                (*window, channels, size),
-                self.kernel_initializer,
-                self.kernel_regularizer,
-                self.kernel_constraint,
-            ),
-            Weight(
-                "recurrent_kernel",
-                (*window, self.filters, size),
-                self.recurrent_initializer,
-                self.recurrent_regularizer,
-                self.recurrent_constraint,
-            ),
-        ]
-        if self.use_bias:
-            bias = self.bias_initializer
-            if self.unit_forget_bias:
-                bias = ForgetBiasInitializer(bias, self.filters)
-            out.append(Weight("bias", (size,), bias, self.bias_regularizer, self.bias_constraint))
-        return out
+        bias = self.bias_initializer
+        if self.unit_forget_bias:
+            bias = ForgetBiasInitializer(bias, self.filters)
+        kernel, recurrent = (*window, channels, size), (*window, self.filters, size)
+        return self.recurrent_weights(kernel, recurrent, (size,), bias)
 
     def temporary_elements(self, shapes: list[Shape], ctx: Context) -> int:
         # the input convolution runs on every step at once, on a padded copy with `same`

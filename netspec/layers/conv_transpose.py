@@ -70,7 +70,7 @@ class BaseConvTranspose(SpatialConv, WeightedLayer):
         from ..torch.conv_transpose import ConvTransposeModule
 
         spatial = self.split(shapes[0], ctx)[0]
-        return ConvTransposeModule(self, spatial, self.weights(shapes, ctx), ctx)
+        return ConvTransposeModule(self, spatial, self.graph_weights(shapes, ctx), ctx)
 
 
 @register_layer

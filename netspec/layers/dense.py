@@ -105,4 +105,4 @@ class Dense(WeightedLayer):
     def build(self, shapes: list[Shape], ctx: Context):
         from ..torch.dense import DenseModule
 
-        return DenseModule(self, self.weights(shapes, ctx), ctx)
+        return DenseModule(self, self.graph_weights(shapes, ctx), ctx)

@@ -84,7 +84,7 @@ class BaseDepthwiseConv(SpatialConv):
         from ..torch.depthwise_conv import DepthwiseConvModule
 
         spatial = self.split(shapes[0], ctx)[0]
-        return DepthwiseConvModule(self, spatial, self.weights(shapes, ctx), ctx)
+        return DepthwiseConvModule(self, spatial, self.graph_weights(shapes, ctx), ctx)
 
 
 @register_layer

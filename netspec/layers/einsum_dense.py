@@ -146,4 +146,4 @@ class EinsumDense(Layer):
     def build(self, shapes: list[Shape], ctx: Context):
         from ..torch.einsum_dense import EinsumDenseModule
 
-        return EinsumDenseModule(self, self.weights(shapes, ctx), ctx)
+        return EinsumDenseModule(self, self.graph_weights(shapes, ctx), ctx)

@@ -91,4 +91,4 @@ class Embedding(Layer):
     def build(self, shapes: list[Shape], ctx: Context):
         from ..torch.embedding import EmbeddingModule
 
-        return EmbeddingModule(self.weights(shapes, ctx)[0], ctx)
+        return EmbeddingModule(self.graph_weights(shapes, ctx)[0], ctx)

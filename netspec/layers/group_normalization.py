@@ -58,4 +58,6 @@ class GroupNormalization(_Affine):
         from ..torch.group_normalization import GroupNormModule
 
         axis = axis_indices(self.axis, shapes[0])[0]
-        return GroupNormModule(self, self.weights(shapes, ctx), ctx, self.channels(shapes[0]), axis)
+        return GroupNormModule(
+            self, self.graph_weights(shapes, ctx), ctx, self.channels(shapes[0]), axis
+        )

@@ -118,7 +118,7 @@ class _LocallyConnected(Spatial, WeightedLayer):
         kernel, strides = self.windows()
         return LocallyConnectedModule(
             self,
-            self.weights(shapes, ctx),
+            self.graph_weights(shapes, ctx),
             ctx,
             kernel,
             strides,

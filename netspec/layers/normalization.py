@@ -116,7 +116,7 @@ class LayerNormalization(_Affine):
     def build(self, shapes: list[Shape], ctx: Context):
         from ..torch.normalization import LayerNormModule
 
-        return LayerNormModule(self, self.weights(shapes, ctx), ctx)
+        return LayerNormModule(self, self.graph_weights(shapes, ctx), ctx)
 
 
 @register_layer
@@ -175,4 +175,4 @@ class RMSNormalization(Layer):
     def build(self, shapes: list[Shape], ctx: Context):
         from ..torch.normalization import RMSNormModule
 
-        return RMSNormModule(self, self.weights(shapes, ctx), ctx)
+        return RMSNormModule(self, self.graph_weights(shapes, ctx), ctx)

@@ -8,13 +8,53 @@ return_sequences, run by one loop: a masked step keeps every cell's states.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import Field
+from pydantic import BaseModel, BeforeValidator, Field
 
+from ..registry import Registry
 from .base import Context, Layer, Shape, ShapeError, Weight, register_layer
 from .rnn_base import RecurrentArgs
-from .rnn_cells import CellField, RecurrentCell, StackedRNNCells, sequence_features
+from .rnn_cells import GRUCell, LSTMCell, RecurrentCell, SimpleRNNCell, sequence_features
+
+CELLS: Registry[type[BaseModel]] = Registry("RNN cell type")  # the catalogue's `rnn_cells`
+
+
+def _known_cell(value: Any) -> Any:
+    """A cell's `type` must be one of CELLS (the discriminated union alone would say "unknown
+    layer type" inside a layer's arguments, suggesting layers)."""
+    if isinstance(value, str):
+        raise ValueError(f"a cell is an object: {{type: {value}, units: ...}}")
+    name = value.get("type") if isinstance(value, dict) else None
+    if isinstance(name, str) and name not in CELLS:
+        raise ValueError(f"unknown {CELLS.kind} '{name}'{CELLS.hint(name)}")
+    return value
+
+
+class StackedRNNCells(BaseModel):
+    """Cells run one after the other at every step, as one cell (Keras's `StackedRNNCells`):
+    each cell's output is the next one's input; the output is the last cell's, and the states
+    are every cell's, in turn."""
+
+    model_config = Layer.model_config
+
+    type: Literal["StackedRNNCells"] = "StackedRNNCells"
+    cells: Annotated[list[CellField], Field(min_length=1)] = Field(
+        ..., description="The cells, first to last ({type: LSTMCell, units: 8}, ...)."
+    )
+
+
+# A cell, {type: LSTMCell, units: 8}, or a stack of them (StackedRNNCells).
+CellField = Annotated[
+    Annotated[
+        Union[SimpleRNNCell, LSTMCell, GRUCell, StackedRNNCells],  # noqa: UP007
+        Field(discriminator="type"),
+    ],
+    BeforeValidator(_known_cell),
+]
+
+for _cell in (SimpleRNNCell, LSTMCell, GRUCell, StackedRNNCells):
+    CELLS.register()(_cell)
 
 
 class _CellFirst(Layer):

@@ -1,11 +1,8 @@
-"""The base of the recurrent layers: the arguments of Keras's `RNN` loop (return_sequences,
-return_state, go_backwards, ...) and those of its cells (activations, initializers, dropout, ...)
-that SimpleRNN, LSTM, GRU, RNN's cells (rnn_cells.py) and ConvLSTM share.
-
-The classes here are mixins, combined with Layer (whose config they repeat). Pydantic orders a
-model's fields by its reversed MRO, so a layer lists the loop's arguments first and Layer last
-among its bases: Layer's fields come first, then the cell's, then the loop's (Keras's order).
-"""
+"""The base of the recurrent layers: the arguments of Keras's `RNN` loop (return_sequences, ...)
+and of its cells (activations, initializers, dropout, ...), which SimpleRNN, LSTM, GRU, RNN's
+cells (rnn_cells.py) and ConvLSTM share. Mixins, with Layer's config: a model's fields follow
+its reversed MRO, so a layer lists the loop's mixin first and Layer last among its bases
+(Layer's fields first, then the cell's, then the loop's: Keras's order)."""
 
 from __future__ import annotations
 
@@ -15,19 +12,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from ..vocab import ActivationField, ConstraintField, InitializerField, RegularizerField
 from ..vocab.bounds import SEED_END
-from .base import Layer, Shape, ShapeError
-
-
-def plain(activation, *names: str) -> bool:
-    """Whether `activation` is one of `names` with its default arguments (what a fused kernel
-    computes)."""
-    if activation is None or activation.type not in names:
-        return False
-    return all(
-        getattr(activation, f) == info.default
-        for f, info in type(activation).model_fields.items()
-        if f != "type"
-    )
+from .base import Layer, Shape, ShapeError, Weight
 
 
 class CellArgs(BaseModel):
@@ -107,6 +92,29 @@ class CellArgs(BaseModel):
                 act is None or act.output_shape(step)
             except ValueError as exc:
                 raise ShapeError(str(exc), name) from None
+
+    def recurrent_weights(self, kernel: Shape, recurrent: Shape, bias: Shape, bias_init) -> list:
+        """Keras's kernel, recurrent_kernel and bias (with use_bias) of these shapes, with the
+        cell's initializers (`bias_init` for the bias), regularizers and constraints."""
+        out = [
+            Weight(
+                "kernel",
+                kernel,
+                self.kernel_initializer,
+                self.kernel_regularizer,
+                self.kernel_constraint,
+            ),
+            Weight(
+                "recurrent_kernel",
+                recurrent,
+                self.recurrent_initializer,
+                self.recurrent_regularizer,
+                self.recurrent_constraint,
+            ),
+        ]
+        if self.use_bias:
+            out.append(Weight("bias", bias, bias_init, self.bias_regularizer, self.bias_constraint))
+        return out
 
 
 class GatedArgs(BaseModel):

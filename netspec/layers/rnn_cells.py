@@ -1,6 +1,5 @@
-"""Keras's recurrent cells, the `cell` of an RNN layer (rnn.py), a registry of their own
-(`CELLS`, the catalogue's `rnn_cells`): SimpleRNNCell, LSTMCell and GRUCell, one step of
-SimpleRNN, LSTM and GRU, and StackedRNNCells, cells run one after the other.
+"""Keras's recurrent cells SimpleRNNCell, LSTMCell and GRUCell: one step of SimpleRNN, LSTM and
+GRU, the `cell` of an RNN layer (rnn.py, which registers them in `CELLS`).
 
 A cell has its layer's arguments but the loop's (return_sequences, ...); the layers
 (recurrent.py) are their cell plus the loop's arguments. A cell knows its weights (Keras's
@@ -9,16 +8,25 @@ torch module is netspec.torch.recurrent's."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Literal, Union
+from typing import ClassVar, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field
+from pydantic import BaseModel, Field
 
-from ..registry import Registry
 from ..vocab.bounds import MAX_SIZE
 from .base import Layer, Shape, ShapeError, Weight, fmt_shape
-from .rnn_base import CellArgs, GatedArgs, plain
+from .rnn_base import CellArgs, GatedArgs
 
-CELLS: Registry[type[BaseModel]] = Registry("RNN cell type")
+
+def plain(activation, *names: str) -> bool:
+    """Whether `activation` is one of `names` with its default arguments (what a fused kernel
+    computes)."""
+    if activation is None or activation.type not in names:
+        return False
+    return all(
+        getattr(activation, f) == info.default
+        for f, info in type(activation).model_fields.items()
+        if f != "type"
+    )
 
 
 class _Head(BaseModel):
@@ -59,33 +67,10 @@ class RecurrentCell(CellArgs, _Head):
     def cell_weights(self, input_dim: int) -> list[Weight]:
         """Keras's weights of the cell for inputs of `input_dim` features, in Keras's order."""
         size = self.gates * self.units
-        out = [
-            Weight(
-                "kernel",
-                (input_dim, size),
-                self.kernel_initializer,
-                self.kernel_regularizer,
-                self.kernel_constraint,
-            ),
-            Weight(
-                "recurrent_kernel",
-                (self.units, size),
-                self.recurrent_initializer,
-                self.recurrent_regularizer,
-                self.recurrent_constraint,
-            ),
-        ]
-        if self.use_bias:
-            out.append(
-                Weight(
-                    "bias",
-                    self.bias_shape(),
-                    self.bias_initializer_spec(),
-                    self.bias_regularizer,
-                    self.bias_constraint,
-                )
-            )
-        return out
+        kernel, recurrent = (input_dim, size), (self.units, size)
+        return self.recurrent_weights(
+            kernel, recurrent, self.bias_shape(), self.bias_initializer_spec()
+        )
 
     def why_not_fused(self) -> str | None:
         """Why the fused kernel cannot run this cell (None: it can)."""
@@ -104,7 +89,6 @@ class RecurrentCell(CellArgs, _Head):
         return self.why_not_fused() is None
 
 
-@CELLS.register()
 class SimpleRNNCell(RecurrentCell):
     """One step of a fully-connected RNN (Keras's `SimpleRNNCell`): `h_t = activation(x_t kernel
     + h_{t-1} recurrent_kernel + bias)`, the output being the state. Runs on PyTorch's fused RNN
@@ -121,7 +105,6 @@ class SimpleRNNCell(RecurrentCell):
         return None
 
 
-@CELLS.register()
 class LSTMCell(GatedArgs, RecurrentCell):
     """One step of a Long Short-Term Memory (Keras's `LSTMCell`): gates i, f, c, o in Keras's
     (and PyTorch's) order, states [h, c], the output being h. Runs on PyTorch's fused LSTM
@@ -144,7 +127,6 @@ class LSTMCell(GatedArgs, RecurrentCell):
         return ForgetBiasInitializer(self.bias_initializer, self.units)
 
 
-@CELLS.register()
 class GRUCell(GatedArgs, RecurrentCell):
     """One step of a Gated Recurrent Unit (Keras's `GRUCell`): gates z, r, h in Keras's order.
     With reset_after (Keras 3's default, PyTorch's and cuDNN's variant) the reset gate applies
@@ -204,43 +186,3 @@ def sequence_features(layer: str, shape: Shape) -> int:
     if shape[-1] is None:
         raise ShapeError(f"the features axis of {layer}'s input must be known, got None")
     return shape[-1]
-
-
-def known_type(kinds: Registry) -> Any:
-    """A BeforeValidator for a `{type: ...}` object of `kinds`: an unknown type is an error that
-    names the types there are (the discriminated union alone would say "unknown layer type"
-    inside a layer's arguments)."""
-
-    def check(value: Any) -> Any:
-        if isinstance(value, str):
-            raise ValueError(f"a cell is an object: {{type: {value}, units: ...}}")
-        name = value.get("type") if isinstance(value, dict) else None
-        if isinstance(name, str) and name not in kinds:
-            raise ValueError(f"unknown {kinds.kind} '{name}'{kinds.hint(name)}")
-        return value
-
-    return BeforeValidator(check)
-
-
-@CELLS.register()
-class StackedRNNCells(BaseModel):
-    """Cells run one after the other at every step, as one cell (Keras's `StackedRNNCells`):
-    each cell's output is the next one's input; the output is the last cell's, and the states
-    are every cell's, in turn."""
-
-    model_config = Layer.model_config
-
-    type: Literal["StackedRNNCells"] = "StackedRNNCells"
-    cells: Annotated[list[CellField], Field(min_length=1)] = Field(
-        ..., description="The cells, first to last ({type: LSTMCell, units: 8}, ...)."
-    )
-
-
-# A cell, {type: LSTMCell, units: 8}, or a stack of them (StackedRNNCells).
-CellField = Annotated[
-    Annotated[
-        Union[SimpleRNNCell, LSTMCell, GRUCell, StackedRNNCells],  # noqa: UP007
-        Field(discriminator="type"),
-    ],
-    known_type(CELLS),
-]

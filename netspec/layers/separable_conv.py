@@ -48,7 +48,7 @@ class BaseSeparableConv(BaseDepthwiseConv):
         from ..torch.separable_conv import SeparableConvModule
 
         spatial = self.split(shapes[0], ctx)[0]
-        return SeparableConvModule(self, spatial, self.weights(shapes, ctx), ctx)
+        return SeparableConvModule(self, spatial, self.graph_weights(shapes, ctx), ctx)
 
 
 @register_layer

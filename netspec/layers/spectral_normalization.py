@@ -132,7 +132,7 @@ class SpectralNormalization(Layer):
     def build(self, shapes: list[Shape], ctx: Context):
         from ..torch.spectral_normalization import SpectralNormalizationModule
 
-        weights = self.weights(shapes, ctx)
+        weights = self.graph_weights(shapes, ctx)
         name = kernel_name(self.layer, weights)
         vector_u = next(w for w in weights if w.name == "vector_u")
         inner = _build_inner(self.layer, shapes, ctx)

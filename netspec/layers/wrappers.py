@@ -4,6 +4,7 @@ is a nested layer spec, validated like a layer entry, whose errors are located i
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any, Union
 
 from pydantic import Field
@@ -58,7 +59,7 @@ def _inner_weights(inner: Layer, shapes: list[Shape], ctx: Context, key: str) ->
 
 
 def _build_inner(inner: Layer, shapes: list[Shape], ctx: Context):
-    module = inner.build(shapes, ctx)
+    module = inner.build(shapes, replace(ctx, weights=None))  # not the wrapper's weights
     if not inner.trainable:
         module.requires_grad_(False)
     return module
