@@ -67,7 +67,7 @@ KINDS: tuple[Kind, ...] = (
         "RNN cells",
         "model",
         "The `cell` of an `RNN` layer: one step of a recurrent layer, or a stack of them.",
-        "netspec.layers.rnn_cells",
+        "netspec.layers.rnn",
         "CELLS",
         "keras.layers",
         "RNNCell",

@@ -29,7 +29,7 @@ OutputRef = Annotated[str, Field(pattern=NAME_PATTERN[:-1] + r"(:[0-9]+)?$")]
 class InputSpec(BaseModel):
     """One model input (Keras's `keras.Input`)."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
     shape: list[Dim] = Field(
         ...,

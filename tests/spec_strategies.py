@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from netspec.deferred import Deferred
 from netspec.layers import LAYERS, Layer
 from netspec.registry import Registry
 from netspec.spec import spec_model
@@ -142,6 +143,9 @@ def describe(ann: Any, meta: tuple | list = (), pushed: dict | None = None) -> A
     while get_origin(ann) is Annotated:
         ann, *more = get_args(ann)
         meta = [*more, *meta]
+    deferred = [m for m in meta if isinstance(m, Deferred)]  # a section's model, typed Any
+    if deferred:
+        ann, meta = deferred[0].model(), [m for m in meta if not isinstance(m, Deferred)]
     cons, disc, vocab = _constraints(meta)
     cons = {**(pushed or {}), **cons}
     origin = get_origin(ann)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+import keras
 import numpy as np
 import pytest
 import torch
@@ -87,7 +88,7 @@ PARITY = [
             dilation_rate=[1, 2],
             return_sequences=True,
         ),
-        [3, 6, 7, 2],
+        [3, 2, 6, 7],
         CF,
     ),
     (conv(2, strides=[2, 1], dropout=0.4, recurrent_dropout=0.3), [3, 7, 5, 2], None),
@@ -115,10 +116,12 @@ def test_variable_timesteps_and_integer_inputs():
     spec = spec_of(conv(2, return_sequences=True), [None, 5, 4, 2])
     assert_keras_parity(spec, inputs([6, 5, 4, 2]))
     assert_keras_parity(spec, inputs([1, 5, 4, 2], seed=1))
+    # Integer inputs are cast (Keras's ConvLSTM fails on them: no parity to check).
     spec = {**spec_of(conv(1), [4, 6, 2]), "input_dtype": "int64"}
+    model = netspec.build(spec, seed=0).eval()
     x = torch.randint(0, 5, (2, 4, 6, 2))
-    model, _ = assert_keras_parity(spec, x)
     assert model(x).dtype == torch.float32
+    assert torch.equal(model(x), model(x.float()))
 
 
 # ------------------------------------------------------------------------------ weights
@@ -209,8 +212,6 @@ def test_penalties_and_constraints_as_keras():
 
 
 def keras_numpy(value) -> np.ndarray:
-    import keras
-
     return keras.ops.convert_to_numpy(value)
 
 
@@ -254,7 +255,8 @@ def test_training_dropout_statistics_match_keras(args):
     model = netspec.build(spec, seed=0).train()
     copy_weights(kmodel, model)
     torch.manual_seed(0)
-    samples = 2000
+    keras.utils.set_random_seed(0)
+    samples = 4000
     x = inputs(shape, batch=1).expand(samples, *shape).contiguous()
     with torch.no_grad():
         ours = model(x).numpy()
@@ -263,7 +265,7 @@ def test_training_dropout_statistics_match_keras(args):
     np.testing.assert_array_less(
         np.abs(ours.mean(0) - theirs.mean(0)), 5 * spread / samples**0.5 + 1e-6
     )
-    np.testing.assert_allclose(ours.std(0), theirs.std(0), rtol=0.12, atol=1e-4)
+    np.testing.assert_allclose(ours.std(0), theirs.std(0), rtol=0.15, atol=1e-4)
     assert (ours.std(0) > 1e-3).all()
     model.eval()
     with torch.no_grad():  # inference: no dropout, Keras's values

@@ -7,6 +7,7 @@ statistics); each cell of a stack runs its fused kernel; located errors inside c
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 import torch
@@ -321,8 +322,6 @@ def test_penalties_and_constraints_per_cell_as_keras():
 
 
 def keras_numpy(value) -> np.ndarray:
-    import keras
-
     return keras.ops.convert_to_numpy(value)
 
 
@@ -387,6 +386,7 @@ def test_training_dropout_statistics_match_keras():
     model = netspec.build(spec, seed=0).train()
     copy_weights(kmodel, model)
     torch.manual_seed(0)
+    keras.utils.set_random_seed(0)
     samples = 2000
     x = torch.randn(1, 5, 3).expand(samples, -1, -1).contiguous()
     with torch.no_grad():
@@ -424,6 +424,22 @@ ERRORS = [
         "unit: 3",
         "unknown key 'unit'; did you mean 'units'?",
         id="cell-key",
+    ),
+    pytest.param(
+        "  - type: RNN\n    cell:\n      type: StackedRNNCells\n      cells:\n"
+        "        - type: LSTMCell\n          units: 3\n          unit: 3\n",
+        "layers[0].cell.cells[0].unit",
+        "unit: 3",
+        "unknown key 'unit'; did you mean 'units'?",
+        id="stacked-cell-key",
+    ),
+    pytest.param(
+        "  - type: RNN\n    cell:\n      type: StackedRNNCells\n"
+        "      cells: [{type: GRUCell, units: 2}]\n      cell: []\n",
+        "layers[0].cell.cell",
+        "cell: []",
+        "unknown key 'cell'; did you mean 'cells'?",
+        id="stack-key",
     ),
     pytest.param(
         "  - type: RNN\n    cell:\n      - {type: GRUCell, units: 3}\n"

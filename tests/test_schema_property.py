@@ -239,9 +239,9 @@ EXPRESSED = {
     # the legacy `distribution: normal` is an enum value of the schema too
     "VarianceScaling._normal_alias",
     # stateful: the schema says `const: false`
-    "Recurrent._not_stateful",
+    "RecurrentArgs._not_stateful",
     # `netspec: true`: the schema's `const: 1` is not true either
-    "SpecBase._not_a_bool",
+    "Spec._not_a_bool",
     # `implementation: true`: nor is it the schema's `const: 1`
     "_LocallyConnected._not_a_bool",
     # target_shape entries: the schema says >= 1 or -1

@@ -76,8 +76,9 @@ class Layer(BaseModel):
     # no 1 or "yes" for true); see tests/test_schema_property.py.
     # defer_build: a layer class's validator is built when a spec first uses it, so importing
     # the whole catalogue stays cheap (`netspec validate` pays only for the types it meets).
+    # frozen: a validated spec is immutable (netspec.loader.ValidSpec).
     model_config = ConfigDict(
-        extra="forbid", strict=True, use_attribute_docstrings=False, defer_build=True
+        extra="forbid", strict=True, frozen=True, use_attribute_docstrings=False, defer_build=True
     )
 
     type: str

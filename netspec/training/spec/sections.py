@@ -35,7 +35,7 @@ Metric = Annotated[Accuracy | MetricField, BeforeValidator(_known_metric)]
 class CompileSpec(BaseModel):
     """Keras's `model.compile()`: the optimizer, the loss and the metrics."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
     optimizer: OptimizerField = Field(
         "rmsprop",
@@ -81,7 +81,7 @@ def _named(metrics: list) -> list:
 class EarlyStoppingSpec(BaseModel):
     """Keras's `EarlyStopping` callback."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
     monitor: str = Field("val_loss", description="The history entry watched.")
     patience: int = Field(0, ge=0, description="Epochs without improvement before stopping.")
@@ -103,7 +103,7 @@ class CheckpointSpec(BaseModel):
     """The run folder's checkpoints: a resumable `checkpoint.safetensors` every `every` epochs,
     and `best.safetensors` (as Keras's `ModelCheckpoint(save_best_only=True)`)."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
     every: int = Field(
         1, ge=0, description="Epochs between resumable checkpoints (0: none, so no --resume)."
@@ -119,7 +119,7 @@ class CheckpointSpec(BaseModel):
 class TrainSpec(BaseModel):
     """Keras's `model.fit()` arguments."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
     epochs: int = Field(1, ge=1, description="Number of passes over the training data.")
     batch_size: int = Field(32, ge=1, description="Samples per gradient step.")
