@@ -31,7 +31,7 @@ import numpy as np  # noqa: E402
 
 from netspec.graph import Graph, Ref  # noqa: E402
 from netspec.layers import Layer  # noqa: E402
-from netspec.loader import from_data, graph_of  # noqa: E402
+from netspec.loader import from_data  # noqa: E402
 from netspec.torch.weights import load_keras_weights  # noqa: E402
 from netspec.vocab import Activation, Constraint, Initializer, Regularizer  # noqa: E402
 from netspec.vocab.base import VocabModel  # noqa: E402
@@ -134,7 +134,7 @@ def keras_model(spec) -> keras.Model:
     """The Keras functional model of a validated spec (a Spec, or a dict as YAML gives)."""
     if isinstance(spec, dict):
         spec = from_data(spec)
-    graph = graph_of(spec)
+    graph = spec.graph
     values: dict[str, Any] = {}
     made: dict[str, keras.layers.Layer] = {}
     shared: dict[str, SharedCall] = {}

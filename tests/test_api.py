@@ -6,7 +6,6 @@ from helpers import python_output
 
 import netspec
 from netspec.errors import SpecError
-from netspec.loader import graph_of
 
 MLP = """
 netspec: 1
@@ -28,7 +27,7 @@ def test_load_gives_the_validated_spec_without_building():
 
 
 def test_automatic_names_skip_names_already_taken():
-    graph = graph_of(netspec.loads(MLP))
+    graph = netspec.loads(MLP).graph
     assert [n.name for n in graph.nodes] == ["dense", "dense_1", "dense_2"]
 
 
@@ -77,7 +76,7 @@ def test_first_layer_input_shape_as_in_keras_tutorial():
         "netspec: 1\nlayers:\n  - {type: Dense, units: 32, input_shape: [16]}\n"
         "  - {type: Dense, units: 8}\n"
     )
-    assert graph_of(spec).inputs[0].shape == (16,)
+    assert spec.graph.inputs[0].shape == (16,)
     assert netspec.build(spec)(torch.zeros(2, 16)).shape == (2, 8)
 
 
@@ -102,7 +101,7 @@ def test_trainable_false_freezes_and_counts_as_non_trainable():
     model = netspec.build(spec)
     assert not any(p.requires_grad for p in model.layers["dense"].parameters())
     assert all(p.requires_grad for p in model.layers["dense_1"].parameters())
-    info = summary_dict(graph_of(spec))
+    info = summary_dict(spec.graph)
     assert (info["trainable_params"], info["non_trainable_params"]) == (8, 15)
 
 

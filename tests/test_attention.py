@@ -69,7 +69,7 @@ def test_attention_scores_output_matches_keras(layer, shapes):
     np.testing.assert_allclose(out.numpy(), want_out, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(scores.numpy(), want_scores, rtol=1e-5, atol=1e-5)
     # The static shapes (None for the batch) are the real ones.
-    graph_shapes = netspec.loader.graph_of(from_data(spec)).nodes[0].output
+    graph_shapes = netspec.loader.from_data(spec).graph.nodes[0].output
     for static, real in zip(graph_shapes, (out, scores), strict=True):
         assert tuple(real.shape[1:]) == tuple(static)
     # The scores path and the fused path give the same output.

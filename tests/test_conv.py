@@ -16,7 +16,7 @@ from keras_oracle import copy_weights, keras_model, keras_predict
 from torch.profiler import profile
 
 import netspec
-from netspec.loader import from_data, graph_of
+from netspec.loader import from_data
 from netspec.torch.weights import load_keras_weights
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
@@ -30,7 +30,7 @@ def check_against_keras(layer: dict, shape: list, data_format: str, sizes) -> No
     """Static shape and values of a one-layer spec equal Keras's layer of the same arguments,
     for the spec's shape where known and each of `sizes` given to its variable axes."""
     spec = from_data(one_layer({**layer, "name": "layer"}, shape, data_format))
-    static = graph_of(spec).nodes[0].output
+    static = spec.graph.nodes[0].output
     args = {k: v for k, v in layer.items() if k != "type"}
     klayer = getattr(keras.layers, layer["type"])(data_format=data_format, **args)
     assert tuple(klayer.compute_output_shape((None, *shape))) == (None, *static)
@@ -225,7 +225,7 @@ def test_located_errors(shape, layer, key, message):
 def test_channels_first_layer_in_a_channels_last_spec():
     spec = one_layer({"type": "Conv2D", "filters": 5, "kernel_size": 3,
                       "data_format": "channels_first"}, [2, 7, 6])  # fmt: skip
-    assert graph_of(from_data(spec)).nodes[0].output == (5, 5, 4)
+    assert from_data(spec).graph.nodes[0].output == (5, 5, 4)
     assert netspec.build(spec)(torch.randn(3, 2, 7, 6)).shape == (3, 5, 5, 4)
 
 

@@ -6,7 +6,6 @@ import pytest
 import torch
 
 import netspec
-from netspec.loader import graph_of
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no GPU here")
 
@@ -28,7 +27,7 @@ SPECS = sorted((ROOT / "specs").glob("*.yaml"))
 def _inputs(spec, batch=4, device="cpu"):
     gen = torch.Generator().manual_seed(0)
     out = []
-    for inp in graph_of(spec).inputs:
+    for inp in spec.graph.inputs:
         shape = (batch, *[d or 5 for d in inp.shape])
         if inp.dtype.startswith("int"):
             out.append(torch.randint(0, 10, shape, generator=gen).to(device))
@@ -125,7 +124,7 @@ def test_every_layer_example_on_cuda_matches_cpu(name, i, example):
     bound = example["args"].get("input_dim", 10)
     gen = torch.Generator().manual_seed(0)
     xs = []
-    for inp in graph_of(spec).inputs:
+    for inp in spec.graph.inputs:
         shape = (3, *[d or 5 for d in inp.shape])
         x = (
             torch.randint(0, bound, shape, generator=gen)

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 import netspec
 from netspec.cli import app
 from netspec.errors import NetspecError
-from netspec.loader import graph_of, loads
+from netspec.loader import loads
 from netspec.training.engine.data import embeddings_fed, load_data
 from netspec.training.output.runs import load_weights, write_tensors
 
@@ -128,7 +128,7 @@ def test_nonfinite_values_in_a_memory_mapped_file_are_found_in_chunks(tiny, tmp_
 
 def test_embedding_inputs_are_checked_against_input_dim(tmp_path):
     spec = loads(EMBED)
-    graph = graph_of(spec)
+    graph = spec.graph
     assert embeddings_fed(graph, "a") == [("emb", 10)]
     assert embeddings_fed(graph, "b") == [("emb2", 5)]  # through Reshape and Concatenate
     assert embeddings_fed(graph, "c") == [("emb2", 5)]
@@ -168,7 +168,7 @@ layers:
   - {type: TimeDistributed, layer: {type: Embedding, input_dim: 4, output_dim: 2}, inputs: seq}
 outputs: [enc, enc_right, time_distributed]
 """
-    graph = graph_of(loads(text))
+    graph = loads(text).graph
     assert embeddings_fed(graph, "right") == [("enc_right", 6)]
     assert embeddings_fed(graph, "seq") == [("time_distributed", 4)]
 

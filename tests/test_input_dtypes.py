@@ -32,10 +32,9 @@ def test_floating_inputs_are_float32_in_every_layer_as_keras(dtype, layer):
     model = netspec.build(netspec.loads(spec(dtype, layer)), seed=0)
     out = model(torch.ones(2, 4, 3, dtype=getattr(torch, dtype)))
     graph = netspec.loads(spec(dtype, layer))
-    from netspec.loader import graph_of
 
     assert out.dtype == torch.float32
-    assert graph_of(graph).nodes[-1].dtype == "float32"
+    assert graph.graph.nodes[-1].dtype == "float32"
     inp = keras.Input((4, 3), dtype=dtype)
     assert str(keras.Model(inp, _keras_layer(keras, layer)(inp)).outputs[0].dtype) == "float32"
 
@@ -51,7 +50,6 @@ def _keras_layer(keras, layer: str):
 
 
 def test_integer_inputs_stay_integers_in_layers_that_move_values():
-    from netspec.loader import graph_of
 
-    graph = graph_of(netspec.loads(spec("int32", "{type: Reshape, target_shape: [12]}")))
+    graph = netspec.loads(spec("int32", "{type: Reshape, target_shape: [12]}")).graph
     assert graph.nodes[-1].dtype == "int32"

@@ -12,7 +12,6 @@ from keras_oracle import copy_weights, keras_model, keras_param_counts, keras_pr
 
 import netspec
 from netspec.compiler import param_counts
-from netspec.loader import graph_of
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = sorted((ROOT / "specs").glob("*.yaml"))
@@ -46,7 +45,7 @@ def _inputs(graph, batch=5, seed=0):
 @pytest.fixture(scope="module", params=SPECS, ids=[p.stem for p in SPECS])
 def pair(request):
     spec = netspec.load(request.param)
-    return spec, graph_of(spec), keras_model(spec)
+    return spec, spec.graph, keras_model(spec)
 
 
 def test_shapes_equal_keras(pair):

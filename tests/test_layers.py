@@ -24,7 +24,7 @@ from keras_oracle import (
 import netspec
 from netspec.compiler import param_counts
 from netspec.layers import LAYERS
-from netspec.loader import from_data, graph_of
+from netspec.loader import from_data
 from netspec.spec import spec_model
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
@@ -70,7 +70,7 @@ def example_spec(name: str, example: dict):
 def make_inputs(spec, batch: int, var: int, seed: int = 0) -> list[torch.Tensor]:
     """Random inputs for a spec's inputs; indices in [0, input_dim) for index layers."""
     gen = torch.Generator().manual_seed(seed)
-    graph = graph_of(spec)
+    graph = spec.graph
     bound = getattr(graph.nodes[0].layer, "input_dim", None)  # Embedding-like layers
     out = []
     for inp in graph.inputs:
@@ -120,7 +120,7 @@ def test_every_layer_has_examples(name):
 @pytest.mark.parametrize(("name", "index", "example"), CASES)
 def test_static_shape_is_the_forward_shape(name, index, example):
     spec = example_spec(name, example)
-    graph = graph_of(spec)
+    graph = spec.graph
     node = graph.nodes[0]
     model = netspec.build(spec, seed=0).eval()
     counts = param_counts(graph)["layer"]
@@ -143,7 +143,7 @@ def test_static_shape_is_the_forward_shape(name, index, example):
 @pytest.mark.parametrize(("name", "index", "example"), PARITY_CASES)
 def test_keras_parity(name, index, example):
     spec = example_spec(name, example)
-    graph = graph_of(spec)
+    graph = spec.graph
     kmodel = keras_model(spec)
     model = netspec.build(spec, seed=0).eval()
     copy_weights(kmodel, model)

@@ -16,7 +16,7 @@ from keras_oracle import layer_spec
 import netspec
 from netspec.compiler import param_counts
 from netspec.layers import LAYERS, Context
-from netspec.loader import from_data, graph_of
+from netspec.loader import from_data
 from netspec.torch.weights import load_keras_weights
 
 ACTIVATIONS = {None: lambda y: y, "relu": lambda y: np.maximum(y, 0), "tanh": np.tanh}
@@ -61,7 +61,7 @@ def test_matches_keras2_reference(name, index, example):
     spec = from_data(
         layer_spec(name, example["args"], example["inputs"], None, example.get("data_format"))
     )
-    node = graph_of(spec).nodes[0]
+    node = spec.graph.nodes[0]
     layer = node.layer
     channels_first = (layer.data_format or spec.data_format) == "channels_first"
     model = netspec.build(spec, seed=0).eval()
@@ -89,7 +89,7 @@ def test_matches_keras2_reference(name, index, example):
 
 def build_one(layer: dict, shape: list, data_format: str = "channels_last"):
     spec = {"netspec": 1, "data_format": data_format, "input_shape": shape, "layers": [layer]}
-    return graph_of(from_data(spec)), netspec.build(spec, seed=0)
+    return from_data(spec).graph, netspec.build(spec, seed=0)
 
 
 def test_keras2_documented_shapes_and_counts_2d():

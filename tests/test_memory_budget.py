@@ -13,7 +13,7 @@ import netspec
 from netspec.cli import app
 from netspec.compiler import activation_elements, check_budget, memory_need
 from netspec.errors import BudgetError
-from netspec.loader import graph_of, load, loads
+from netspec.loader import load, loads
 
 ROOT = Path(__file__).resolve().parent.parent
 runner = CliRunner()
@@ -83,7 +83,7 @@ def test_train_counts_a_batch_of_train_batch_size_before_reading_the_data(tmp_pa
 
 
 def test_training_factors_and_batch_size():
-    graph = graph_of(loads("netspec: 1\ninput_shape: [10]\nlayers:\n  - {type: Dense, units: 5}"))
+    graph = loads("netspec: 1\ninput_shape: [10]\nlayers:\n  - {type: Dense, units: 5}").graph
     assert activation_elements(graph) == (15, False)
     assert memory_need(graph, 1) == (15 * 4 + 55 * 4, 15 * 4, 55 * 4)
     # training: activations kept for backward and their gradients (x2); parameters with their
@@ -96,16 +96,16 @@ def test_training_factors_and_batch_size():
 
 def test_variable_dimensions_are_counted_once_and_said_so():
     spec = loads("netspec: 1\ninput_shape: [null, 3]\nlayers:\n  - {type: LSTM, units: 4}")
-    assert activation_elements(graph_of(spec)) == (3 + 4, True)
+    assert activation_elements(spec.graph) == (3 + 4, True)
     with pytest.raises(BudgetError, match="; variable dimensions counted as 1\\), over"):
-        check_budget(graph_of(spec), 10, 1)
+        check_budget(spec.graph, 10, 1)
 
 
 def test_a_training_batch_fits_a_small_budget_for_every_bundled_spec():
     for path in sorted((ROOT / "specs").glob("*.yaml")):
         spec = load(path)
         batch = spec.train.batch_size if spec.train is not None else 32
-        need = check_budget(graph_of(spec), 2**30, batch, training=True)
+        need = check_budget(spec.graph, 2**30, batch, training=True)
         assert need < 2**30, path
     result = runner.invoke(app, ["build", str(ROOT / "specs" / "mnist_cnn.yaml")])
     assert result.exit_code == 0, result.output
@@ -130,13 +130,12 @@ def test_a_padded_copy_of_the_input_is_counted():
     2^31-1 asked torch for 206 GB in a forward pass (the fuzzer's long run, seed 1)."""
     from netspec.compiler import activation_elements
     from netspec.errors import BudgetError
-    from netspec.loader import graph_of
 
     text = (
         "netspec: 1\ninput_shape: [6, 4]\nlayers:\n"
         "  - {type: Conv1D, filters: 2, kernel_size: 3, padding: causal, dilation_rate: DIL}\n"
     )
-    small = graph_of(netspec.loads(text.replace("DIL", "2")))
+    small = netspec.loads(text.replace("DIL", "2")).graph
     # input 24 + output 12 + the padded copy (6 + 2 * 2) * 4
     assert activation_elements(small) == (24 + 12 + 40, False)
     huge = netspec.loads(text.replace("DIL", "2147483647"))

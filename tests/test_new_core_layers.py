@@ -19,7 +19,7 @@ from keras_oracle import copy_weights, keras_model, keras_predict
 import netspec
 from netspec.compiler import activation_elements
 from netspec.layers import Context
-from netspec.loader import from_data, graph_of
+from netspec.loader import from_data
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
@@ -77,7 +77,7 @@ def test_einsum_dense_weights_and_outputs_match_keras(equation, output_shape, bi
     spec = from_data(one_layer(layer, shape))
     kmodel = keras_model(spec)
     klayer = kmodel.get_layer("einsum_dense")
-    node = graph_of(spec).nodes[0]
+    node = spec.graph.nodes[0]
     weights = node.layer.weights(node.input_shapes, Context())
     assert [w.shape for w in weights] == [tuple(w.shape) for w in klayer.weights]
     assert sum(w.size for w in weights) == klayer.count_params()
@@ -97,7 +97,7 @@ def test_einsum_dense_keeps_the_order_of_a_left_ellipsis():
     einsum keeps them in order, as netspec's static shape does."""
     layer = {"type": "EinsumDense", "equation": "...b,bc->...c", "output_shape": 5}
     spec = from_data(one_layer(layer, [2, 3, 4]))
-    assert graph_of(spec).nodes[0].output == (2, 3, 5)
+    assert spec.graph.nodes[0].output == (2, 3, 5)
     assert run(one_layer(layer, [2, 3, 4]), torch.ones(1, 2, 3, 4)).shape == (1, 2, 3, 5)
     kmodel = keras_model(spec)
     assert tuple(kmodel.outputs[0].shape) == (None, 3, 2, 5)  # Keras's static shape
@@ -107,7 +107,7 @@ def test_einsum_dense_keeps_the_order_of_a_left_ellipsis():
 def test_einsum_dense_null_output_axis_stays_variable_as_keras():
     spec = from_data(one_layer({"type": "EinsumDense", "equation": "abc,cd->abd",
                                 "output_shape": [None, 6]}, [4, 3]))  # fmt: skip
-    assert graph_of(spec).nodes[0].output == (None, 6)
+    assert spec.graph.nodes[0].output == (None, 6)
     assert tuple(keras_model(spec).outputs[0].shape) == (None, None, 6)
 
 
@@ -349,7 +349,7 @@ def test_einsum_dense_computes_integer_inputs_as_float32():
 def test_resizing_counts_its_padded_copy_in_the_memory_estimate():
     """A 1 x 8 image resized to 8 x 1 with pad_to_aspect_ratio is first padded to 63 x 8."""
     base = {"type": "Resizing", "height": 8, "width": 1}
-    plain, _ = activation_elements(graph_of(from_data(one_layer(base, [1, 8, 2]))))
+    plain, _ = activation_elements(from_data(one_layer(base, [1, 8, 2])).graph)
     layer = {**base, "pad_to_aspect_ratio": True}
-    padded, _ = activation_elements(graph_of(from_data(one_layer(layer, [1, 8, 2]))))
+    padded, _ = activation_elements(from_data(one_layer(layer, [1, 8, 2])).graph)
     assert padded - plain == 63 * 8 * 2

@@ -97,9 +97,8 @@ def test_frozen_batch_norm_runs_in_inference_mode_while_training():
     want = keras_predict(kmodel, [x.numpy()], training=True)
     np.testing.assert_allclose(out.detach().numpy(), want, rtol=1e-5, atol=1e-5)
     from netspec.compiler import param_counts
-    from netspec.loader import graph_of
 
-    assert param_counts(graph_of(spec))["layer"] == (0, 16)
+    assert param_counts(spec.graph)["layer"] == (0, 16)
 
 
 def test_gamma_beta_penalties_and_constraints_match_keras():

@@ -14,7 +14,7 @@ from keras_oracle import copy_weights, keras_model, keras_predict, layer_spec
 
 import netspec
 from netspec.layers import LAYERS
-from netspec.loader import from_data, graph_of
+from netspec.loader import from_data
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 POOLING = [f"{kind}Pooling{n}D" for kind in ("Max", "Average") for n in (1, 2, 3)]
@@ -52,12 +52,12 @@ def run_example(name, example, batch, var, seed=0):
     spec = from_data(
         layer_spec(name, example["args"], example["inputs"], None, example.get("data_format"))
     )
-    layer = graph_of(spec).nodes[0].layer
+    layer = spec.graph.nodes[0].layer
     shape = [batch, *(var if d is None else d for d in example["inputs"][0])]
     x = torch.randn(shape, generator=torch.Generator().manual_seed(seed))
     with torch.no_grad():
         y = netspec.build(spec).eval()(x)
-    fmt = layer.data_format or spec.data_format
+    fmt = layer.data_format or spec.graph.data_format
     return spec, layer, x, y, fmt == "channels_first"
 
 
@@ -160,7 +160,7 @@ def test_integer_inputs_pool_in_float32():
         "input_dtype": "int32",
         "layers": [{"type": "AveragePooling2D"}],
     }
-    assert graph_of(from_data(spec)).nodes[0].dtype == "float32"
+    assert from_data(spec).graph.nodes[0].dtype == "float32"
     y = netspec.build(spec)(torch.arange(16, dtype=torch.int32).reshape(1, 4, 4, 1))
     assert y.dtype == torch.float32
     torch.testing.assert_close(y[0, :, :, 0], torch.tensor([[2.5, 4.5], [10.5, 12.5]]))
@@ -249,7 +249,7 @@ def test_global_average_pooling_1d_uses_the_timestep_mask_as_keras(keepdims):
         y = model(x).numpy()
     np.testing.assert_allclose(y, keras_predict(kmodel, [x.numpy()]), rtol=1e-5, atol=1e-6)
     # the padded steps do not count: the mean of the valid steps' embeddings
-    pooled = netspec.build({**spec.model_dump(exclude_none=True), "layers": spec.layers[:2]})
+    pooled = netspec.build({**spec.spec.model_dump(exclude_none=True), "layers": spec.layers[:2]})
     embedded = pooled.layers["embedding"](x).detach()
     with torch.no_grad():
         out = pooled(x).reshape(3, 4)

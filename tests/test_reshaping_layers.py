@@ -15,7 +15,7 @@ from keras_oracle import layer_spec
 import netspec
 from netspec.layers import LAYERS
 from netspec.layers.spatial import pairs
-from netspec.loader import from_data, graph_of
+from netspec.loader import from_data
 
 NAMES = [
     *(f"ZeroPadding{n}D" for n in (1, 2, 3)),
@@ -96,7 +96,7 @@ def test_matches_numpy(name, index, example, var):
             example.get("data_format"),
         )  # fmt: skip
     )
-    node = graph_of(spec).nodes[0]
+    node = spec.graph.nodes[0]
     layer = node.layer
     dtype = TORCH[node.input_dtypes[0]]
     shape = (2, *(var if d is None else d for d in example["inputs"][0]))

@@ -469,10 +469,18 @@ ERRORS = [
     pytest.param(
         "  - type: RNN\n    cell:\n      - {type: GRUCell, units: 3}\n"
         "      - type: StackedRNNCells\n        cells: [{type: GRUCell, units: 2}]\n",
-        "layers[0].cell[1].type",
+        "layers[0].cell[1]",
         "type: StackedRNNCells",
         "cannot be in a stack of cells",
-        id="nested-stack",
+        id="stack-in-list",
+    ),
+    pytest.param(
+        "  - type: RNN\n    cell:\n      type: StackedRNNCells\n      cells:\n"
+        "        - {type: StackedRNNCells, cells: [{type: GRUCell, units: 2}]}\n",
+        "layers[0].cell.cells[0]",
+        "- {type: StackedRNNCells",
+        "cannot be in a stack of cells",
+        id="stack-in-stack",
     ),
     pytest.param(
         "  - type: RNN\n    cell:\n      type: StackedRNNCells\n      cells: []\n",

@@ -23,7 +23,6 @@ import netspec
 from netspec.compiler import param_counts
 from netspec.errors import SpecError
 from netspec.layers import LAYERS
-from netspec.loader import graph_of
 from netspec.summary import summary_dict
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
@@ -150,7 +149,7 @@ KERAS_CASES = {
 @pytest.mark.parametrize("data", list(KERAS_CASES.values()), ids=list(KERAS_CASES))
 def test_shared_layers_equal_keras(data):
     spec = netspec.from_data(data)
-    graph = graph_of(spec)
+    graph = spec.graph
     kmodel = keras_model(spec)
     for node in graph.nodes:  # static shapes
         assert tuple(kmodel.get_layer(node.name).output.shape)[1:] == tuple(node.output)
@@ -273,7 +272,7 @@ def test_seeded_weights_do_not_depend_on_where_shared_entries_sit():
 def test_frozen_original_freezes_every_call():
     data = copy.deepcopy(SIAMESE)
     data["layers"][0]["trainable"] = False
-    graph = graph_of(netspec.from_data(data))
+    graph = netspec.from_data(data).graph
     assert param_counts(graph)["encoder"] == (0, 78)
     model = netspec.build(data, seed=0)
     assert not model.layers["encoder_right"].target.kernel.requires_grad
@@ -291,19 +290,19 @@ def test_shared_layer_keeps_the_input_dtype_as_its_target():
         ],
         "outputs": ["flat", "flat_a"],
     }
-    graph = graph_of(netspec.from_data(data))
+    graph = netspec.from_data(data).graph
     assert graph.node("flat_a").dtype == "int32"
     model = netspec.build(data, seed=0).eval()
     out = model(torch.ones(2, 3, dtype=torch.int32), torch.randn(2, 3))
     assert out[1].dtype == torch.int32
     data["inputs"]["a"]["dtype"] = "float64"
-    assert graph_of(netspec.from_data(data)).node("flat_a").dtype == "float32"
+    assert netspec.from_data(data).graph.node("flat_a").dtype == "float32"
     out = netspec.build(data, seed=0)(torch.randn(2, 3, dtype=torch.float64), torch.randn(2, 3))
     assert out[1].dtype == torch.float32
 
 
 def test_summary_shows_shares():
-    graph = graph_of(netspec.from_data(SIAMESE))
+    graph = netspec.from_data(SIAMESE).graph
     layers = {entry["name"]: entry for entry in summary_dict(graph)["layers"]}
     assert layers["encoder_right"]["shares"] == "encoder"
     assert layers["encoder_right"]["params"] == 0

@@ -166,7 +166,10 @@ def test_without_a_loss_train_says_so_and_predict_needs_no_labels(tmp_path, file
     empty = tmp_path / "empty.yaml"  # a mapping of outputs to losses that names none
     empty.write_text(SPEC.split("compile:")[0] + "compile: {loss: {}}\n")
     result = runner.invoke(app, ["train", str(empty), "--data", str(data)])
-    assert result.exit_code == 1 and "training needs a loss: add `compile: {loss: ...}`" in result.stderr
+    assert (
+        result.exit_code == 1
+        and "training needs a loss: add `compile: {loss: ...}`" in result.stderr
+    )
     out = tmp_path / "run"
     args = ["train", str(spec), "--data", str(data), "--out", str(out), "--epochs", "1"]
     assert runner.invoke(app, args).exit_code == 0
