@@ -161,16 +161,6 @@ def kinds(section: Section | None = None) -> tuple[Kind, ...]:
     return tuple(kind for kind in KINDS if section in (None, kind.section))
 
 
-def kind_of(entry: object) -> tuple[Kind, str] | None:
-    """The kind and canonical name of a registered class or function, looked up in the
-    registries already imported (None for anything else)."""
-    for kind in KINDS:
-        registry = kind.loaded()
-        if registry is not None and (name := registry.name_of(entry)) is not None:
-            return kind, name
-    return None
-
-
 def registries() -> dict[str, Registry]:
     """The model's vocabulary: layer types and the names their arguments take."""
     return {kind.name: kind.registry() for kind in kinds("model")}

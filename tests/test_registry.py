@@ -12,7 +12,7 @@ import pytest
 from pydantic import BaseModel
 
 from netspec import loads
-from netspec.catalog import BY_NAME, KINDS, kind_of
+from netspec.catalog import KINDS
 from netspec.errors import SpecError
 from netspec.layers import LAYERS, register_layer
 from netspec.registry import Registry, UnknownName
@@ -123,7 +123,7 @@ def test_register_layer_is_the_layers_registrys_decorator(monkeypatch):
     class Twice(Layer):
         type: Literal["Twice", "Double"]
 
-    assert LAYERS.get("Double") is Twice and kind_of(Twice) == (BY_NAME["layers"], "Twice")
+    assert LAYERS.get("Double") is Twice and LAYERS.name_of(Twice) == "Twice"
 
 
 def test_the_table_of_kinds():
@@ -134,7 +134,7 @@ def test_the_table_of_kinds():
         assert kind.section in ("model", "compile") and kind.description.endswith(".")
         assert kind.keras.startswith("keras.") and kind.title
         name, cls = registry.items()[0]
-        assert kind_of(cls) == (kind, name)
+        assert registry.name_of(cls) == name and kind.noun == registry.kind
 
 
 def test_the_table_imports_no_model():

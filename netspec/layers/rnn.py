@@ -20,15 +20,32 @@ from .rnn_cells import GRUCell, LSTMCell, RecurrentCell, SimpleRNNCell, sequence
 CELLS: Registry[type[BaseModel]] = Registry("RNN cell type")  # the catalogue's `rnn_cells`
 
 
-def _known_cell(value: Any) -> Any:
-    """A cell's `type` must be one of CELLS (the discriminated union alone would say "unknown
-    layer type" inside a layer's arguments, suggesting layers)."""
-    if isinstance(value, str):
-        raise ValueError(f"a cell is an object: {{type: {value}, units: ...}}")
-    name = value.get("type") if isinstance(value, dict) else None
-    if isinstance(name, str) and name not in CELLS:
-        raise ValueError(f"unknown {CELLS.kind} '{name}'{CELLS.hint(name)}")
-    return value
+def _known_cell(stack: bool) -> BeforeValidator:
+    """A cell's `type` must be one of CELLS, StackedRNNCells only where `stack` (the
+    discriminated union alone would say "unknown layer type" inside a layer's arguments)."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, str):
+            raise ValueError(f"a cell is an object: {{type: {value}, units: ...}}")
+        name = value.get("type") if isinstance(value, dict) else None
+        if name == "StackedRNNCells" and not stack:
+            # Keras's RNN makes no symbolic (functional-model) output for nested stacks
+            raise ValueError(
+                "a StackedRNNCells cannot be in a stack of cells (Keras builds no model with "
+                "nested stacks): list its cells in the outer one"
+            )
+        if isinstance(name, str) and name not in CELLS:
+            raise ValueError(f"unknown {CELLS.kind} '{name}'{CELLS.hint(name)}")
+        return value
+
+    return BeforeValidator(check)
+
+
+# A cell, {type: LSTMCell, units: 8}.
+OneCell = Annotated[
+    Annotated[Union[SimpleRNNCell, LSTMCell, GRUCell], Field(discriminator="type")],  # noqa: UP007
+    _known_cell(stack=False),
+]
 
 
 class StackedRNNCells(BaseModel):
@@ -39,18 +56,18 @@ class StackedRNNCells(BaseModel):
     model_config = Layer.model_config
 
     type: Literal["StackedRNNCells"] = "StackedRNNCells"
-    cells: Annotated[list[CellField], Field(min_length=1)] = Field(
+    cells: Annotated[list[OneCell], Field(min_length=1)] = Field(
         ..., description="The cells, first to last ({type: LSTMCell, units: 8}, ...)."
     )
 
 
-# A cell, {type: LSTMCell, units: 8}, or a stack of them (StackedRNNCells).
+# RNN's cell: a cell or a stack of them (StackedRNNCells).
 CellField = Annotated[
     Annotated[
         Union[SimpleRNNCell, LSTMCell, GRUCell, StackedRNNCells],  # noqa: UP007
         Field(discriminator="type"),
     ],
-    BeforeValidator(_known_cell),
+    _known_cell(stack=True),
 ]
 
 for _cell in (SimpleRNNCell, LSTMCell, GRUCell, StackedRNNCells):
@@ -59,7 +76,7 @@ for _cell in (SimpleRNNCell, LSTMCell, GRUCell, StackedRNNCells):
 
 class _CellFirst(Layer):
     # A base of its own, so that `cell` comes first among RNN's arguments (reversed MRO).
-    cell: CellField | Annotated[list[CellField], Field(min_length=1)] = Field(
+    cell: CellField | Annotated[list[OneCell], Field(min_length=1)] = Field(
         ...,
         description="The cell run at every step: {type: SimpleRNNCell | LSTMCell | GRUCell, "
         "units: ..., ...} (its layer's arguments but the loop's), {type: StackedRNNCells, "
@@ -137,20 +154,10 @@ class RNN(RecurrentArgs, _CellFirst):
         """Each cell with its place in the spec (for located errors)."""
         cell = self.cell
         if isinstance(cell, list):
-            pairs = [(("cell", i), c) for i, c in enumerate(cell)]
-        elif isinstance(cell, StackedRNNCells):
-            pairs = [(("cell", "cells", i), c) for i, c in enumerate(cell.cells)]
-        else:
-            return [(("cell",), cell)]
-        for path, c in pairs:
-            if isinstance(c, StackedRNNCells):
-                # Keras's RNN makes no symbolic (functional-model) output for nested stacks
-                raise ShapeError(
-                    "a StackedRNNCells cannot be in a stack of cells (Keras builds no model "
-                    "with nested stacks): list its cells in the outer one",
-                    (*path, "type"),
-                )
-        return pairs
+            return [(("cell", i), c) for i, c in enumerate(cell)]
+        if isinstance(cell, StackedRNNCells):
+            return [(("cell", "cells", i), c) for i, c in enumerate(cell.cells)]
+        return [(("cell",), cell)]
 
     @property
     def state_count(self) -> int:  # type: ignore[override]
