@@ -169,6 +169,17 @@ UNEXPRESSED = (
         {"type": "Conv2D", "filters": 3, "kernel_size": 1, "groups": 2},
     ),
     Unexpressed(
+        ("GroupQueryAttention._check_groups",),
+        "num_key_value_heads must divide num_query_heads: arithmetic across two fields.",
+        False,
+        {
+            "type": "GroupQueryAttention",
+            "head_dim": 2,
+            "num_query_heads": 3,
+            "num_key_value_heads": 2,
+        },
+    ),
+    Unexpressed(
         ("BaseConvTranspose._check_output_padding",),
         "each output_padding entry must be smaller than its stride: a rule across two fields "
         "(its length and entries >= 0 could be said, see SpatialConv._check_ints).",
