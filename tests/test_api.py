@@ -1,5 +1,7 @@
 """The Python API: load, build, names, seeds, forward conventions, penalties, torch.compile."""
 
+from pathlib import Path
+
 import pytest
 import torch
 from helpers import python_output
@@ -238,3 +240,16 @@ def test_public_names_resolve_on_first_use():
     assert netspec.build is build
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         netspec.nope  # noqa: B018
+
+
+def test_the_readme_python_api_example_runs(monkeypatch):
+    """README's "Python API" block, as written, from the repository root."""
+    root = Path(__file__).resolve().parent.parent
+    text = (root / "README.md").read_text()
+    section = text[text.index("## Python API") :]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(root)
+    scope: dict = {}
+    exec(compile(code, "README.md", "exec"), scope)  # noqa: S102 - our own README
+    assert scope["valid"].layers[0].units == 512
+    assert scope["y"].shape == (32, 10)
