@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from .errors import Path, Problem
 from .layers.base import (
@@ -19,6 +20,9 @@ from .layers.base import (
     snake_case,
 )
 from .registry import did_you_mean
+
+if TYPE_CHECKING:
+    from .spec import Spec
 
 
 @dataclass(frozen=True)
@@ -101,7 +105,7 @@ def value_shape(graph: Graph, ref: Ref) -> tuple[Shape | None, str]:
     return node.output, node.dtype
 
 
-def _model_inputs(spec, problems: list[Problem]) -> list[InputNode]:
+def _model_inputs(spec: Spec, problems: list[Problem]) -> list[InputNode]:
     first = spec.layers[0] if spec.layers else None
     first_shape = getattr(first, "input_shape", None)
     for i, layer in enumerate(spec.layers):
@@ -141,7 +145,9 @@ def _model_inputs(spec, problems: list[Problem]) -> list[InputNode]:
     return [InputNode("input", tuple(shape), spec.input_dtype)]
 
 
-def _names(spec, raw_layers: list, taken: set[str], problems: list[Problem]) -> list[str]:
+def _names(
+    spec: Spec, raw_layers: list[Any], taken: set[str], problems: list[Problem]
+) -> list[str]:
     """Explicit names first, then Keras-style automatic names that skip names already taken."""
     explicit = [getattr(layer, "name", None) for layer in spec.layers]
     for i, name in enumerate(explicit):
@@ -168,7 +174,7 @@ def _names(spec, raw_layers: list, taken: set[str], problems: list[Problem]) -> 
     return names
 
 
-def _type_of(layer: Layer | None, raw_layers: list, i: int) -> str:
+def _type_of(layer: Layer | None, raw_layers: list[Any], i: int) -> str:
     if layer is not None:
         return layer.type
     raw = raw_layers[i] if i < len(raw_layers) else None
@@ -176,7 +182,9 @@ def _type_of(layer: Layer | None, raw_layers: list, i: int) -> str:
     return kind if isinstance(kind, str) and kind.isidentifier() else "layer"
 
 
-def _connect(spec, nodes: list[Node], inputs: list[InputNode], problems: list[Problem]) -> None:
+def _connect(
+    spec: Spec, nodes: list[Node], inputs: list[InputNode], problems: list[Problem]
+) -> None:
     known = {inp.name for inp in inputs} | {n.name for n in nodes}
     for i, node in enumerate(nodes):
         given = node.layer.inputs if node.layer is not None else None
@@ -293,7 +301,7 @@ def check_ref(graph: Graph, ref: Ref, path: Path) -> Problem | None:
     return None
 
 
-def _outputs(spec, graph: Graph) -> list[Ref]:
+def _outputs(spec: Spec, graph: Graph) -> list[Ref]:
     given = spec.outputs
     if given is None:
         return [Ref(graph.nodes[-1].name)] if graph.nodes else []
@@ -332,7 +340,7 @@ def _check_used(graph: Graph) -> None:
             )
 
 
-def resolve(spec, raw_layers: list | None = None) -> Graph:
+def resolve(spec: Spec, raw_layers: list[Any] | None = None) -> Graph:
     """Resolve a validated spec (some layers may be None: invalid) into a Graph."""
     from .inference import infer  # inference works on this module's Graph
 

@@ -7,7 +7,7 @@ import math
 
 from .errors import Path, Problem
 from .graph import Graph, Node, Ref, check_ref, layer_refs, value_shape
-from .layers.base import Context, Layer, Shape, ShapeError, fmt_shape
+from .layers.base import Context, Layer, Shape, ShapeError, Weight, fmt_shape
 from .vocab.bounds import MAX_ELEMENTS, MAX_SIZE
 
 # floating dtypes that Keras autocasts to float32 when a layer is called
@@ -22,7 +22,8 @@ def infer(graph: Graph, ctx_format: str) -> None:
             continue
         if any(_unresolved(graph, node, name) for _, name in layer_refs(node.layer)):
             continue  # reported on the reference, or on the referenced entry
-        shapes, dtypes = [], []
+        shapes: list[Shape] = []
+        dtypes: list[str] = []
         for ref in node.inputs:
             problem = _ref_problem(graph, node, ref)
             if problem:
@@ -34,9 +35,11 @@ def infer(graph: Graph, ctx_format: str) -> None:
             shapes.append(shape)
             dtypes.append(dtype)
         else:
-            _apply_rule(graph, node, shapes, Context(ctx_format, dtypes, layers=graph.by_name))
+            ctx = Context(ctx_format, dtypes, layers=graph.by_name)
+            _apply_rule(graph, node, node.layer, shapes, ctx)
             if node.input_shapes is not None:
-                _apply_mask(graph, node, [value_mask(graph, ref) for ref in node.inputs])
+                masks = [value_mask(graph, ref) for ref in node.inputs]
+                _apply_mask(graph, node, node.layer, node.input_shapes, masks)
 
 
 def _unresolved(graph: Graph, node: Node, name: str) -> bool:
@@ -59,8 +62,7 @@ def _inputs_path(node: Node) -> Path:
     return ("layers", node.index, "inputs") if written else ("layers", node.index)
 
 
-def _apply_rule(graph: Graph, node: Node, shapes: list[Shape], ctx: Context) -> None:
-    layer = node.layer
+def _apply_rule(graph: Graph, node: Node, layer: Layer, shapes: list[Shape], ctx: Context) -> None:
     low, high = layer.arity
     if len(shapes) < low or (high is not None and len(shapes) > high):
         want = str(low) if low == high else f"{low} or more" if high is None else f"{low}-{high}"
@@ -90,7 +92,7 @@ def _apply_rule(graph: Graph, node: Node, shapes: list[Shape], ctx: Context) -> 
     node.dtype = "float32" if kept in CAST_FLOATS else kept
 
 
-def _check_sizes(shapes: list[Shape], output: Shape | list[Shape], weights: list) -> None:
+def _check_sizes(shapes: list[Shape], output: Shape | list[Shape], weights: list[Weight]) -> None:
     """ShapeError for a value or weight torch cannot hold: a dimension over `MAX_SIZE` or more
     than `MAX_ELEMENTS` values (`units: 0xFFFFFFFFFFFFFFFF` would validate, then overflow)."""
     values = [f"input shape {fmt_shape(s)}" for s in shapes]
@@ -106,7 +108,7 @@ def _check_sizes(shapes: list[Shape], output: Shape | list[Shape], weights: list
             )
 
 
-def _check_penalties(layer: Layer, weights: list, output: Shape | list[Shape]) -> None:
+def _check_penalties(layer: Layer, weights: list[Weight], output: Shape | list[Shape]) -> None:
     """ShapeError when an initializer or regularizer cannot take its weight (Orthogonal and
     OrthogonalRegularizer: 2-D, as Keras), or the activity regularizer the layer's output."""
     fields = type(layer).model_fields
@@ -120,11 +122,11 @@ def _check_penalties(layer: Layer, weights: list, output: Shape | list[Shape]) -
     activity = layer.activity_regularizer_spec()
     for out in output if isinstance(output, list) else [output]:
         if why := _refuses(activity, (None, *out)):
-            key = "activity_regularizer" if "activity_regularizer" in fields else None
-            raise ShapeError(f"{why} (output shape {fmt_shape(out)})", key)
+            field = "activity_regularizer" if "activity_regularizer" in fields else None
+            raise ShapeError(f"{why} (output shape {fmt_shape(out)})", field)
 
 
-def _refuses(regularizer, shape: tuple) -> str | None:
+def _refuses(regularizer: object, shape: tuple[int | None, ...]) -> str | None:
     refuses = getattr(regularizer, "refuses", None)
     return refuses(shape) if refuses is not None else None
 
@@ -138,10 +140,11 @@ def value_mask(graph: Graph, ref: Ref) -> str | None:
     return mask
 
 
-def _apply_mask(graph: Graph, node: Node, masks: list[str | None]) -> None:
+def _apply_mask(
+    graph: Graph, node: Node, layer: Layer, input_shapes: list[Shape], masks: list[str | None]
+) -> None:
     """Static mask propagation (Keras's compute_mask): which mask each output carries, and a
     located problem where a mask reaches a layer that would drop it or silently ignore it."""
-    layer = node.layer
     outputs = len(node.output) if isinstance(node.output, list) else None
     if layer.produces_mask():
         node.mask = node.name if outputs is None else [node.name] * outputs
@@ -171,8 +174,8 @@ def _apply_mask(graph: Graph, node: Node, masks: list[str | None]) -> None:
             "Dropout, TimeDistributed, ...)",
         )
         return
-    shape = node.output if outputs is None else None
-    masked_shapes = [s for s, m in zip(node.input_shapes, masks, strict=True) if m is not None]
+    shape = node.output if not isinstance(node.output, list) else None
+    masked_shapes = [s for s, m in zip(input_shapes, masks, strict=True) if m is not None]
     if len(sources) > 1 or shape is None or not _same_axes(shape[:-1], masked_shapes[0][:-1]):
         _mask_problem(
             graph,

@@ -145,7 +145,8 @@ def _check_y(key: str, a: np.ndarray, name: str, shape, loss, where: str) -> Non
         expected = f"{_shape_text(shape[:-1])} integer class labels"
         if ok and a.dtype.kind not in "iu":
             raise NetspecError(
-                f"{where}: {key} has dtype {a.dtype}; {type(loss).__name__} expects integer labels"
+                f"{where}: {key} has dtype {a.dtype}; compile.loss {type(loss).__name__} expects "
+                "integer labels"
             )
         if ok and shape and shape[-1] is not None:
             _check_labels(key, a, name, shape[-1], where)
