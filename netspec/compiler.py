@@ -6,11 +6,20 @@ import math
 import os
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from .errors import BudgetError, NetspecError
 from .graph import Graph, layer_refs
 from .layers.base import Context
 from .loader import ValidSpec, from_data, load
+
+if TYPE_CHECKING:
+    import torch
+
+    from .torch.model import NetspecModel
+
+# What `build` takes: a ValidSpec, spec data (a dict as YAML would give) or a spec file's path.
+SpecSource = ValidSpec | dict[str, Any] | str | os.PathLike[str]
 
 DTYPE_BYTES = 4  # weights are float32
 DEFAULT_BUDGET_SHARE = 0.5  # of physical memory
@@ -33,7 +42,7 @@ def memory_budget() -> int:
 
 def param_counts(graph: Graph) -> dict[str, tuple[int, int]]:
     """Per layer (trainable, non-trainable) parameter counts, as Keras counts them."""
-    counts = {}
+    counts: dict[str, tuple[int, int]] = {}
     for node in graph.nodes:
         trainable = frozen = 0
         if node.layer is not None:
@@ -71,7 +80,7 @@ def activation_elements(graph: Graph) -> tuple[int, bool]:
     return sum(math.prod(d or 1 for d in shape) for shape in shapes) + temporaries, variable
 
 
-def memory_need(graph: Graph, batch_size: int = 1, training: bool = False):
+def memory_need(graph: Graph, batch_size: int = 1, training: bool = False) -> tuple[int, int, int]:
     """(total, activations, parameters) bytes for one batch of `batch_size`: float32 values;
     to train, activations x TRAIN_ACTIVATIONS and parameters x TRAIN_PARAMS."""
     params = sum(t + f for t, f in param_counts(graph).values()) * DTYPE_BYTES
@@ -101,7 +110,7 @@ def check_budget(
     return need
 
 
-def as_valid(spec_or_path) -> ValidSpec:
+def as_valid(spec_or_path: SpecSource) -> ValidSpec:
     """A ValidSpec from a ValidSpec, a dict (validated as YAML data) or a path."""
     if isinstance(spec_or_path, ValidSpec):
         return spec_or_path
@@ -110,7 +119,12 @@ def as_valid(spec_or_path) -> ValidSpec:
     return load(Path(spec_or_path))
 
 
-def build(spec_or_path, device=None, seed: int | None = None, max_memory: int | None = None):
+def build(
+    spec_or_path: SpecSource,
+    device: str | torch.device | None = None,
+    seed: int | None = None,
+    max_memory: int | None = None,
+) -> NetspecModel:
     """Build the torch module of a spec (a ValidSpec from `netspec.load`, a path, or a dict).
 
     The same `seed` gives the same initial weights; `device` is a torch device or 'auto'
@@ -127,7 +141,8 @@ def build(spec_or_path, device=None, seed: int | None = None, max_memory: int | 
 
     generator = torch.Generator()
     generator.manual_seed(seed if seed is not None else int(torch.randint(0, 2**62, ()).item()))
-    modules, activity = {}, {}
+    modules: dict[str, torch.nn.Module] = {}
+    activity: dict[str, object] = {}  # the activity regularizers, by layer name
     # Entries that use other entries' modules (Shared) come after all the others, so the
     # weights a seed gives do not depend on them.
     later = [n for n in graph.nodes if layer_refs(n.layer)]
@@ -139,17 +154,19 @@ def build(spec_or_path, device=None, seed: int | None = None, max_memory: int | 
             modules=modules,
             weights=list(node.weights),
         )
+        # a ValidSpec's graph has every layer and every input shape resolved
+        assert node.layer is not None and node.input_shapes is not None
         module = node.layer.build(list(node.input_shapes), ctx)
         if not node.layer.trainable:
             module.requires_grad_(False)
         modules[node.name] = module
-        if node.layer.activity_regularizer_spec() is not None:
-            activity[node.name] = node.layer.activity_regularizer_spec()
+        if (regularizer := node.layer.activity_regularizer_spec()) is not None:
+            activity[node.name] = regularizer
     model = NetspecModel(graph, modules, activity)
     return model.to(target) if target is not None else model
 
 
-def resolve_device(device):
+def resolve_device(device: str | torch.device | None) -> torch.device:
     """'auto' -> cuda when available else cpu; anything else as torch.device, checked."""
     import torch
 

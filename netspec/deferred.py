@@ -19,7 +19,7 @@ classes they defer to keep their locations (pydantic merges a nested ValidationE
 from __future__ import annotations
 
 from importlib import import_module
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 from pydantic import (
     Field,
@@ -29,6 +29,9 @@ from pydantic import (
     ValidationError,
 )
 from pydantic_core import core_schema
+
+if TYPE_CHECKING:
+    from pydantic_core import InitErrorDetails
 
 # Validation-context keys: LayerEntry appends each layers: entry's result (None: invalid) to
 # context[LAYER_RESULTS]; Deferred stores a valid section under its name in
@@ -73,7 +76,8 @@ def _validate_layer(value: Any, info: core_schema.ValidationInfo) -> Any:
             cls = layer_class(value)
         except ValueError as exc:  # located on `type` when the entry has one
             at_type = isinstance(value, dict) and "type" in value
-            error = {"type": "value_error", "loc": ("type",) if at_type else (), "input": value,
+            error: InitErrorDetails = {"type": "value_error",
+                     "loc": ("type",) if at_type else (), "input": value,
                      "ctx": {"error": exc}}  # fmt: skip
             raise ValidationError.from_exception_data("layer", [error]) from None
         layer = value if isinstance(value, cls) else cls.model_validate(value)

@@ -72,7 +72,7 @@ def one_of(node: dict[str, Any], ref_types: RefTypes) -> dict[str, Any]:
     merged = _merged(branches)
     if merged is not None:
         return {**merged, **node}
-    flat = []
+    flat: list[dict[str, Any]] = []
     for branch in branches:  # an inner union's `oneOf` joins this one (its `type` list too)
         inner = set(branch) == {"oneOf"} or (
             set(branch) == {"type", "oneOf"} and isinstance(branch["type"], list)

@@ -58,7 +58,7 @@ def plain(text: str) -> object:
         return None
     if text in _BOOL:
         return _BOOL[text]
-    number = _int(text)
+    number: int | float | None = _int(text)
     if number is None:
         number = _float(text)
     return text if number is None else number
@@ -75,12 +75,12 @@ def tagged(tag: str, text: str) -> object:
     if tag == INT and (value := _int(text)) is not None:
         return value
     if tag == FLOAT:
-        value = _int(text)
+        whole = _int(text)
         try:
-            value = float(value) if value is not None else _float(text)
+            real = float(whole) if whole is not None else _float(text)
         except OverflowError:
             raise ScalarProblem(f"'{text[:20]}...' is too large for a float") from None
-        if value is not None:
-            return value
+        if real is not None:
+            return real
     kind = tag.removeprefix(_TAG)
     raise ScalarProblem(f"'{text[:40]}' is not a YAML 1.2 {kind} (!!{kind})")

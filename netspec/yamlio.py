@@ -12,21 +12,28 @@ import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from . import yamlcore
 from .errors import Diagnostic, NetspecError, Path, SpecError
 
-try:  # libyaml's C loader when present, for speed
-    _Loader = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - pure-Python fallback
+if TYPE_CHECKING:  # the checker sees one base; CSafeLoader has SafeLoader's interface
     _Loader = yaml.SafeLoader
+else:
+    try:  # libyaml's C loader when present, for speed
+        _Loader = yaml.CSafeLoader
+    except AttributeError:  # pragma: no cover - pure-Python fallback
+        _Loader = yaml.SafeLoader
 
 _PLAIN = "tag:netspec:plain"  # an untagged plain scalar, resolved by yamlcore (YAML 1.2)
 MAX_FILE_BYTES = 16 * 1024 * 1024  # far above any real spec; a bigger "spec" is a mistake
 MAX_NODES = 100_000
 MAX_DEPTH = 64
+# Where a value is in the document: mapping keys (any scalar as written: a key of a spec is a
+# string or an integer, but the YAML may hold 1.5 or null) and sequence indices.
+YamlPath = tuple[object, ...]
 _TAGS = {
     "tag:yaml.org,2002:map",
     "tag:yaml.org,2002:seq",
@@ -46,7 +53,7 @@ class _CoreLoader(_Loader):
     scalar gets `_PLAIN` (`<<` stays the merge key); quoted ones stay strings, explicit tags
     stay as written."""
 
-    def resolve(self, kind, value, implicit):
+    def resolve(self, kind: type[yaml.Node], value: Any, implicit: tuple[bool, bool]) -> str:
         if kind is yaml.ScalarNode and implicit[0]:
             return _MERGE if value == "<<" else _PLAIN
         return super().resolve(kind, value, implicit)
@@ -58,8 +65,8 @@ class Document:
 
     data: object
     file: str
-    marks: dict[Path, tuple[int, int]] = field(default_factory=dict)
-    key_marks: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    marks: dict[YamlPath, tuple[int, int]] = field(default_factory=dict)
+    key_marks: dict[YamlPath, tuple[int, int]] = field(default_factory=dict)
 
     def locate(self, path: Path, at_key: bool = False) -> tuple[int, int]:
         """The mark of `path`, or of its closest located ancestor."""
@@ -78,8 +85,9 @@ class _YamlProblem(Exception):
         self.mark, self.message = mark, message
 
 
-def _pos(mark: yaml.Mark) -> tuple[int, int]:
-    return (mark.line + 1, mark.column + 1)
+def _pos(mark: yaml.Mark | None) -> tuple[int, int]:
+    """1-based (line, col) of a mark; the top of the file when PyYAML gives none."""
+    return (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
 
 
 class _Builder:
@@ -88,7 +96,7 @@ class _Builder:
         self.count = 0
         self.bad_scalars: list[_YamlProblem] = []  # reported together, after the whole tree
 
-    def value(self, node: yaml.Node, path: Path | None, depth: int = 0) -> object:
+    def value(self, node: yaml.Node, path: YamlPath | None, depth: int = 0) -> object:
         """Construct `node`; record its mark under `path` (None for mapping keys)."""
         self.count += 1
         if self.count > MAX_NODES or depth > MAX_DEPTH:
@@ -104,12 +112,13 @@ class _Builder:
                 node.start_mark,
                 f"YAML tag '{node.tag}' is not allowed (specs hold plain data only)",
             )
-        if path is not None:
+        if path is not None:  # else a scalar key (refused above otherwise)
             self.doc.marks.setdefault(path, _pos(node.start_mark))
-        if isinstance(node, yaml.MappingNode):
-            return self.mapping(node, path, depth)
-        if isinstance(node, yaml.SequenceNode):
-            return [self.value(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
+            if isinstance(node, yaml.MappingNode):
+                return self.mapping(node, path, depth)
+            if isinstance(node, yaml.SequenceNode):
+                items = enumerate(node.value)
+                return [self.value(item, (*path, i), depth + 1) for i, item in items]
         if node.tag == _TIMESTAMP:  # a date stays the text the user wrote
             return node.value
         try:
@@ -120,9 +129,9 @@ class _Builder:
             self.bad_scalars.append(_YamlProblem(node.start_mark, str(exc)))
             return None
 
-    def mapping(self, node: yaml.MappingNode, path: Path, depth: int) -> dict:
-        out: dict = {}
-        first: dict = {}
+    def mapping(self, node: yaml.MappingNode, path: YamlPath, depth: int) -> dict[object, object]:
+        out: dict[object, object] = {}
+        first: dict[object, yaml.Mark] = {}
         for key_node, value_node in self._pairs(node):
             key = self.value(key_node, None, depth + 1)
             if key in first:
@@ -135,9 +144,10 @@ class _Builder:
             out[key] = self.value(value_node, sub, depth + 1)
         return out
 
-    def _pairs(self, node: yaml.MappingNode) -> list:
+    def _pairs(self, node: yaml.MappingNode) -> list[tuple[yaml.Node, yaml.Node]]:
         """Key/value pairs with YAML merge keys (`<<: *base`) expanded, explicit keys winning."""
-        merged, own = [], []
+        merged: list[tuple[yaml.Node, yaml.Node]] = []
+        own: list[tuple[yaml.Node, yaml.Node]] = []
         for key_node, value_node in node.value:
             if key_node.tag != _MERGE:
                 own.append((key_node, value_node))
@@ -149,8 +159,8 @@ class _Builder:
                     raise _YamlProblem(src.start_mark, "a merge key (<<) needs a mapping")
                 merged.extend(self._pairs(src))
         own_keys = {k.value for k, _ in own if isinstance(k, yaml.ScalarNode)}
-        seen: set = set()
-        kept = []
+        seen: set[object] = set()
+        kept: list[tuple[yaml.Node, yaml.Node]] = []
         for key_node, value_node in merged:
             if key_node.value not in own_keys and key_node.value not in seen:
                 seen.add(key_node.value)
@@ -176,11 +186,11 @@ def load_yaml(text: str, file: str = "<string>") -> Document:
             found = [Diagnostic(file, *_pos(p.mark), "", p.message) for p in builder.bad_scalars]
             raise SpecError(found)
     except _YamlProblem as exc:
-        line, col = _pos(exc.mark) if exc.mark else (1, 1)
+        line, col = _pos(exc.mark)
         raise SpecError([Diagnostic(file, line, col, "", exc.message)]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line, col = _pos(mark) if mark else (1, 1)
+        line, col = _pos(mark)
         message = f"invalid YAML: {exc.problem or exc.context}"
         raise SpecError([Diagnostic(file, line, col, "", message)]) from None
     except yaml.reader.ReaderError as exc:  # a character YAML refuses: say where it is

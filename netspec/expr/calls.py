@@ -24,22 +24,22 @@ class CallParser:
     def __init__(self, text: str, names: dict[str, int | None] | None, lead: int):
         self.text, self.names, self.count, self.lead = text, names, 0, lead
 
-    def fail(self, node: ast.AST, message: str) -> ExprError:
+    def fail(self, node: ast.expr | ast.keyword, message: str) -> ExprError:
         """The error to raise at `node`: the message, then the node's text and column."""
         src = ast.get_source_segment(self.text, node) or ""
         where = f"column {node.col_offset + 1 + self.lead}"
         shown = f"'{src}', {where}" if src and len(src) <= 40 else where
         return ExprError(f"{message} ({shown})")
 
-    def expr(self, node: ast.AST, depth: int) -> Node:
+    def expr(self, node: ast.expr, depth: int) -> Node:
         """The tree of any expression node: defined by the parser proper (`parser._Parser`)."""
         raise NotImplementedError  # pragma: no cover
 
-    def src(self, node: ast.AST) -> str:
+    def src(self, node: ast.expr) -> str:
         """The source text of `node` (kept on the tree for messages)."""
         return ast.get_source_segment(self.text, node) or ""
 
-    def call(self, node: ast.Call, depth: int) -> Call:
+    def call(self, node: ast.Call, depth: int) -> Node:
         """A call of a whitelisted function, its arguments bound and checked."""
         if not isinstance(node.func, ast.Name):
             if isinstance(node.func, (ast.Attribute, ast.Lambda, ast.Subscript)):
@@ -63,10 +63,10 @@ class CallParser:
             raise self.fail(node, f"'{name}' is an input, not a function")
         raise self.fail(node.func, f"unknown function '{name}'" + did_you_mean(name, FUNCTIONS))
 
-    def bind(self, node: ast.Call, name: str, fn: Function) -> dict[str, ast.AST]:
+    def bind(self, node: ast.Call, name: str, fn: Function) -> dict[str, ast.expr]:
         """Parameter name -> argument node, positional ones first (as Python binds them)."""
         params = fn.names()
-        given: dict[str, ast.AST] = {}
+        given: dict[str, ast.expr] = {}
         for i, arg in enumerate(node.args):
             if isinstance(arg, ast.Starred):
                 raise self.fail(arg, "'*' unpacking is not allowed")
@@ -78,8 +78,7 @@ class CallParser:
                 )
             given[params[i]] = arg
         for kw in node.keywords:
-            self.check_keyword(kw, name, fn, params, given)
-            given[kw.arg] = kw.value
+            given[self.check_keyword(kw, name, fn, params, given)] = kw.value
         return given
 
     def check_keyword(
@@ -88,9 +87,9 @@ class CallParser:
         name: str,
         fn: Function,
         params: list[str],
-        given: dict[str, ast.AST],
-    ) -> None:
-        """Refuse `kw` unless it names a constant parameter not given yet."""
+        given: dict[str, ast.expr],
+    ) -> str:
+        """`kw`'s parameter name; refused unless it names a constant parameter not given yet."""
         if kw.arg is None:
             raise self.fail(kw.value, "'**' unpacking is not allowed")
         if kw.arg not in params:
@@ -104,9 +103,10 @@ class CallParser:
             raise self.fail(kw, f"{name}() got argument '{kw.arg}' twice")
         if kw.arg in fn.tensors:  # tensors come first, so keywords would only reorder them
             raise self.fail(kw, f"pass '{kw.arg}' of {name}() positionally")
+        return kw.arg
 
     def tensor_args(
-        self, node: ast.Call, name: str, fn: Function, given: dict[str, ast.AST], depth: int
+        self, node: ast.Call, name: str, fn: Function, given: dict[str, ast.expr], depth: int
     ) -> list[Node]:
         # Each is checked then parsed in turn, so the first problem met is the one reported.
         args = []
@@ -117,7 +117,7 @@ class CallParser:
         return args
 
     def const_args(
-        self, node: ast.Call, name: str, fn: Function, given: dict[str, ast.AST]
+        self, node: ast.Call, name: str, fn: Function, given: dict[str, ast.expr]
     ) -> list[tuple[str, Any]]:
         """The constant arguments, defaults filled in; an activation's only as given (its own
         class validates them, and knows its defaults)."""
@@ -136,7 +136,7 @@ class CallParser:
                 raise self.fail(node, f"{name}() needs {p}=...{why}")
         return consts
 
-    def const(self, node: ast.AST, fname: str, pname: str, kind: str) -> Any:
+    def const(self, node: ast.expr, fname: str, pname: str, kind: str) -> Any:
         """A constant argument: a number, a bool, None or a tuple of ints, as `kind` wants."""
         self.count += 1
         if isinstance(node, (ast.Tuple, ast.List)) and kind in ("axis", "axes"):
@@ -176,11 +176,11 @@ class CallParser:
             hint = f"; for the elementwise {fname}imum of two tensors use {fname}imum(a, b)"
         raise self.fail(node, f"{fname}(): {pname} must be {want}, written as a constant{hint}")
 
-    def activation(self, node: ast.Call, name: str, kwargs: dict) -> None:
+    def activation(self, node: ast.Call, name: str, kwargs: dict[str, Any]) -> None:
         try:
             ACTIVATIONS.get(name)(**kwargs)
         except ValueError as exc:  # pydantic's ValidationError
-            errors = getattr(exc, "errors", lambda: [])()
+            errors: list[dict[str, Any]] = getattr(exc, "errors", lambda: [])()
             detail = "; ".join(
                 f"missing argument '{e['loc'][0]}'"
                 if e["type"] == "missing"

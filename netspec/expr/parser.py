@@ -98,7 +98,7 @@ def _fold(op: str, a: int | float, b: int | float) -> int | float:
 class _Parser(CallParser):
     """The parser of one expression: numbers, names, operators, and calls (`CallParser`)."""
 
-    def expr(self, node: ast.AST, depth: int) -> Node:
+    def expr(self, node: ast.expr, depth: int) -> Node:
         """The tree of `node` (at nesting `depth`); numbers alone are folded."""
         self.count += 1
         if self.count > MAX_NODES:

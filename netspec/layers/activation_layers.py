@@ -9,7 +9,7 @@ from pydantic import Field
 
 from ..vocab import ACTIVATIONS, ConstraintField, InitializerField, RegularizerField
 from ..vocab.bounds import FLOAT32_MAX, Float32
-from .base import Context, Layer, Shape, ShapeError, Weight, fmt_shape, register_layer
+from .base import Context, Layer, Shape, ShapeError, Weight, fmt_shape, known, register_layer
 from .normalization import Axes, axis_indices
 
 PositiveAxis = Annotated[int, Field(ge=1)]
@@ -50,9 +50,8 @@ class ReLU(_Elementwise):
     )
 
     def activation(self):
-        return ACTIVATIONS.get("relu")(
-            negative_slope=self.negative_slope, max_value=self.max_value, threshold=self.threshold
-        )
+        args = {"negative_slope": self.negative_slope, "max_value": self.max_value}
+        return ACTIVATIONS.get("relu").model_validate({**args, "threshold": self.threshold})
 
 
 @register_layer
@@ -69,7 +68,7 @@ class LeakyReLU(_Elementwise):
     )
 
     def activation(self):
-        return ACTIVATIONS.get("leaky_relu")(negative_slope=self.negative_slope)
+        return ACTIVATIONS.get("leaky_relu").model_validate({"negative_slope": self.negative_slope})
 
 
 @register_layer
@@ -86,7 +85,7 @@ class ELU(_Elementwise):
     )
 
     def activation(self):
-        return ACTIVATIONS.get("elu")(alpha=self.alpha)
+        return ACTIVATIONS.get("elu").model_validate({"alpha": self.alpha})
 
 
 @register_layer
@@ -114,7 +113,7 @@ class Softmax(Layer):
             from ..torch.activation import ActivationModule
 
             axis = self.axis if isinstance(self.axis, int) else self.axis[0]
-            return ActivationModule(ACTIVATIONS.get("softmax")(axis=axis))
+            return ActivationModule(ACTIVATIONS.get("softmax").model_validate({"axis": axis}))
         from ..torch.activation_layers import SoftmaxModule
 
         return SoftmaxModule(tuple(self.axis))  # Keras's axes: negative ones fit any rank
@@ -162,7 +161,7 @@ class PReLU(Layer):
                     "shared_axes",
                 )
         alpha = tuple(1 if i in (shared or ()) else d for i, d in enumerate(shape, start=1))
-        if None in alpha:
+        if not known(alpha):
             axis = alpha.index(None) + 1
             raise ShapeError(
                 f"alpha needs a known size on axis {axis} of the input {fmt_shape(shape)}; "

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 from pydantic import Field
 
@@ -27,6 +27,8 @@ class _AdaptivePooling(Spatial):
     float32 (Keras's torch backend refuses them)."""
 
     mode: ClassVar[str] = "max"
+    if TYPE_CHECKING:  # each subclass's own field (its length is in its type)
+        output_size: Size | list[Size]
 
     def output_shape(self, shapes: list[Shape], ctx: Context) -> Shape:
         _, channels = self.split(shapes[0], ctx)  # checks the rank

@@ -13,6 +13,7 @@ from .attention import (
     QueryValueAttention,
     attention_inputs,
     dropout_field,
+    features,
     seed_field,
 )
 from .base import Context, Shape, Weight, register_layer
@@ -53,8 +54,8 @@ class AdditiveAttention(QueryValueAttention):
 
         if not self.use_scale:
             return []
-        dim = attention_inputs(shapes)[0][-1]  # Keras: the query's last axis
-        return [Weight("scale", (dim,), INITIALIZERS.get("GlorotUniform")())]
+        dim = features(attention_inputs(shapes)[0], "query")  # Keras: the query's last axis
+        return [Weight("scale", (dim,), INITIALIZERS.get("GlorotUniform").model_validate({}))]
 
     def build(self, shapes: list[Shape], ctx: Context):
         from ..torch.additive_attention import AdditiveAttentionModule

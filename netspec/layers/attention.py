@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
@@ -56,14 +56,21 @@ def attention_inputs(shapes: list[Shape]) -> tuple[Shape, Shape, Shape]:
             raise ShapeError(
                 f"the {what} must have rank >= 3, (batch, steps, features); got {fmt_shape(shape)}"
             )
-        if shape[-1] is None:
-            raise ShapeError(f"the last axis of the {what} must be known, got {fmt_shape(shape)}")
+        features(shape, what)
         if len(shape) != len(query):
             raise ShapeError(
                 f"query, value and key must have the same rank; got query {fmt_shape(query)} "
                 f"and {what} {fmt_shape(shape)}"
             )
     return query, value, key
+
+
+def features(shape: Shape, what: str) -> int:
+    """The size of the last axis of an attention input (`what`: query, value, key), which
+    the projections take: it must be known."""
+    if shape[-1] is None:
+        raise ShapeError(f"the last axis of the {what} must be known, got {fmt_shape(shape)}")
+    return shape[-1]
 
 
 def check_same(a: Shape, b: Shape, axes, message: str) -> None:
@@ -112,6 +119,8 @@ class QueryValueAttention(Layer):
     (batch, Tq, Tv, dim) temporary of pairwise scores."""
 
     arity = (2, 3)
+    if TYPE_CHECKING:  # each subclass's own field (kept in its place in the field order)
+        return_attention_scores: bool
 
     def pairwise(self) -> bool:
         """Whether the scores come from every (query, key) pair of vectors (tanh(q + k))."""
@@ -170,7 +179,7 @@ class Attention(QueryValueAttention):
     def weights(self, shapes: list[Shape], ctx: Context) -> list[Weight]:
         from ..vocab import INITIALIZERS
 
-        ones = INITIALIZERS.get("Ones")()
+        ones = INITIALIZERS.get("Ones").model_validate({})
         out = [Weight("scale", (), ones)] if self.use_scale else []
         if self.score_mode == "concat":
             out.append(Weight("concat_score_weight", (), ones))

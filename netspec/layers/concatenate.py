@@ -57,8 +57,8 @@ class Concatenate(_Merge):
                     f"{self.axis}; they differ on axis {i + 1}: "
                     + ", ".join(fmt_shape(s) for s in shapes)
                 )
-        sizes = [s[axis] for s in shapes]
-        total = None if None in sizes else sum(sizes)
+        along = [s[axis] for s in shapes]
+        total = sum(d for d in along if d is not None) if None not in along else None
         return (*shapes[0][:axis], total, *shapes[0][axis + 1 :])
 
     def build(self, shapes: list[Shape], ctx: Context):

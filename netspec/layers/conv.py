@@ -9,7 +9,7 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from ..vocab.bounds import MAX_SIZE
 from .base import Context, Shape, ShapeError, Weight, register_layer
-from .conv_base import CF, SpatialConv, example
+from .conv_base import CF, PADDING, SpatialConv, example
 from .dense import WeightedLayer, activated
 
 
@@ -61,9 +61,11 @@ class Conv1D(BaseConv):
     zeros at the start only, so output t never sees inputs after t (Keras's causal padding)."""
 
     type: Literal["Conv1D", "Convolution1D"] = "Conv1D"
-    padding: Literal["valid", "same", "causal"] = Field(
+    # Conv1D alone takes `causal` (as Keras): a field wider than the inherited one, which
+    # pydantic validates as declared here; the type checker holds subclasses to the base's.
+    padding: Literal["valid", "same", "causal"] = Field(  # type: ignore[assignment]
         "valid",
-        description=SpatialConv.model_fields["padding"].description + " causal: "
+        description=PADDING + " causal: "
         "dilation_rate * (kernel_size - 1) zeros before the first step only.",
     )
 

@@ -15,6 +15,10 @@ from .base import Context, DataFormat, Layer, Shape, ShapeError, fmt_shape
 Bounded = Annotated[int, Field(le=MAX_SIZE)]  # positive: checked by `ntuple`
 Ints = Bounded | list[Bounded]
 CF = "channels_first"
+PADDING = (
+    "valid: no padding; same: zeros around the input so that the output has "
+    "ceil(input / strides) positions (an odd padding puts the extra zero at the end)."
+)
 
 
 class SpatialConv(Layer):
@@ -23,11 +27,7 @@ class SpatialConv(Layer):
 
     kernel_size: Ints = Field(..., description="Size of the window: an integer, or one per axis.")
     strides: Ints = Field(1, description="Step of the window: an integer, or one per axis.")
-    padding: Literal["valid", "same"] = Field(
-        "valid",
-        description="valid: no padding; same: zeros around the input so that the output has "
-        "ceil(input / strides) positions (an odd padding puts the extra zero at the end).",
-    )
+    padding: Literal["valid", "same"] = Field("valid", description=PADDING)
     data_format: DataFormat | None = Field(
         None,
         description="Layout of input and output: channels_last (batch, ..., channels) or "
@@ -40,7 +40,7 @@ class SpatialConv(Layer):
     @field_validator("kernel_size", "strides", "dilation_rate")
     @classmethod
     def _check_ints(cls, value: Ints, info: ValidationInfo) -> Ints:
-        values = ntuple(value, cls.rank, info.field_name)
+        values = ntuple(value, cls.rank, info.field_name or "")  # a field's validator: named
         strides = info.data.get("strides")
         if info.field_name == "dilation_rate" and strides is not None:
             if max(values) > 1 and max(ntuple(strides, cls.rank)) > 1:

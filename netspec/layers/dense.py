@@ -89,18 +89,22 @@ class Dense(WeightedLayer):
         {"args": {"units": 3}, "inputs": [[None, 4]]},
     )
 
-    def output_shape(self, shapes: list[Shape], ctx: Context) -> Shape:
-        shape = shapes[0]
+    def features(self, shape: Shape) -> int:
+        """The size of the input's last axis, which the kernel takes: it must be known."""
         if not shape:
             raise ShapeError(
                 "expects an input of rank >= 2 (batch axis included), got shape (None,)"
             )
         if shape[-1] is None:
             raise ShapeError("the last axis of Dense's input must be known, got None")
-        return activated(self.activation, (*shape[:-1], self.units))
+        return shape[-1]
+
+    def output_shape(self, shapes: list[Shape], ctx: Context) -> Shape:
+        self.features(shapes[0])
+        return activated(self.activation, (*shapes[0][:-1], self.units))
 
     def weights(self, shapes: list[Shape], ctx: Context) -> list[Weight]:
-        return self.kernel_and_bias((shapes[0][-1], self.units), self.units)
+        return self.kernel_and_bias((self.features(shapes[0]), self.units), self.units)
 
     def build(self, shapes: list[Shape], ctx: Context):
         from ..torch.dense import DenseModule

@@ -47,27 +47,31 @@ class Dropout(Layer):
     )
 
     def output_shape(self, shapes: list[Shape], ctx: Context) -> Shape:
-        shape = shapes[0]
-        noise = self.noise_shape
-        if noise is None:
-            return shape
-        if len(noise) != len(shape) + 1:
-            raise ShapeError(
-                f"noise_shape has {len(noise)} entries but the input "
-                f"{fmt_shape(shape)} has rank {len(shape) + 1} (noise_shape includes "
-                "the batch axis)",
-                "noise_shape",
-            )
-        for axis, (n, d) in enumerate(zip(noise[1:], shape, strict=True), start=1):
-            if n is not None and n != 1 and d is not None and n != d:
-                raise ShapeError(
-                    f"noise_shape[{axis}] is {n}: it must be null, 1 or the input's "
-                    f"size {d} on axis {axis} (input {fmt_shape(shape)})",
-                    "noise_shape",
-                )
-        return shape
+        return noise_shape_rule(self.noise_shape, shapes[0])
 
     def build(self, shapes: list[Shape], ctx: Context):
         from ..torch.dropout import DropoutModule
 
         return DropoutModule(self.rate, self.noise_shape, self.seed)
+
+
+def noise_shape_rule(noise: list[int | None] | None, shape: Shape) -> Shape:
+    """The input's shape, unchanged, once `noise_shape` (batch axis included) fits it: each
+    entry None, 1 or the input's size (Keras's Dropout and AlphaDropout)."""
+    if noise is None:
+        return shape
+    if len(noise) != len(shape) + 1:
+        raise ShapeError(
+            f"noise_shape has {len(noise)} entries but the input "
+            f"{fmt_shape(shape)} has rank {len(shape) + 1} (noise_shape includes "
+            "the batch axis)",
+            "noise_shape",
+        )
+    for axis, (n, d) in enumerate(zip(noise[1:], shape, strict=True), start=1):
+        if n is not None and n != 1 and d is not None and n != d:
+            raise ShapeError(
+                f"noise_shape[{axis}] is {n}: it must be null, 1 or the input's "
+                f"size {d} on axis {axis} (input {fmt_shape(shape)})",
+                "noise_shape",
+            )
+    return shape

@@ -40,7 +40,7 @@ def parse(equation: str) -> tuple[str, str, str, str]:
         raise ValueError(
             f"kernel axis '{missing[0]}' of '{equation}' is in neither the input nor the output"
         )
-    return form, *specs
+    return form, ins, ws, outs
 
 
 @dataclass
@@ -80,14 +80,16 @@ def analyze(equation: str, bias_axes: str | None, partial: list, shape: Shape) -
     at = {c: i + offset for i, c in enumerate(outs)}  # output letter -> index in `out`
     src = {c: full[i + offset] for i, c in enumerate(ins)}  # input letter -> its size
     _check_shared(src, out, at, shape)
-    kernel = [out[at[c]] if c in at else src[c] for c in ws]
-    for c, size in zip(ws, kernel, strict=True):
+    kernel: list[int] = []
+    for c in ws:
+        size = out[at[c]] if c in at else src[c]
         if size is None:  # Keras cannot create a kernel of variable size
             why = "give it in output_shape" if c in at else "the input's axis is variable"
             raise ShapeError(
                 f"the kernel's axis '{c}' needs a known size ({why}; input {fmt_shape(shape)})",
                 "output_shape" if c in at else None,
             )
+        kernel.append(size)
     inputs = tuple(i for i, c in enumerate(ws) if c not in at)
     bias = _bias(bias_axes, outs, out, at, elided if form == "right" else 0)
     return Plan(out, tuple(kernel), inputs, bias)

@@ -17,10 +17,11 @@ from .attention import (
     check_flash,
     check_same,
     dropout_field,
+    features,
     seed_field,
 )
 from .base import Context, Layer, Shape, ShapeError, Weight, fmt_shape, register_layer
-from .multi_head_attention import Plan, projection_weights, weight_groups
+from .projections import Plan, projection_weights, weight_groups
 
 
 @register_layer
@@ -150,14 +151,15 @@ class GroupQueryAttention(Layer):
         """(name, Keras kernel shape, Keras bias shape) of each projection, in Keras's order."""
         query, value, key = self.inputs_of(shapes)
         heads, groups, dim = self.num_query_heads, self.num_key_value_heads, self.head_dim
-        plan = [
-            ("query", (query[-1], heads, dim), (heads, dim)),
-            ("key", (key[-1], groups, dim), (groups, dim)),
+        q, v, k = features(query, "query"), features(value, "value"), features(key, "key")
+        plan: Plan = [
+            ("query", (q, heads, dim), (heads, dim)),
+            ("key", (k, groups, dim), (groups, dim)),
         ]
         if self.use_gate:
-            plan.append(("gate", (query[-1], heads, dim), (heads, dim)))
-        plan.append(("value", (value[-1], groups, dim), (groups, dim)))
-        plan.append(("attention_output", (heads, dim, query[-1]), (query[-1],)))
+            plan.append(("gate", (q, heads, dim), (heads, dim)))
+        plan.append(("value", (v, groups, dim), (groups, dim)))
+        plan.append(("attention_output", (heads, dim, q), (q,)))
         return plan
 
     def weights(self, shapes: list[Shape], ctx: Context) -> list[Weight]:

@@ -4,7 +4,7 @@ dropped these layers): `implementation=1`'s weight layout, `valid` padding."""
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, field_validator
 
@@ -51,6 +51,8 @@ class _LocallyConnected(Spatial, WeightedLayer):
         return value
 
     keras_parity = False
+    if TYPE_CHECKING:  # each subclass's own field (its default and description differ)
+        strides: IntOrTuple
 
     def windows(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
         return as_tuple(self.kernel_size, self.rank), as_tuple(self.strides, self.rank)
@@ -64,7 +66,7 @@ class _LocallyConnected(Spatial, WeightedLayer):
                 "before a 'valid' layer",
                 "padding",
             )
-        if not known(shape):
+        if not known(spatial) or channels is None:  # the input's every size
             raise ShapeError(
                 f"the spatial sizes and channels of the input must be known, got "
                 f"{fmt_shape(shape)} (the kernel has one matrix per output position)"

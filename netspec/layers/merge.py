@@ -15,7 +15,7 @@ class _Merge(Layer):
     size-1 axis broadcasts, a variable (None) axis gives None, other sizes must be equal.
     """
 
-    arity = (2, None)
+    arity: ClassVar[tuple[int, int | None]] = (2, None)
     op: ClassVar[str] = ""  # the torch merge op (netspec.torch.merge.ElementwiseModule)
 
     def output_shape(self, shapes: list[Shape], ctx: Context) -> Shape:

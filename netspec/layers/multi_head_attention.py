@@ -10,44 +10,19 @@ from pydantic import ConfigDict, Field
 
 from ..vocab import ConstraintField, InitializerField, RegularizerField
 from ..vocab.bounds import MAX_SIZE, Size
-from ..vocab.initializers import _Scaling
 from .attention import (
     CAUSAL,
     SCORES,
-    EinsumKernelInit,
     attention_axes,
     attention_inputs,
     check_flash,
     check_same,
     dropout_field,
+    features,
     seed_field,
 )
 from .base import Context, Layer, Shape, ShapeError, Weight, fmt_shape, register_layer
-
-# (name, Keras kernel shape, Keras bias shape) of each projection, in Keras's weight order.
-Plan = list[tuple[str, tuple, tuple]]
-
-
-def projection_weights(layer: Layer, plan: Plan) -> list[Weight]:
-    """Each projection's kernel (and bias when `use_bias`), with Keras's EinsumDense fans (the
-    output projection's first two axes are its inputs). Shared with GroupQueryAttention."""
-    init = layer.kernel_initializer
-    kernel_args = (layer.kernel_regularizer, layer.kernel_constraint)
-    bias_args = (layer.bias_initializer, layer.bias_regularizer, layer.bias_constraint)
-    out = []
-    for name, kernel, bias in plan:
-        inputs = 2 if name == "attention_output" else 1
-        fans = EinsumKernelInit(init, inputs) if isinstance(init, _Scaling) else init
-        out.append(Weight("kernel", kernel, fans, *kernel_args))
-        if layer.use_bias:
-            out.append(Weight("bias", bias, *bias_args))
-    return out
-
-
-def weight_groups(layer: Layer, plan: Plan) -> list[tuple[str, list[Weight]]]:
-    """(projection name, its weights), for the torch module."""
-    weights = iter(projection_weights(layer, plan))
-    return [(name, [next(weights) for _ in range(2 if layer.use_bias else 1)]) for name, *_ in plan]
+from .projections import Plan, projection_weights, weight_groups
 
 
 @register_layer
@@ -159,8 +134,8 @@ class MultiHeadAttention(Layer):
         return query, value, key, tuple(axes)
 
     def output_dims(self, query: Shape) -> tuple[int, ...]:
-        out = self.projection_shape
-        return (query[-1],) if out is None else (out,) if isinstance(out, int) else tuple(out)
+        out = features(query, "query") if self.projection_shape is None else self.projection_shape
+        return (out,) if isinstance(out, int) else tuple(out)
 
     def output_shape(self, shapes: list[Shape], ctx: Context) -> Shape | list[Shape]:
         query, value, key, axes = self.attention_plan(shapes)
@@ -176,13 +151,14 @@ class MultiHeadAttention(Layer):
         query, value, key, _ = self.attention_plan(shapes)
         heads, vdim = self.num_heads, self.value_dim or self.key_dim
         out = self.output_dims(query)
-        plan = [
-            ("query", (query[-1], heads, self.key_dim), (heads, self.key_dim)),
-            ("key", (key[-1], heads, self.key_dim), (heads, self.key_dim)),
+        q, v, k = features(query, "query"), features(value, "value"), features(key, "key")
+        plan: Plan = [
+            ("query", (q, heads, self.key_dim), (heads, self.key_dim)),
+            ("key", (k, heads, self.key_dim), (heads, self.key_dim)),
         ]
         if self.use_gate:
-            plan.append(("gate", (query[-1], heads, vdim), (heads, vdim)))
-        plan.append(("value", (value[-1], heads, vdim), (heads, vdim)))
+            plan.append(("gate", (q, heads, vdim), (heads, vdim)))
+        plan.append(("value", (v, heads, vdim), (heads, vdim)))
         plan.append(("attention_output", (heads, vdim, *out), out))
         return plan
 

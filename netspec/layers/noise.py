@@ -9,7 +9,7 @@ from pydantic import Field
 
 from ..vocab.bounds import SEED_END
 from .base import Context, DataFormat, Layer, Shape, need_rank, register_layer
-from .dropout import Dropout, PositiveDim
+from .dropout import PositiveDim, noise_shape_rule
 
 SEED = (
     "Seed of this layer's own random stream (reproducible noise); default: torch's global "
@@ -171,7 +171,7 @@ class AlphaDropout(Layer):
     )
 
     def output_shape(self, shapes: list[Shape], ctx: Context) -> Shape:
-        return Dropout.output_shape(self, shapes, ctx)  # the same noise_shape rule
+        return noise_shape_rule(self.noise_shape, shapes[0])  # Dropout's rule
 
     def build(self, shapes: list[Shape], ctx: Context):
         from ..torch.noise import AlphaDropoutModule

@@ -10,7 +10,7 @@ from pydantic import Field
 
 from ..vocab import INITIALIZERS, ConstraintField, InitializerField, RegularizerField
 from ..vocab.bounds import FLOAT32_MAX
-from .base import Context, Layer, Shape, ShapeError, Weight, fmt_shape, register_layer
+from .base import Context, Layer, Shape, ShapeError, Weight, fmt_shape, known, register_layer
 
 Axes = int | Annotated[list[int], Field(min_length=1)]
 
@@ -34,10 +34,12 @@ def axis_indices(axis: int | list[int], shape: Shape, field: str = "axis") -> li
     return sorted(out)
 
 
-def known_sizes(indices: list[int], shape: Shape, what: str, field: str = "axis") -> tuple:
+def known_sizes(
+    indices: list[int], shape: Shape, what: str, field: str = "axis"
+) -> tuple[int, ...]:
     """The sizes of the input on `indices` (full-shape), which must be known."""
     sizes = tuple(shape[i - 1] for i in indices)
-    if None in sizes:
+    if not known(sizes):
         raise ShapeError(
             f"{what} needs a known size on axis {indices[sizes.index(None)]}, got input "
             f"{fmt_shape(shape)}",
@@ -170,7 +172,7 @@ class RMSNormalization(Layer):
 
     def weights(self, shapes: list[Shape], ctx: Context) -> list[Weight]:
         sizes = known_sizes(axis_indices(self.axis, shapes[0]), shapes[0], "RMSNormalization")
-        return [Weight("scale", sizes, INITIALIZERS.get("Ones")())]
+        return [Weight("scale", sizes, INITIALIZERS.get("Ones").model_validate({}))]
 
     def build(self, shapes: list[Shape], ctx: Context):
         from ..torch.normalization import RMSNormModule

@@ -89,6 +89,11 @@ class ZeroPadding1D(_ZeroPadding):
     )
 
 
+def _per_axis(*amounts: int | list[int]) -> list[int | list[int]]:
+    """An ND padding's or cropping's default, one amount per axis, typed as the field is."""
+    return list(amounts)
+
+
 _ND = (
     "Zeros added: an int (every end of every spatial axis), one int per axis (both ends), "
     "or one (before, after) pair per axis."
@@ -100,7 +105,7 @@ class ZeroPadding2D(_ZeroPadding):
     """Rows and columns of zeros around images (Keras's `ZeroPadding2D`)."""
 
     type: Literal["ZeroPadding2D"] = "ZeroPadding2D"
-    padding: AmountND = Field([1, 1], description=_ND)
+    padding: AmountND = Field(_per_axis(1, 1), description=_ND)
     examples = (
         {"args": {}, "inputs": [[3, 4, 2]]},
         {"args": {"padding": [[1, 2], [0, 3]]}, "inputs": [[2, 2, 3]]},
@@ -115,7 +120,7 @@ class ZeroPadding3D(_ZeroPadding):
     """Zeros around the three spatial axes of volumes (Keras's `ZeroPadding3D`)."""
 
     type: Literal["ZeroPadding3D"] = "ZeroPadding3D"
-    padding: AmountND = Field([[1, 1], [1, 1], [1, 1]], description=_ND)
+    padding: AmountND = Field(_per_axis([1, 1], [1, 1], [1, 1]), description=_ND)
     rank = 3
     examples = (
         {"args": {}, "inputs": [[2, 3, 2, 2]]},
@@ -153,7 +158,7 @@ class Cropping2D(_Cropping):
     """Cuts rows and columns from the borders of images (Keras's `Cropping2D`)."""
 
     type: Literal["Cropping2D"] = "Cropping2D"
-    cropping: AmountND = Field([[0, 0], [0, 0]], description=_CROP_ND)
+    cropping: AmountND = Field(_per_axis([0, 0], [0, 0]), description=_CROP_ND)
     data_format: DataFormat | None = Field(None, description=DATA_FORMAT_DESCRIPTION)
     examples = (
         {"args": {}, "inputs": [[3, 4, 2]]},
@@ -173,7 +178,7 @@ class Cropping3D(_Cropping):
     `Cropping3D`)."""
 
     type: Literal["Cropping3D"] = "Cropping3D"
-    cropping: AmountND = Field([[1, 1], [1, 1], [1, 1]], description=_CROP_ND)
+    cropping: AmountND = Field(_per_axis([1, 1], [1, 1], [1, 1]), description=_CROP_ND)
     data_format: DataFormat | None = Field(None, description=DATA_FORMAT_DESCRIPTION)
     rank = 3
     examples = (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -43,7 +43,7 @@ class _Pooling(Spatial):
     def output_shape(self, shapes: list[Shape], ctx: Context) -> Shape:
         spatial, channels = self.split(shapes[0], ctx)
         pool, strides = self.windows()
-        out = []
+        out: list[int | None] = []
         for axis, (n, k, s) in enumerate(zip(spatial, pool, strides, strict=True)):
             if n is None:
                 out.append(None)
@@ -74,7 +74,7 @@ def _examples(rank: int, average: bool) -> tuple[dict, ...]:
         return [*spatial[:rank], channels]
 
     cf = "channels_first"
-    out = [
+    out: list[dict[str, Any]] = [
         {"args": {}, "inputs": [shape(4, 6, 4)]},
         {"args": {"pool_size": 3, "strides": 1}, "inputs": [shape(5, 4, 3)]},
         {

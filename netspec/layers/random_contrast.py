@@ -52,6 +52,7 @@ class RandomContrast(ImageAugmentation):
     def build(self, shapes: list[Shape], ctx: Context):
         from ..torch.random_contrast import RandomContrastModule
 
+        low, high = self.value_range  # a Pair: two entries
         return RandomContrastModule(
-            self.keras_factor(), tuple(self.value_range), self.channels_first(ctx), self.seed
+            self.keras_factor(), (low, high), self.channels_first(ctx), self.seed
         )

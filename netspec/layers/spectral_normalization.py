@@ -117,7 +117,7 @@ class SpectralNormalization(Layer):
         weights = _inner_weights(self.layer, shapes, ctx, "layer")
         name = kernel_name(self.layer, weights)
         at = next(i for i, w in enumerate(weights) if w.name == name)
-        init = INITIALIZERS.get("TruncatedNormal")(stddev=0.02)
+        init = INITIALIZERS.get("TruncatedNormal").model_validate({"stddev": 0.02})
         vector_u = Weight("vector_u", (1, weights[at].shape[-1]), init, trainable=False)
         # Keras's order: the kernel (tracked first, as the wrapper's own attribute), vector_u,
         # then the wrapped layer's other weights.

@@ -3,7 +3,7 @@ UpSampling2D may interpolate (bilinear, bicubic) instead."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
@@ -17,6 +17,8 @@ class _UpSampling(Spatial):
     """Every spatial size multiplied by its factor (a variable size stays variable)."""
 
     keeps_dtype = True
+    if TYPE_CHECKING:  # each subclass's own field (its default and description differ)
+        size: IntOrTuple
 
     def factors(self) -> tuple[int, ...]:
         return as_tuple(self.size, self.rank)
@@ -93,7 +95,8 @@ class UpSampling2D(_UpSampling):
             return super().build(shapes, ctx)
         from ..torch.upsampling import ResizeModule
 
-        return ResizeModule(self.interpolation, self.factors(), not self.channels_first(ctx))
+        rows, cols = self.factors()  # rank 2
+        return ResizeModule(self.interpolation, (rows, cols), not self.channels_first(ctx))
 
 
 @register_layer

@@ -184,4 +184,6 @@ def value_range(a: np.ndarray) -> tuple[float, float] | None:
             lo, hi = part.min(), part.max()
             low = lo if low is None else min(low, lo)
             high = hi if high is None else max(high, hi)
+    if low is None or high is None:  # no chunk is empty when `a` is not
+        return None
     return low.item(), high.item()

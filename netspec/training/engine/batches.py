@@ -52,7 +52,9 @@ class Batches:
         index_t = torch.from_numpy(order) if order is not None else None
         for start in range(0, self.n, self.batch_size):
             stop = min(start + self.batch_size, self.n)
-            if index_t is None:
+            index: slice | torch.Tensor
+            np_index: slice | np.ndarray
+            if index_t is None or order is None:  # both or neither
                 index, np_index = slice(start, stop), slice(start, stop)
             else:
                 index, np_index = index_t[start:stop], order[start:stop]

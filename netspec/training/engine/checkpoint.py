@@ -31,7 +31,8 @@ NAME = "checkpoint.safetensors"
 
 def _optimizer_tensors(optimizer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     state = optimizer.state_dict()
-    tensors, scalars = {}, {}
+    tensors: dict[str, torch.Tensor] = {}
+    scalars: dict[str, dict[str, Any]] = {}
     for index, entry in state["state"].items():
         for key, value in entry.items():
             if torch.is_tensor(value):
@@ -96,14 +97,14 @@ def read_checkpoint(run: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]
             tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (not a dict)
     except (SafetensorError, OSError, ValueError, TypeError) as exc:
         raise NetspecError(f"{path}: not a netspec checkpoint: {exc}") from None
+    if text is None:
+        raise NetspecError(f"{path}: not a netspec checkpoint: no 'netspec' metadata")
     meta = _parse_meta(path, text)
     _refresh_copy(run / "checkpoint.json", text)
     return tensors, meta
 
 
-def _parse_meta(path: Path, text: str | None) -> dict[str, Any]:
-    if text is None:
-        raise NetspecError(f"{path}: not a netspec checkpoint: no 'netspec' metadata")
+def _parse_meta(path: Path, text: str) -> dict[str, Any]:
     try:
         meta = json.loads(text)
     except ValueError as exc:
@@ -151,8 +152,9 @@ def restore(tensors: dict, meta: dict, model, optimizer, source=None) -> dict | 
     _restore_optimizer(tensors, meta["optimizer"], optimizer)
     torch.set_rng_state(tensors["rng.torch"])
     cuda = [tensors.get(f"rng.cuda.{i}") for i in range(torch.cuda.device_count())]
-    if cuda and all(t is not None for t in cuda):
-        torch.cuda.set_rng_state_all(cuda)
+    states = [t for t in cuda if t is not None]
+    if cuda and len(states) == len(cuda):
+        torch.cuda.set_rng_state_all(states)
     _restore_generators(model, _group(tensors, "rng.module."))
     best = _group(tensors, "best_weights.")
     return {k: v.to(device) for k, v in best.items()} or None

@@ -68,9 +68,11 @@ class _Meta(_Strict):
 
     @field_validator("shuffle_rng")
     @classmethod
-    def _pcg64(cls, value: dict) -> dict:
+    def _pcg64(cls, value: dict[str, Any]) -> dict[str, Any]:
         try:  # numpy's own check of the state, on a generator of its own
-            np.random.PCG64().state = value
+            # numpy's stubs type the setter's value as its own TypedDict: checking a dict read
+            # from a file against it is the point here
+            np.random.PCG64().state = value  # type: ignore[assignment]
         except (ValueError, TypeError, KeyError, OverflowError) as exc:
             raise ValueError(f"not a numpy PCG64 state ({exc})") from None
         return value

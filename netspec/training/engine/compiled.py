@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ...errors import NetspecError
-from ..spec.metrics import METRICS, resolve_accuracy
 from ..spec.checks import NO_LOSS
+from ..spec.metrics import METRICS, State, resolve_accuracy
 from ..spec.sections import CompileSpec
 from .data import _shape_text
 
@@ -32,7 +32,7 @@ class Compiled:
     outputs: list[str]
     loss_fns: list  # fn(y_pred, y_true) or None, per output
     weights: list[float]
-    metrics: list[tuple[str, int, object]] = field(default_factory=list)  # (name, output, state)
+    metrics: list[tuple[str, int, State]] = field(default_factory=list)  # (name, output, state)
     directions: dict[str, str] = field(default_factory=dict)  # name -> up/down (Keras 3)
 
     def loss(self, preds, ys):
@@ -117,14 +117,16 @@ def compile_spec(valid, y_shapes: list[tuple] | None) -> Compiled:
         for loss, ref in zip(losses, graph.outputs, strict=True)
     ]
     weights = _weights(compiled.loss_weights, outputs)
-    metrics, directions = [], {}
+    metrics: list[tuple[str, int, State]] = []
+    directions: dict[str, str] = {}
     out_shapes = graph.output_shapes()
     per_output = _metrics_per_output(compiled.metrics, outputs)
     for k, name in enumerate(outputs):
         for m in per_output[k]:
             if isinstance(m, str):  # accuracy / acc
                 y_shape = y_shapes[k] if y_shapes else (None, *out_shapes[k])
-                metric = METRICS.get(resolve_accuracy(y_shape, (None, *out_shapes[k])))()
+                accuracy = METRICS.get(resolve_accuracy(y_shape, (None, *out_shapes[k])))
+                metric = accuracy.model_validate({})
                 label = m
             else:
                 metric, label = m, m.display_name()

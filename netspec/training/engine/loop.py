@@ -11,6 +11,7 @@ import contextlib
 
 import numpy as np
 import torch
+
 from ..spec.sections import CompileSpec, TrainSpec
 from .batches import Batches, model_device, preds_of
 from .compiled import compile_spec

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import time
 from pathlib import Path
+from typing import Any
 
 from ... import heap
 from ...errors import NetspecError
@@ -226,7 +227,9 @@ def predict(
     preds = run(model, spec, _split(data, split, data_path))
     names = key_names("y", [str(r) for r in spec.graph.outputs], "train")
     buffer = io.BytesIO()
-    np.savez(buffer, **dict(zip(names, preds, strict=True)))
+    # Any: numpy's stub reads any keyword as possibly its `allow_pickle` flag
+    arrays: dict[str, Any] = dict(zip(names, preds, strict=True))
+    np.savez(buffer, **arrays)
     try:
         write_atomic(output, buffer.getvalue())
     except OSError as exc:  # a directory of that name, no permission, disk full

@@ -107,15 +107,15 @@ class Trainer:
             up("reduce_lr_on_plateau", plateau.monitor, plateau.mode)  # checks the name
             self.plateau = Plateau(plateau, ups)
         stop = cfg.early_stopping
-        self.stopper = None
+        self.stopper: EarlyStopping | None = None
         if stop is not None:
             maximise = up("early_stopping", stop.monitor, stop.mode)
             self.stopper = EarlyStopping(stop, maximise, self.model)
-        self.best = None  # ModelCheckpoint(save_best_only=True): no min_delta
-        if cfg.checkpoint.monitor is not None:
-            best = cfg.checkpoint
+        self.best: Monitor | None = None  # ModelCheckpoint(save_best_only=True): no min_delta
+        best = cfg.checkpoint
+        if best.monitor is not None:
             self.best = Monitor(best.monitor, up("checkpoint", best.monitor, best.mode))
-        elif stop is not None:
+        elif stop is not None and self.stopper is not None:
             self.best = Monitor(stop.monitor, self.stopper.monitor.up)
 
     # -- the loop ---------------------------------------------------------------------------
@@ -210,9 +210,9 @@ class Trainer:
             self.history.setdefault(key, []).append(value)
         stop = self.stopper.on_epoch_end(self.epoch, logs) if self.stopper else False
         if self.best is not None and self.run is not None:
-            value = logs.get(self.best.monitor)
-            if value is not None and self.best.improved(value):
-                self.best.best = value
+            current = logs.get(self.best.monitor)
+            if current is not None and self.best.improved(current):
+                self.best.best = current
                 from ..output.runs import save_weights
 
                 save_weights(self.run / "best.safetensors", self.model)

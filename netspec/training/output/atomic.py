@@ -30,7 +30,7 @@ def write_atomic(path: Path, data: bytes) -> None:
     write_atomic_with(path, lambda tmp: tmp.write_bytes(data))
 
 
-def write_atomic_with(path: Path, write: Callable[[Path], None]) -> None:
+def write_atomic_with(path: Path, write: Callable[[Path], object]) -> None:
     """As `write_atomic`, for a writer that takes a file name (safetensors' `save_file`
     streams the tensors to disk, where `save` would first build the whole file in memory)."""
     path = Path(path)

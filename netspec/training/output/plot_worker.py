@@ -30,7 +30,7 @@ class CurvesWriter:
 
     def __init__(self, command: list[str] | None = None):
         self.command = command or COMMAND
-        self.proc: subprocess.Popen | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> CurvesWriter:
         try:
@@ -54,6 +54,9 @@ class CurvesWriter:
     def _by_helper(self, path: Path, history: dict, title: str | None) -> bool:
         request = json.dumps({"path": str(path), "history": history, "title": title})
         proc, self.proc = self.proc, None
+        if proc is None:  # the caller checked: a helper was started
+            return False
+        assert proc.stdin is not None and proc.stdout is not None  # both are pipes
         try:
             proc.stdin.write(request.encode())
             proc.stdin.close()

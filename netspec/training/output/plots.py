@@ -163,6 +163,7 @@ def _serve() -> int:
 
     here = Path(__file__).resolve().with_name("atomic.py")
     spec = importlib.util.spec_from_file_location("_netspec_atomic", here)
+    assert spec is not None and spec.loader is not None  # a .py file: a source loader
     atomic = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(atomic)
     # fonts, legends, two-subplot layout: the real picture then costs a few hundredths

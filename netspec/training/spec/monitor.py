@@ -28,7 +28,7 @@ def history_keys(metric_names: list[str], has_val: bool, extra: tuple[str, ...] 
 
 # The `mode` of every monitoring section (early_stopping, reduce_lr_on_plateau, checkpoint).
 MonitorMode = Literal["auto", "min", "max"]
-MODE_FIELD = Field(
+MODE_FIELD: MonitorMode = Field(  # typed as the fields it declares (pydantic's Field is)
     "auto",
     description="Whether the monitored value should go down (min) or up (max); auto: as "
     "Keras 3, loss goes down and a metric the way it improves (accuracy up, mae down).",
@@ -91,7 +91,9 @@ class Monitor:
     """The best value so far of one entry; `improved(value)` is Keras's `_is_improvement`
     against the best (or against `reference`)."""
 
-    def __init__(self, monitor: str, up: bool, min_delta: float = 0.0, baseline=None):
+    def __init__(
+        self, monitor: str, up: bool, min_delta: float = 0.0, baseline: float | None = None
+    ):
         self.monitor, self.up, self.min_delta = monitor, up, abs(min_delta)
         self.best: float | None = baseline
 

@@ -4,14 +4,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ...errors import NetspecError, SpecError
 from ...loader import validate_document
 from ...yamlio import load_yaml, read_spec_text
 
+if TYPE_CHECKING:
+    from ...loader import ValidSpec
+    from ...registry import Registry
 
-def parse_override(text: str) -> tuple[tuple[str | int, ...], object]:
+Key = tuple[str | int, ...]  # `train.epochs` -> ("train", "epochs"), `layers.0` -> ("layers", 0)
+
+
+def parse_override(text: str) -> tuple[Key, object]:
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
         raise NetspecError(f"--set {text}: expected KEY=VALUE (train.epochs=5)")
@@ -24,8 +32,8 @@ def parse_override(text: str) -> tuple[tuple[str | int, ...], object]:
     return path, value
 
 
-def apply_override(data: dict, path: tuple, value: object, text: str) -> None:
-    node = data
+def apply_override(data: dict[Any, Any], path: Key, value: object, text: str) -> None:
+    node: Any = data
     for i, part in enumerate(path[:-1]):
         nxt = path[i + 1]
         if isinstance(node, list):
@@ -51,20 +59,20 @@ def apply_override(data: dict, path: tuple, value: object, text: str) -> None:
     node[last] = value
 
 
-def _canonical(path: tuple, name: str) -> str:
+def _canonical(path: Key, name: str) -> str:
     """The class name of a bare vocabulary name (`adam` -> `Adam`), for the object form."""
     from .losses import LOSSES
     from .metrics import METRICS
     from .optimizers import OPTIMIZERS
     from .schedules import SCHEDULES
 
-    registries = {
+    by_key: dict[str, Registry[Any]] = {
         "optimizer": OPTIMIZERS,
         "loss": LOSSES,
         "metrics": METRICS,
         "learning_rate": SCHEDULES,
     }
-    registry = registries.get(str(path[-1]) if path else "")
+    registry = by_key.get(str(path[-1]) if path else "")
     if registry is None:
         from ...catalog import registries
 
@@ -72,16 +80,17 @@ def _canonical(path: tuple, name: str) -> str:
     return registry.canonical(name) if registry is not None and name in registry else name
 
 
-def load_with_overrides(path: str | Path, overrides: list[str] = ()):
+def load_with_overrides(path: str | Path, overrides: Sequence[str] = ()) -> ValidSpec:
     """`netspec.load` with `--set` overrides applied before validation; a problem in an
     overridden value is reported against its `--set`."""
     path = Path(path)
     doc = load_yaml(read_spec_text(path), str(path))
     parsed = [(parse_override(o), o) for o in overrides]
-    if parsed and not isinstance(doc.data, dict):
-        raise NetspecError(f"{path}: a spec is a mapping; cannot apply --set")
-    for (key, value), original in parsed:
-        apply_override(doc.data, key, value, original)
+    if parsed:
+        if not isinstance(doc.data, dict):
+            raise NetspecError(f"{path}: a spec is a mapping; cannot apply --set")
+        for (key, value), original in parsed:
+            apply_override(doc.data, key, value, original)
     try:
         return validate_document(doc)
     except SpecError as exc:

@@ -108,9 +108,8 @@ class Plateau:
     def state_dict(self) -> dict[str, Any]:
         """The counters and best value, JSON-safe (a non-finite best as "nan", "inf", "-inf")."""
         best = self.best
-        if best is not None and not math.isfinite(best):
-            best = str(best)
-        return {"best": best, "wait": self.wait, "cooldown_counter": self.cooldown_counter}
+        saved = str(best) if best is not None and not math.isfinite(best) else best
+        return {"best": saved, "wait": self.wait, "cooldown_counter": self.cooldown_counter}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore what `state_dict` returned."""
