@@ -170,7 +170,7 @@ def _apply_mask(
             node,
             f"{what} reaches {layer.type}, which neither uses masks nor carries them on (Keras "
             "would drop it or ignore it); masks go to recurrent layers (SimpleRNN, LSTM, GRU, "
-            "Bidirectional), through layers that keep the timesteps (Dense, Activation, "
+            "RNN, Bidirectional), through layers that keep the timesteps (Dense, Activation, "
             "Dropout, TimeDistributed, ...)",
         )
         return

@@ -125,6 +125,3 @@ def from_data(data: Any, file: str = "<data>") -> ValidSpec:
     """Validate a spec given as Python data (a dict as YAML would give)."""
     return validate_document(Document(data=data, file=file))
 
-
-def graph_of(valid: ValidSpec) -> Graph:  # TODO(issue 11): removed once the tests use .graph
-    return valid.graph

@@ -17,7 +17,7 @@ from keras_oracle import copy_weights, keras_model, keras_predict
 
 import netspec
 from netspec.compiler import param_counts
-from netspec.loader import from_data, graph_of
+from netspec.loader import from_data
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 CF = "channels_first"
@@ -105,7 +105,7 @@ PARITY = [
 def test_keras_parity(layer, shape, data_format):
     model, _ = assert_keras_parity(spec_of(layer, shape, data_format), inputs(shape))
     # The static shapes are the forward's.
-    node = graph_of(from_data(spec_of(layer, shape, data_format))).nodes[0]
+    node = from_data(spec_of(layer, shape, data_format)).graph.nodes[0]
     statics = node.output if isinstance(node.output, list) else [node.output]
     with torch.no_grad():
         for out, static in zip(as_list(model(inputs(shape))), statics, strict=True):
@@ -141,7 +141,7 @@ def test_parameter_counts_are_keras(layer, shape):
     window = 3**rank
     want = window * channels * 4 * filters + window * filters * 4 * filters
     want += 4 * filters if layer.get("use_bias", True) else 0
-    assert param_counts(graph_of(spec))["conv_lstm" + f"{rank}d"] == (want, 0)
+    assert param_counts(spec.graph)["conv_lstm" + f"{rank}d"] == (want, 0)
     assert keras_model(spec).get_layer(f"conv_lstm{rank}d").count_params() == want
     assert sum(p.numel() for p in netspec.build(spec, seed=0).parameters()) == want
 

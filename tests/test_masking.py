@@ -12,7 +12,7 @@ from helpers import assert_located, errors_of
 from keras_oracle import copy_weights, keras_model, keras_predict
 
 import netspec
-from netspec.loader import from_data, graph_of
+from netspec.loader import from_data
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
@@ -113,7 +113,7 @@ def test_mask_passes_through_layers_that_keep_the_timesteps():
         {"type": "Bidirectional", "layer": {"type": "SimpleRNN", "units": 2}},
     ]
     spec = token_spec(layers, None)
-    graph = graph_of(from_data(spec))
+    graph = from_data(spec).graph
     assert [n.mask for n in graph.nodes] == ["embedding"] * 8 + [None]
     assert_keras_parity(spec, TOKENS)
 
@@ -136,7 +136,7 @@ def test_masking_layer_as_keras():
 
 def test_mask_reaching_model_outputs_is_allowed():
     spec = token_spec([EMBED, {"type": "LSTM", "units": 2, "return_sequences": True}])
-    assert graph_of(from_data(spec)).nodes[-1].mask == "embedding"
+    assert from_data(spec).graph.nodes[-1].mask == "embedding"
     assert netspec.build(spec)(TOKENS).shape == (6, 7, 2)
 
 
@@ -299,7 +299,7 @@ def test_masks_inside_wrappers_are_located_errors():
 def test_a_mask_no_longer_carried_is_fine():
     """An RNN without return_sequences consumes the mask: what follows sees none."""
     spec = token_spec([EMBED, {"type": "LSTM", "units": 3}, {"type": "Flatten"}])
-    graph = graph_of(from_data(spec))
+    graph = from_data(spec).graph
     assert [n.mask for n in graph.nodes] == ["embedding", None, None]
     state = token_spec(
         [EMBED, {"type": "GRU", "units": 3, "return_sequences": True, "return_state": True}]
@@ -307,4 +307,4 @@ def test_a_mask_no_longer_carried_is_fine():
     state["outputs"] = ["gru:1"]
     state["layers"].append({"type": "Flatten", "inputs": "gru:1"})
     state["outputs"] = ["flatten", "gru:0"]
-    assert graph_of(from_data(state)).nodes[1].mask == ["embedding", None]
+    assert from_data(state).graph.nodes[1].mask == ["embedding", None]

@@ -16,7 +16,7 @@ from keras_oracle import copy_weights, keras_model, keras_predict
 import netspec
 from netspec.compiler import param_counts
 from netspec.layers.base import snake_case
-from netspec.loader import from_data, graph_of
+from netspec.loader import from_data
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
@@ -131,7 +131,7 @@ def test_bidirectional_backward_layer_parity():
         },
     }
     model, _ = assert_keras_parity(seq_spec([layer]), inputs())
-    graph = graph_of(from_data(seq_spec([layer])))
+    graph = from_data(seq_spec([layer])).graph
     assert graph.nodes[0].output == [(STEPS, 7), (4,), (3,)]
 
 
@@ -183,8 +183,8 @@ def build(layer: dict, shape=(STEPS, FEATURES), seed: int = 0):
 def test_parameter_counts_are_keras(layer, counts):
     spec = from_data(seq_spec([layer], (10, 16)))
     model = netspec.build(spec, seed=0)
-    name = graph_of(spec).nodes[0].name
-    assert param_counts(graph_of(spec))[name] == (counts, 0)
+    name = spec.graph.nodes[0].name
+    assert param_counts(spec.graph)[name] == (counts, 0)
     assert sum(p.numel() for p in model.parameters()) == counts
     # The second PyTorch bias of LSTM/SimpleRNN is a buffer: neither a parameter nor saved.
     assert not any("bias_hh" in key for key in model.state_dict())
@@ -328,7 +328,7 @@ def test_frozen_inner_layer_counts_as_keras():
     layer = {"type": "Bidirectional", "layer": {"type": "GRU", "units": 3, "trainable": False}}
     spec = from_data(seq_spec([layer]))
     total = 2 * 3 * (FEATURES * 3 + 9 + 6)
-    assert param_counts(graph_of(spec))["bidirectional"] == (0, total)
+    assert param_counts(spec.graph)["bidirectional"] == (0, total)
     model = netspec.build(spec)
     assert not any(p.requires_grad for p in model.parameters())
     kmodel = keras_model(spec)

@@ -16,7 +16,7 @@ from keras_oracle import copy_weights, keras_model, keras_predict
 
 import netspec
 from netspec.compiler import param_counts
-from netspec.loader import from_data, graph_of
+from netspec.loader import from_data
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
@@ -219,7 +219,7 @@ def test_bidirectional_of_an_rnn(merge_mode, masked):
     layer = {"type": "Bidirectional", "layer": inner, "merge_mode": merge_mode}
     spec = token_spec([layer]) if masked else seq_spec([layer])
     assert_keras_parity(spec, TOKENS if masked else inputs())
-    node = graph_of(from_data(spec)).nodes[-1]
+    node = from_data(spec).graph.nodes[-1]
     outputs = [(STEPS, 6)] if merge_mode else [(STEPS, 3), (STEPS, 3)]
     assert node.output == outputs + [(4,), (4,), (3,)] * 2
 
@@ -241,7 +241,7 @@ def test_states_are_picked_by_index():
             {"type": "Concatenate", "inputs": ["enc:2", "enc:3"]},
         ]
     )
-    graph = graph_of(from_data(spec))
+    graph = from_data(spec).graph
     assert graph.nodes[0].output == [(3,), (4,), (4,), (3,)]
     assert graph.nodes[0].mask is None
     model, _ = assert_keras_parity(spec, inputs())
@@ -258,7 +258,7 @@ def test_parameter_counts_weight_order_and_layout():
     layer = rnn([{"type": "LSTMCell", "units": 8}, {"type": "GRUCell", "units": 6}])
     spec = from_data(seq_spec([layer], (10, 16)))
     want = 4 * (16 * 8 + 8 * 8 + 8) + 3 * (8 * 6 + 6 * 6 + 2 * 6)
-    assert param_counts(graph_of(spec))["rnn"] == (want, 0)
+    assert param_counts(spec.graph)["rnn"] == (want, 0)
     kmodel = keras_model(spec)
     assert kmodel.get_layer("rnn").count_params() == want
     model = netspec.build(spec, seed=0)
