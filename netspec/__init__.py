@@ -7,12 +7,17 @@ resolved graph); `build(valid_or_path, device, seed)` compiles it into a `torch.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    import torch
+
     from .compiler import build
     from .errors import Diagnostic, NetspecError, SpecError
     from .loader import ValidSpec, from_data, load, loads
+    from .torch.model import NetspecModel
 
 __version__ = "0.1.0"
 
@@ -30,7 +35,7 @@ _PUBLIC = {
 }
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     if name not in _PUBLIC:
         raise AttributeError(f"module 'netspec' has no attribute '{name}'")
     value = importlib.import_module(f".{_PUBLIC[name]}", __name__).__dict__[name]
@@ -42,7 +47,7 @@ def __dir__() -> list[str]:
     return sorted({*globals(), *_PUBLIC})
 
 
-def load_run(run, device=None):
+def load_run(run: str | Path, device: str | torch.device | None = None) -> NetspecModel:
     """The model of a training run folder, built from its spec.yaml, with its final weights
     (imports torch when called)."""
     from .training.output.runs import load_run as _load_run

@@ -5,9 +5,13 @@ from __future__ import annotations
 import re
 import sys
 import typing
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails
 
 from .catalog import KINDS
 from .errors import Path, Problem
@@ -16,7 +20,7 @@ from .layers.base import NAME_PATTERN
 from .registry import did_you_mean, entry_names
 
 
-def data_path(loc: tuple, data: Any) -> tuple[Path, type | None]:
+def data_path(loc: tuple, data: Any) -> tuple[Path, type[BaseModel] | None]:
     """Map a pydantic `loc` onto the data, dropping union tags and validator labels.
 
     Also returns the model class that owns the last key, when a tag in `loc` names it.
@@ -42,11 +46,11 @@ def data_path(loc: tuple, data: Any) -> tuple[Path, type | None]:
     return tuple(path), owner
 
 
-def _layer_class(name: Any) -> type | None:
+def _layer_class(name: Any) -> type[BaseModel] | None:
     return LAYERS.get(name) if isinstance(name, str) and name in LAYERS else None
 
 
-def _tag_class(tag: str, owner: type | None, path: list) -> type | None:
+def _tag_class(tag: str, owner: type[BaseModel] | None, path: list) -> type[BaseModel] | None:
     """The class a union tag names: the member of the union that the last key of `path` takes
     (`kernel_initializer: {type: Identity}` is the Identity initializer, not the layer; a
     metric's MeanSquaredError is not the loss), where the class owning that key is known (else
@@ -74,14 +78,14 @@ def _names(cls: type) -> tuple[str, ...]:
         return ()
 
 
-def _models_in(annotation: Any) -> list[type]:
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
     """Every pydantic model class in an annotation (through Annotated, unions and lists)."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return [annotation]
     return [m for a in typing.get_args(annotation) for m in _models_in(a)]
 
 
-def _section_model(path: Path) -> type | None:
+def _section_model(path: Path) -> type[BaseModel] | None:
     """The model that owns the last key of a `compile`/`train` path (train.early_stopping.x:
     EarlyStoppingSpec), following the fields' model types."""
     module = sys.modules.get("netspec.training.spec.sections")
@@ -96,7 +100,7 @@ def _section_model(path: Path) -> type | None:
     return owner
 
 
-def _model_in(annotation: Any) -> type | None:
+def _model_in(annotation: Any) -> type[BaseModel] | None:
     """The one pydantic model class in an annotation (`X | None`), else None."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
@@ -104,7 +108,7 @@ def _model_in(annotation: Any) -> type | None:
     return models[0] if len(models) == 1 else None
 
 
-def _fields_for(path: Path, owner: type | None, spec_cls: type) -> list[str]:
+def _fields_for(path: Path, owner: type[BaseModel] | None, spec_cls: type[BaseModel]) -> list[str]:
     owner = owner or _section_model(path)
     if owner is not None:
         return [f.alias or name for name, f in owner.model_fields.items()]
@@ -140,7 +144,7 @@ def _bound_message(kind: str, ctx: dict) -> str | None:
     return f"should be {words} {bound:.8g} (the float32 range)"
 
 
-def problem_from(err: dict, data: Any, spec_cls: type) -> Problem:
+def problem_from(err: ErrorDetails, data: Any, spec_cls: type[BaseModel]) -> Problem:
     """One pydantic error dict as a Problem located in the YAML."""
     path, owner = data_path(err["loc"], data)
     kind = err["type"]
@@ -188,7 +192,7 @@ def problem_from(err: dict, data: Any, spec_cls: type) -> Problem:
     return Problem(path, message)
 
 
-def _mismatch(err: dict) -> bool:
+def _mismatch(err: ErrorDetails) -> bool:
     """Whether an error only says the value is not of a union branch's kind: a type error, or
     a fixed name (a Literal) given something other than a string ({type: AUC} is not meant
     for `accuracy`)."""
@@ -197,7 +201,9 @@ def _mismatch(err: dict) -> bool:
     return err["type"].endswith("_type")
 
 
-def problems_from(errors: list[dict], data: Any, spec_cls: type) -> list[Problem]:
+def problems_from(
+    errors: Sequence[ErrorDetails], data: Any, spec_cls: type[BaseModel]
+) -> list[Problem]:
     """All pydantic errors as problems, one per place: where a union's branches all fail, the
     type mismatches of the branches the value was not meant for are dropped (or merged)."""
     problems = [problem_from(err, data, spec_cls) for err in errors]

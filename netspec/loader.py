@@ -124,4 +124,3 @@ def load(path: str | FsPath) -> ValidSpec:
 def from_data(data: Any, file: str = "<data>") -> ValidSpec:
     """Validate a spec given as Python data (a dict as YAML would give)."""
     return validate_document(Document(data=data, file=file))
-

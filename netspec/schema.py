@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
 from pydantic.json_schema import CoreModeRef, CoreRef, DefsRef, GenerateJsonSchema
 from pydantic_core import core_schema
 
@@ -61,7 +62,7 @@ def schema_text() -> str:
 class _Owner:
     """What documents one object schema: its class, its kind and the Keras callable."""
 
-    cls: type
+    cls: type[BaseModel]
     kind: Kind | None  # None: a model of the spec itself or of its sections
     keras: str | None  # `keras.layers.Dense`; None where netspec has no Keras counterpart
 

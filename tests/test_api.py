@@ -156,6 +156,7 @@ def test_memory_budget_refuses_before_allocating():
         netspec.build(spec, max_memory=2**30)
 
 
+@pytest.mark.slow  # torch.compile
 def test_torch_compile_runs_the_model_and_records_activity_penalties():
     model = netspec.build(
         {
@@ -208,6 +209,7 @@ layers:
 """
 
 
+@pytest.mark.slow  # torch.compile
 def test_compile_breaks_around_seeded_masks_and_fused_rnns_without_eager_cost():
     """The fused RNN kernels and seeded masks run outside a compiled graph (as
     torch.compiler.disable), equal to eager; eager use never imports torch._dynamo (a second
@@ -227,6 +229,7 @@ def test_compile_breaks_around_seeded_masks_and_fused_rnns_without_eager_cost():
     assert python_output(code) == "False"
 
 
+@pytest.mark.slow  # fresh interpreters
 def test_public_names_resolve_on_first_use():
     # `import netspec` alone loads no pydantic (the console script's `netspec.heap` relies on
     # it); each name of __all__ then resolves to its module's object

@@ -252,6 +252,7 @@ def test_flip_probability_is_a_half_as_keras():
         assert abs(fraction - 0.5) < 4 * (0.25 / N) ** 0.5
 
 
+@pytest.mark.slow  # many draws
 def test_crop_offsets_are_uniform_as_keras():
     """One window per batch (Keras's rule), every valid offset equally likely."""
     layer = {"type": "RandomCrop", "height": 5, "width": 4, "seed": 9}

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from netspec.cli import app
 
+pytestmark = pytest.mark.slow  # trains each example to its quality
 ROOT = Path(__file__).resolve().parent.parent
 runner = CliRunner()
 

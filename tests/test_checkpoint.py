@@ -75,6 +75,7 @@ def mlp_run(tmp_path_factory):
     return run
 
 
+@pytest.mark.slow  # three training runs
 def test_a_cnn_resumes_bit_equal(tmp_path, images):
     """Adam's moments of a channels-last kernel come back in the kernel's memory layout: the
     fused kernel walks both as flat memory (the resume was 0.088 off on digits_cnn)."""
@@ -213,6 +214,7 @@ CASES = {
 }
 
 
+@pytest.mark.slow  # the run it damages is trained with the plot helper process
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_a_damaged_checkpoint_is_one_clear_error(tmp_path, mlp_run, case):
     change, message = CASES[case]
@@ -224,6 +226,7 @@ def test_a_damaged_checkpoint_is_one_clear_error(tmp_path, mlp_run, case):
     assert message in text and "\n" not in text, text
 
 
+@pytest.mark.slow  # the run it damages is trained with the plot helper process
 def test_a_checkpoint_without_metadata(tmp_path, mlp_run):
     copy = tmp_path / "bare"
     shutil.copytree(mlp_run, copy)
@@ -234,6 +237,7 @@ def test_a_checkpoint_without_metadata(tmp_path, mlp_run):
         read_checkpoint(copy)
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_moments_too_small_are_refused_not_a_segfault(tmp_path, mlp_run):
     """Moments smaller than their parameter made the fused Adam write out of bounds (a
     segfault): run in a child process, so that a regression cannot take pytest down."""
@@ -247,6 +251,7 @@ def test_moments_too_small_are_refused_not_a_segfault(tmp_path, mlp_run):
     assert len(lines) == 1 and "optimizer.0.exp_avg has shape (1,)" in lines[0], done.stderr
 
 
+@pytest.mark.slow  # a resumed training run
 def test_checkpoint_json_follows_the_header(tmp_path, mlp_run):
     """A kill between the two writes leaves checkpoint.json of the checkpoint before: the
     header is the truth, and the readable copy is rewritten when read."""

@@ -127,12 +127,14 @@ def _subprocess(*args: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_python_cli_py_help_works_from_a_checkout():
     result = _subprocess("cli.py", "--help")
     assert result.returncode == 0
     assert "validate" in result.stdout and "build" in result.stdout
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_subprocess_invalid_spec_exit_1_without_traceback():
     result = _subprocess("cli.py", "validate", "tests/golden/typos.yaml")
     assert result.returncode == 1
@@ -140,6 +142,7 @@ def test_subprocess_invalid_spec_exit_1_without_traceback():
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_subprocess_build_prints_summary():
     result = _subprocess("cli.py", "build", "specs/two_tower.yaml", "--json")
     assert result.returncode == 0, result.stderr
@@ -148,6 +151,7 @@ def test_subprocess_build_prints_summary():
     assert doc["inputs"][1] == {"name": "item", "shape": [24], "dtype": "float32"}
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_validate_never_imports_torch():
     code = (
         "import sys; sys.argv = ['netspec', 'validate', *sys.argv[1:]]\n"
@@ -160,6 +164,7 @@ def test_validate_never_imports_torch():
     assert result.stdout.strip().splitlines()[-1] == "False"
 
 
+@pytest.mark.slow  # fresh interpreters
 def test_nothing_named_cli_is_installed_and_python_m_netspec_works(tmp_path):
     """The console script is `netspec.cli:main`; the checkout's thin `cli.py` is not installed
     at the top of site-packages (a module named `cli` there would shadow users' own)."""

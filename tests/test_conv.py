@@ -83,6 +83,7 @@ def test_conv1d_windows_match_keras(one_thread):
         check_against_keras(layer, shape, fmt, sizes)
 
 
+@pytest.mark.slow  # hundreds of Keras layers
 def test_conv1d_transpose_windows_match_keras(one_thread):
     """Every padding, kernel, stride, dilation and output_padding Keras accepts."""
     for i, (padding, k, s, d, op) in enumerate(TRANSPOSE):

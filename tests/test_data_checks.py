@@ -68,6 +68,7 @@ def tiny(tmp_path):
     return spec, x, (x[:, 0] > 0).astype("int64")
 
 
+@pytest.mark.slow  # a training run
 def test_big_endian_arrays_are_used_in_native_order(tiny, tmp_path):
     spec_path, x, y = tiny
     spec = loads(TINY)
@@ -85,6 +86,7 @@ def test_big_endian_arrays_are_used_in_native_order(tiny, tmp_path):
     assert result.exit_code == 0, result.output
 
 
+@pytest.mark.slow  # training runs
 def test_nan_and_inf_are_refused_unless_allowed(tiny, tmp_path):
     spec, x, y = tiny
     bad = x.copy()
@@ -158,6 +160,7 @@ def test_embedding_inputs_are_checked_against_input_dim(tmp_path):
             load_data(tmp_path / "bad.npz", spec)
 
 
+@pytest.mark.slow  # training runs
 def test_a_shared_or_time_distributed_embedding_is_checked(tmp_path):
     text = """netspec: 1
 inputs: {left: {shape: [3], dtype: int32}, right: {shape: [3], dtype: int32},
@@ -206,6 +209,7 @@ def test_a_split_needs_its_inputs_and_labels(tiny, tmp_path, arrays, message):
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.slow  # a training run
 def test_predict_needs_no_labels(tiny, tmp_path):
     spec, x, y = tiny
     np.savez(tmp_path / "d.npz", x=x, y=y)
@@ -266,6 +270,7 @@ def test_a_header_declaring_terabytes_is_refused_before_allocating(tmp_path):
         load_data(tmp_path / "ok.npz", spec, max_bytes=1000)
 
 
+@pytest.mark.slow  # writes a large archive
 def test_a_zip_bomb_is_refused_before_reading(tmp_path):
     spec = loads(TINY)
     bomb = tmp_path / "bomb.npz"

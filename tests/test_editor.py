@@ -22,6 +22,7 @@ from netspec.catalog import registries
 from netspec.layers import LAYERS, Layer
 from netspec.schema import SCHEMA_PATH
 
+pytestmark = pytest.mark.slow  # the language server (node)
 ROOT = Path(__file__).resolve().parent.parent
 SERVER = ROOT / "tests" / "editor" / "node_modules" / ".bin" / "yaml-language-server"
 MODELINE = "# yaml-language-server: $schema=../schemas/netspec.schema.json\n"

@@ -13,7 +13,7 @@ from fuzz import check_case, structured_cases, text_cases
 from hypothesis import HealthCheck, given, settings
 from hypothesis import seed as hseed
 
-pytestmark = pytest.mark.fuzz
+pytestmark = [pytest.mark.fuzz, pytest.mark.slow]
 
 SETTINGS = settings(
     max_examples=500,

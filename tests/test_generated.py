@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from netspec.generate import COMMAND, GENERATED
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -18,6 +20,7 @@ def generate(*args: str) -> subprocess.CompletedProcess:
     )  # fmt: skip
 
 
+@pytest.mark.slow  # fresh interpreters
 def test_every_generated_file_is_current(tmp_path):
     """One run writes every generated file under a scratch root: each equals the committed one,
     and `--check` there passes, then names (only) a file that goes stale."""

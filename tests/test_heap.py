@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 from helpers import python_output
 
 from netspec import heap
@@ -71,6 +72,7 @@ def test_pause_then_settle_freezes_and_resumes():
         gc.unfreeze()
 
 
+@pytest.mark.slow  # a fresh interpreter that trains
 def test_the_console_script_trains_under_the_policy(tmp_path: Path):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(256, 4)).astype("float32")
@@ -90,6 +92,7 @@ def test_the_console_script_trains_under_the_policy(tmp_path: Path):
     assert (tmp_path / "run" / "weights.safetensors").is_file()
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_the_heap_module_imports_no_pydantic():
     # the console script imports it first, before typer parses: `netspec --help` stays fast
     code = "import sys, netspec.heap; print(sorted({'pydantic', 'torch'} & set(sys.modules)))"

@@ -23,6 +23,7 @@ import torch
 import yaml
 from safetensors.torch import load_file
 
+pytestmark = pytest.mark.slow  # training processes killed and resumed
 ROOT = Path(__file__).resolve().parent.parent
 EPOCHS = 3
 

@@ -29,8 +29,10 @@ from netspec.spec import spec_model
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 spec_model()  # loads layer plugins, so their layers are parametrised too
+# Each layer's first example is in the quick tier (-m "not slow"), its others in the slow one:
+# the quick tier keeps every layer's shapes and a sample of Keras parity as the registry grows.
 CASES = [
-    pytest.param(name, i, example, id=f"{name}-{i}")
+    pytest.param(name, i, example, id=f"{name}-{i}", marks=[pytest.mark.slow] if i else [])
     for name, cls in LAYERS.items()
     for i, example in enumerate(cls.examples)
 ]
@@ -474,6 +476,7 @@ def test_shape_layers_return_views(layer, shape):
     assert build_one(layer, shape)(x).data_ptr() == x.data_ptr()
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_validating_a_spec_imports_only_its_layer_modules():
 
     code = (

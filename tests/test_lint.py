@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from helpers import python_output
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,6 +32,7 @@ def test_ruff_format_is_clean():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_spec_side_modules_do_not_import_torch():
     code = (
         "import sys, netspec, netspec.loader, netspec.summary, netspec.schema, "

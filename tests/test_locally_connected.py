@@ -63,12 +63,12 @@ def test_matches_keras2_reference(name, index, example):
     )
     node = spec.graph.nodes[0]
     layer = node.layer
-    channels_first = (layer.data_format or spec.data_format) == "channels_first"
+    channels_first = (layer.data_format or spec.graph.data_format) == "channels_first"
     model = netspec.build(spec, seed=0).eval()
     rng = np.random.default_rng(index)
     weights = [
         rng.standard_normal(w.shape).astype(np.float32)
-        for w in layer.weights(node.input_shapes, Context(spec.data_format))
+        for w in layer.weights(node.input_shapes, Context(spec.graph.data_format))
     ]
     load_keras_weights(model, {"layer": weights})
     x = rng.standard_normal((3, *example["inputs"][0])).astype(np.float32)

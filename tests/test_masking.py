@@ -205,6 +205,7 @@ def test_masked_model_with_keywords_and_several_outputs():
     assert (out[3] == 0).all()  # a fully padded sequence: zero output and state
 
 
+@pytest.mark.slow  # torch.compile
 def test_torch_compile_with_masks():
     """torch.compile runs a masked model (the fused kernel eagerly, as it runs nn.LSTM)."""
     layers = [

@@ -111,6 +111,7 @@ def test_a_training_batch_fits_a_small_budget_for_every_bundled_spec():
     assert result.exit_code == 0, result.output
 
 
+@pytest.mark.slow  # a training run
 def test_train_with_max_memory_large_enough_trains(tmp_path):
     spec = tmp_path / "s.yaml"
     spec.write_text(

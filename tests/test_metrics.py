@@ -13,6 +13,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from netspec.training.spec.metrics import METRICS, MetricField, resolve_accuracy
 
+pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 ADAPTER = TypeAdapter(MetricField)
 
 
@@ -99,6 +100,12 @@ def test_resolve_accuracy_as_keras(true_shape, pred_shape):
     assert resolve_accuracy(true_shape, pred_shape) == expected
 
 
+@pytest.mark.parametrize(("alias", "name"), sorted(METRICS.aliases().items()))
+def test_every_alias_is_kerass_name_for_the_same_metric(alias, name):
+    assert metric_of(alias).type == name
+    assert type(keras.metrics.get(alias)).__name__ == name
+
+
 def test_names_and_errors():
     assert metric_of("mae").type == "MeanAbsoluteError"
     assert metric_of("auc") == metric_of({"type": "AUC", "num_thresholds": 200})
@@ -108,6 +115,7 @@ def test_names_and_errors():
         metric_of({"type": "AUC", "curve": "PR"})
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_validation_does_not_import_torch():
 
     code = (

@@ -18,6 +18,7 @@ from keras_oracle import copy_weights, keras_model, keras_predict
 
 import netspec
 from netspec.compiler import activation_elements
+from netspec.errors import SpecError
 from netspec.layers import Context
 from netspec.loader import from_data
 
@@ -104,11 +105,20 @@ def test_einsum_dense_keeps_the_order_of_a_left_ellipsis():
     assert keras_predict(kmodel, [np.ones((1, 2, 3, 4), "float32")]).shape == (1, 2, 3, 5)
 
 
-def test_einsum_dense_null_output_axis_stays_variable_as_keras():
+def test_einsum_dense_null_output_axis_takes_the_input_size():
+    """Keras's static shape leaves a null output axis variable although the input has it; netspec
+    gives the forward's size (README, differences), so a Reshape after it is checked."""
     spec = from_data(one_layer({"type": "EinsumDense", "equation": "abc,cd->abd",
                                 "output_shape": [None, 6]}, [4, 3]))  # fmt: skip
-    assert spec.graph.nodes[0].output == (None, 6)
+    assert spec.graph.nodes[0].output == (4, 6)
     assert tuple(keras_model(spec).outputs[0].shape) == (None, None, 6)
+    with torch.no_grad():
+        assert netspec.build(spec)(torch.zeros(2, 4, 3)).shape == (2, 4, 6)
+    reshaped = {"netspec": 1, "input_shape": [1, 1], "layers": [
+        {"type": "EinsumDense", "equation": "abc,cd->abd", "output_shape": [None, 5]},
+        {"type": "Reshape", "target_shape": [3, 4]}]}  # fmt: skip
+    with pytest.raises(SpecError, match="layers\\[1\\]"):
+        from_data(reshaped)
 
 
 @pytest.mark.parametrize(

@@ -311,6 +311,7 @@ def test_the_fastest_torch_implementation_on_cpu(name):
     opt.step()
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_validation_does_not_import_torch():
 
     code = (

@@ -9,9 +9,12 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from netspec.training.output.plot_worker import CurvesWriter
 from netspec.training.output.plots import curves_png
 
+pytestmark = pytest.mark.slow  # the helper process
 HISTORY = {"loss": [0.9, 0.5, 0.4], "val_loss": [1.0, 0.7, 0.6], "accuracy": [0.5, 0.7, 0.8]}
 
 

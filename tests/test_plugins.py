@@ -52,6 +52,7 @@ def netspec_cli(site: Path, *args: str, cwd: Path) -> subprocess.CompletedProces
     return with_plugin(site, str(ROOT / "cli.py"), *args, cwd=cwd)
 
 
+@pytest.mark.slow  # pip install, fresh interpreters
 def test_plugin_layer_validates_builds_and_is_listed(site, tmp_path):
     (tmp_path / "m.yaml").write_text(SPEC)
     result = netspec_cli(site, "build", "m.yaml", "--json", cwd=tmp_path)
@@ -68,6 +69,7 @@ def test_plugin_layer_validates_builds_and_is_listed(site, tmp_path):
     assert "  Scale" in listed.stdout
 
 
+@pytest.mark.slow  # pip install, a fresh interpreter
 def test_plugin_layer_errors_are_located_with_hints(site, tmp_path):
     (tmp_path / "bad.yaml").write_text(
         SPEC.replace("type: Scale,", "type: Scal,").replace("scale_initializer", "scale_init")
@@ -80,6 +82,7 @@ def test_plugin_layer_errors_are_located_with_hints(site, tmp_path):
     )
 
 
+@pytest.mark.slow  # pip install, a fresh interpreter
 def test_plugin_layer_forward_and_schema(site, tmp_path):
     code = (
         "import netspec, torch, json\n"
@@ -113,6 +116,7 @@ outputs: [head, both, "split:0"]
 """
 
 
+@pytest.mark.slow  # pip install, fresh interpreters
 def test_multi_output_layer_refs_and_outputs(site, tmp_path):
     (tmp_path / "m.yaml").write_text(MULTI)
     result = netspec_cli(site, "build", "m.yaml", "--json", cwd=tmp_path)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+pytestmark = pytest.mark.slow  # the pre-commit tool, git
 ROOT = Path(__file__).resolve().parent.parent
 GOOD = (ROOT / "specs" / "mnist_mlp.yaml").read_text()
 BAD = "netspec: 1\ninput_shape: [4]\nlayers:\n  - {type: Dense, unit: 3}\n"

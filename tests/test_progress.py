@@ -136,6 +136,7 @@ def test_step_is_throttled_and_cheap(live):
     progress.start_epoch(0)
     per_step = []
     began = time.monotonic()
+    previous = sys.getprofile()
     sys.setprofile(count)
     try:
         for _ in range(10_000):
@@ -146,12 +147,13 @@ def test_step_is_throttled_and_cheap(live):
             if len(calls) == redraws:
                 per_step.append(after - before)
     finally:
-        sys.setprofile(None)
+        sys.setprofile(previous)
     spent = time.monotonic() - began  # the redraws' bound: a slower run only allows more
     progress.close()
     assert (1 <= len(calls) <= 1 + spent / _REFRESH_S) if live else not calls
-    # live: step's call and return, and time.monotonic's; quiet: step's call and return
-    assert max(per_step) == (4 if live else 2), per_step
+    # today 4 events live (step's call and return, time.monotonic's) and 2 quiet (step's): a
+    # few more is still cheap, a redraw per step would be thousands
+    assert max(per_step) <= (8 if live else 4), per_step
 
 
 # curves.png
@@ -178,6 +180,7 @@ def test_curves_png_is_a_readable_picture():
     assert image[..., :3].std() > 0.05  # not blank
 
 
+@pytest.mark.slow  # matplotlib draws
 def test_curves_one_subplot_per_quantity_loss_first():
     titles = [ax.get_title() for ax in _figure(HISTORY).axes if ax.get_visible()]
     assert titles == ["loss", "accuracy"]
@@ -197,6 +200,7 @@ def test_curves_train_and_validation_share_a_subplot():
     assert all(float(t).is_integer() for t in loss.get_xticks())
 
 
+@pytest.mark.slow  # matplotlib draws twice
 def test_curves_deterministic():
     assert curves_png(HISTORY) == curves_png(HISTORY)
     assert b"Software" not in curves_png(HISTORY)

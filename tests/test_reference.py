@@ -136,6 +136,7 @@ def test_model_vocabulary_and_training_vocabulary_stay_apart():
         assert kind.noun == kind.registry().kind
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_training_vocabulary_imports_no_torch():
     code = (
         "import sys, cli\n"
@@ -346,6 +347,7 @@ def test_plugin_layers_are_documented_and_explained(monkeypatch):
     assert "plugin layer, from test_reference" in explain_text("Gain")
 
 
+@pytest.mark.slow  # renders the whole reference twice
 def test_python_m_entry_point(tmp_path, capsys):
     assert main(["--builtin"]) == 0
     assert capsys.readouterr().out == reference_text(plugins=False)

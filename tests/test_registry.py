@@ -137,6 +137,7 @@ def test_the_table_of_kinds():
         assert registry.name_of(cls) == name and kind.noun == registry.kind
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_the_table_imports_no_model():
     """`netspec --help` and `netspec validate` read the table: it imports neither pydantic nor
     a vocabulary."""

@@ -107,7 +107,7 @@ def test_matches_numpy(name, index, example, var):
         x = torch.randint(0, 2 if dtype == torch.bool else 200, shape, generator=gen).to(dtype)
     y = netspec.build(spec)(x)
     assert y.dtype == dtype  # these layers keep their input's dtype
-    channels_first = layer.channels_first(type("Ctx", (), {"data_format": spec.data_format}))
+    channels_first = layer.channels_first(type("Ctx", (), {"data_format": spec.graph.data_format}))
     expected = reference(layer, x.numpy(), channels_first, layer.rank)
     assert y.shape == expected.shape
     if dtype.is_floating_point:

@@ -69,7 +69,13 @@ def check(data, build=False):
             pass
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=[p.stem for p in SPECS])
+QUICK = {"mnist_mlp", "tutorial_layers"}  # the quick tier's sample; the others are slow
+CASES = [
+    pytest.param(p, id=p.stem, marks=() if p.stem in QUICK else pytest.mark.slow) for p in SPECS
+]
+
+
+@pytest.mark.parametrize("spec", CASES)
 def test_mutations_give_spec_errors_only(spec):
     data = yaml.safe_load(spec.read_text())
     for path in list(paths(data))[1:]:

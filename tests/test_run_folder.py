@@ -83,6 +83,7 @@ def one_line_error(result, *needles: str) -> str:
 # -- one writer per folder ------------------------------------------------------------------
 
 
+@pytest.mark.slow  # CLI processes
 def test_a_second_writer_is_refused_at_once_naming_the_holder(tmp_path, files):
     spec, data = files
     run = tmp_path / "run"
@@ -105,6 +106,7 @@ def test_a_second_writer_is_refused_at_once_naming_the_holder(tmp_path, files):
     one_line_error(result, "in use by another netspec process")
 
 
+@pytest.mark.slow  # CLI processes
 def test_concurrent_trainings_into_one_folder(tmp_path, files):
     """Three processes, one --out: exactly one trains; the others are refused (while it
     trains, or after: the folder then holds its run), none with a traceback."""
@@ -124,6 +126,7 @@ def test_concurrent_trainings_into_one_folder(tmp_path, files):
     load_file(str(run / "weights.safetensors"))
 
 
+@pytest.mark.slow  # CLI processes
 def test_default_folders_are_unique(tmp_path, files):
     spec, data = files
     first, second = create_default(tmp_path / "runs", "x"), create_default(tmp_path / "runs", "x")
@@ -141,6 +144,7 @@ def test_default_folders_are_unique(tmp_path, files):
 # -- --resume and the spec ------------------------------------------------------------------
 
 
+@pytest.mark.slow  # training runs
 def test_resume_may_change_only_epochs_callbacks_and_learning_rate(tmp_path, files):
     spec, data = files
     run, _ = quiet(spec, data, out=tmp_path / "run")
@@ -161,6 +165,7 @@ def test_resume_may_change_only_epochs_callbacks_and_learning_rate(tmp_path, fil
     one_line_error(invoke("train", "--resume", str(run)), "finished after 4 epochs")
 
 
+@pytest.mark.slow  # training runs
 def test_a_run_stopped_before_its_first_checkpoint_restarts(tmp_path, files):
     """What a Ctrl-C or a failure in epoch 1 leaves (run.json, spec.yaml, no checkpoint)
     resumes by training again from epoch 0, to the uninterrupted run's weights."""
@@ -221,6 +226,7 @@ def mount(tmp_path):
         subprocess.run(["umount", "-l", str(path)], check=False)
 
 
+@pytest.mark.slow  # a tmpfs mount, a training run
 def test_a_read_only_file_system(tmp_path, files, mount):
     spec, data = files
     ro = mount("ro", "ro,size=1m")
@@ -232,6 +238,7 @@ def test_a_read_only_file_system(tmp_path, files, mount):
     one_line_error(result, f"{ro / 'p.npz'}: cannot write predictions: Read-only file system")
 
 
+@pytest.mark.slow  # a tmpfs mount, training runs
 def test_a_full_disk_keeps_the_last_checkpoint(tmp_path, files, mount):
     """The second checkpoint does not fit: one line naming it, the first one whole, and once
     there is room the run resumes to the uninterrupted run's weights."""
@@ -257,6 +264,7 @@ def _file_size_limit() -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
 
 
+@pytest.mark.slow  # training runs
 def test_a_write_that_fails_is_one_line_and_loses_nothing(tmp_path, files):
     spec, data = files
     spec.write_text(SPEC.replace("UNITS", "1024"))  # the checkpoint is over the limit
@@ -287,6 +295,7 @@ def immutable(tmp_path):
     subprocess.run(["chattr", "-i", str(path)], check=False)
 
 
+@pytest.mark.slow  # training runs
 def test_permission_denied_is_one_line(tmp_path, files, immutable):
     spec, data = files
     result = invoke("train", str(spec), "--data", str(data), "--out", str(immutable / "run"))

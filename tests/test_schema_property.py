@@ -385,6 +385,7 @@ SETTINGS = settings(
 )
 
 
+@pytest.mark.slow  # generated specs (hypothesis)
 @settings(SETTINGS, max_examples=100)
 @given(valid_specs())
 def test_generated_specs_pass_the_schema_and_pydantic(gen):
@@ -397,6 +398,7 @@ def test_generated_specs_pass_the_schema_and_pydantic(gen):
     assert not errors, (json.dumps(data), errors)
 
 
+@pytest.mark.slow  # generated specs (hypothesis)
 @settings(SETTINGS, max_examples=400)
 @given(mutated_specs())
 def test_one_field_mutations_get_the_same_verdict(case):
@@ -411,6 +413,11 @@ COMMON_KEYS = ("name", "inputs", "trainable", "input_shape")
 # where that layer type is).
 NESTED_KEYS = ("layer", "backward_layer")
 LAYER_TYPES = [name for name, _ in LAYERS.items()]
+QUICK_LAYERS = {"Dense", "Conv2D"}  # the quick tier's sample of the sweeps; the others are slow
+LAYER_CASES = [
+    pytest.param(name, id=name, marks=() if name in QUICK_LAYERS else pytest.mark.slow)
+    for name in LAYER_TYPES
+]
 LAYER_CLASSES = tuple(cls for _, cls in LAYERS.items())
 
 
@@ -436,7 +443,7 @@ def _full_layer(layer_type: str) -> tuple[dict, list[Site]]:
     return layer, [Site(("layers", 0, *s.path), s.type) for s in inner]
 
 
-@pytest.mark.parametrize("layer_type", LAYER_TYPES)
+@pytest.mark.parametrize("layer_type", LAYER_CASES)
 def test_every_argument_of_every_layer(layer_type):
     """A layer with every argument given, each of its own arguments mutated (lean set), and
     keys removed, added, its type changed. Vocabulary objects and the keys every layer has are
@@ -470,10 +477,15 @@ VOCAB_FIELDS = {
     "kernel_regularizer": REGULARIZERS,
     "kernel_constraint": CONSTRAINTS,
 }
-VOCAB_CASES = [(key, name) for key, reg in VOCAB_FIELDS.items() for name in reg.names()]
+# the first entry of each registry is in the quick tier, the others are slow
+VOCAB_CASES = [
+    pytest.param(key, name, id=name, marks=() if i == 0 else pytest.mark.slow)
+    for key, reg in VOCAB_FIELDS.items()
+    for i, name in enumerate(reg.names())
+]
 
 
-@pytest.mark.parametrize(("key", "name"), VOCAB_CASES, ids=[n for _, n in VOCAB_CASES])
+@pytest.mark.parametrize(("key", "name"), VOCAB_CASES)
 def test_every_argument_of_every_vocabulary_object(key, name):
     """`{type: Name, ...every argument}` in a Dense argument, each argument mutated every way,
     and the field's name form."""
@@ -488,6 +500,7 @@ def test_every_argument_of_every_vocabulary_object(key, name):
     assert _sweep(data, sites, lean=False) > 10
 
 
+@pytest.mark.slow  # every mutation of every top-level key
 def test_every_top_level_key():
     """A spec with every top-level key, each mutated every way (its layer left alone)."""
     data, sites = minimal(spec_type())
@@ -526,6 +539,7 @@ def test_each_unexpressed_check_is_still_a_difference(entry):
     assert schema_accepts(data), f"the schema now refuses {entry.example}: drop the entry"
 
 
+@pytest.mark.slow  # hundreds of specs through both validators
 def test_fast_validator_agrees_with_jsonschema():
     layer, sites = _full_layer("Dense")
     data = _skeleton(layer)

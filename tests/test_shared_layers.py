@@ -247,6 +247,7 @@ def test_deepcopy_and_dtype_moves_keep_the_sharing():
     assert not twin.layers["encoder_right"].target.training
 
 
+@pytest.mark.slow  # torch.compile
 def test_torch_compile_runs_the_shared_call():
     model = netspec.build(SIAMESE, seed=0).eval()
     x = (torch.randn(3, 12), torch.randn(3, 12))

@@ -88,6 +88,7 @@ def same_weights(a: Path, b: Path) -> None:
     [(SCHEDULE, ""), ("{type: SGD, momentum: 0.9}", PLATEAU)],
     ids=["schedule", "callbacks"],
 )
+@pytest.mark.slow  # training runs
 def test_resume_equals_the_uninterrupted_run(tmp_path, data, optimizer, extra):
     spec = write(tmp_path, spec_text(optimizer, extra))
     quiet = {"echo": lambda line: None}
@@ -104,6 +105,7 @@ def test_resume_equals_the_uninterrupted_run(tmp_path, data, optimizer, extra):
         same_weights(whole / "best.safetensors", part / "best.safetensors")
 
 
+@pytest.mark.slow  # a training run
 def test_the_run_folder(tmp_path, data):
     spec = write(tmp_path, spec_text(train=PLATEAU))
     run, history = train(spec, data, out=tmp_path / "run", echo=lambda line: None)
@@ -130,6 +132,7 @@ def test_the_run_folder(tmp_path, data):
     assert meta["info"]["data"] == str(data.resolve())
 
 
+@pytest.mark.slow  # training runs
 def test_resume_errors(tmp_path, data):
     spec = write(tmp_path, spec_text())
     run, _ = train(spec, data, out=tmp_path / "run", echo=lambda line: None)
@@ -148,6 +151,7 @@ def test_resume_errors(tmp_path, data):
     assert "Traceback" not in result.output
 
 
+@pytest.mark.slow  # training runs
 def test_checkpoint_every(tmp_path, data):
     spec = write(tmp_path, spec_text(train=", checkpoint: {every: 0}"))
     run, _ = train(spec, data, out=tmp_path / "none", echo=lambda line: None)
@@ -186,6 +190,7 @@ def _cli(*args: str, **kwargs):
     )  # fmt: skip
 
 
+@pytest.mark.slow  # CLI processes
 def test_a_killed_run_resumes_exactly(tmp_path):
     """SIGKILL at an arbitrary moment: every file left is whole, and --resume gives the
     uninterrupted run's weights and history bit for bit."""
@@ -215,6 +220,7 @@ def test_a_killed_run_resumes_exactly(tmp_path):
     assert history[0] == history[1]
 
 
+@pytest.mark.slow  # a CLI process
 def test_ctrl_c_keeps_the_checkpoint(tmp_path):
     rng = np.random.default_rng(2)
     x = rng.normal(size=(2000, 4)).astype("float32")
@@ -342,6 +348,7 @@ def test_monitors_must_be_reported(tmp_path, data):
     assert not any(p.name == "runs" for p in tmp_path.iterdir())
 
 
+@pytest.mark.slow  # training runs
 def test_validation_split_is_ignored_with_validation_arrays(tmp_path):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(40, 4)).astype("float32")
@@ -381,6 +388,7 @@ def test_bf16_precision_trains(tmp_path, data):
     assert result.exit_code == 1 and "expected one of 32, bf16, 16-mixed" in result.stderr
 
 
+@pytest.mark.slow  # torch.compile
 def test_compile_gives_the_eager_result(tmp_path, data):
     text = spec_text().replace(
         "  - {type: Dropout, rate: 0.2}\n  - {type: Dropout, rate: 0.1, seed: 7}\n", ""
@@ -434,6 +442,7 @@ def _on_a_terminal(*args: str) -> str:
     return b"".join(chunks).decode(errors="replace")
 
 
+@pytest.mark.slow  # a CLI process on a terminal
 def test_progress_bar_on_a_terminal_and_lines_with_quiet(tmp_path, data):
     spec = str(write(tmp_path, spec_text()))
     live = _on_a_terminal("train", spec, "--data", str(data), "--out", str(tmp_path / "a"))
@@ -463,6 +472,7 @@ def test_compile_and_train_keys_get_located_did_you_mean(tmp_path):
     ]
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_a_spec_without_training_sections_never_loads_the_training_vocabulary():
     code = (
         "import sys, netspec\n"

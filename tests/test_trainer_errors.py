@@ -81,6 +81,7 @@ def test_return_state_as_the_output_is_refused_with_the_pick(tmp_path, sequences
     assert str(info.value) == message
 
 
+@pytest.mark.slow  # a training run
 def test_a_picked_state_output_trains(tmp_path, sequences):
     spec = tmp_path / "states.yaml"
     spec.write_text(STATES.replace("RNN_TYPE", "LSTM").replace("OUTPUTS", "outputs: rnn:0\n"))

@@ -155,6 +155,7 @@ def test_keras_fails_mid_run_on_the_same_labels(label):
         loss(np.array([label, 0]), np.full((2, 3), 1 / 3, "float32"))
 
 
+@pytest.mark.slow  # a training run
 def test_without_a_loss_train_says_so_and_predict_needs_no_labels(tmp_path, files):
     spec, data = files
     bare = tmp_path / "bare.yaml"  # the layers only: no compile section
@@ -181,6 +182,7 @@ def test_without_a_loss_train_says_so_and_predict_needs_no_labels(tmp_path, file
     assert np.load(pred)["y"].shape == (32, 3)  # the test split
 
 
+@pytest.mark.slow  # a training run
 def test_a_diverged_run_writes_strict_json(tmp_path, files):
     # NaN is not JSON (RFC 8259; jq and JavaScript refuse it): history.json and
     # `evaluate --json` write null for it
@@ -230,6 +232,7 @@ def test_bad_overrides(files):
     assert result.exit_code == 1 and "train.epochs" in result.stderr
 
 
+@pytest.mark.slow  # a training run
 def test_run_folder_evaluate_and_predict(files, tmp_path):
     spec, data = files
     out = tmp_path / "run"
@@ -269,6 +272,7 @@ def test_run_folder_evaluate_and_predict(files, tmp_path):
     assert result.exit_code == 1 and "nothing: no such run folder" in result.stderr
 
 
+@pytest.mark.slow  # training runs
 def test_an_existing_run_is_never_overwritten(files, tmp_path):
     spec, data = files
     out = tmp_path / "run"

@@ -64,13 +64,14 @@ def _values_built(text: str) -> int:
         nonlocal calls
         calls += event == "call" and frame.f_code is code
 
+    previous = sys.getprofile()
     sys.setprofile(count)
     try:
         load_yaml(text, "t.yaml")
     except SpecError:
         pass
     finally:
-        sys.setprofile(None)
+        sys.setprofile(previous)
     return calls
 
 
@@ -240,6 +241,7 @@ def test_a_file_over_the_size_limit_is_refused(reader, tmp_path):
         reader(big)
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_cli_refuses_dev_zero():
     import subprocess
     import sys

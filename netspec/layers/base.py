@@ -20,10 +20,13 @@ from ..vocab.bounds import Size
 
 if TYPE_CHECKING:
     import torch
+    from typing_extensions import TypeIs
 
     from ..vocab import Constraint, Initializer, Regularizer
+    from .attention import EinsumKernelInit
 
 Shape = tuple[int | None, ...]  # without the batch axis; None is a variable dimension
+Dims = tuple[int, ...]  # a shape whose every size is known (a weight's)
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 DataFormat = Literal["channels_last", "channels_first"]
 
@@ -58,8 +61,8 @@ class Weight:
     """A weight as Keras declares it: Keras-layout shape, and its initializer and friends."""
 
     name: str
-    shape: tuple[int, ...]
-    initializer: Initializer
+    shape: Dims
+    initializer: Initializer | EinsumKernelInit
     regularizer: Regularizer | None = None
     constraint: Constraint | None = None
     trainable: bool = True
@@ -156,7 +159,7 @@ class Layer(BaseModel):
         """The torch module (imports torch). Input shapes are Keras shapes without the batch."""
         raise NotImplementedError
 
-    def activity_regularizer_spec(self):
+    def activity_regularizer_spec(self) -> Regularizer | None:
         """The activity regularizer applied to this layer's output, if any."""
         return getattr(self, "activity_regularizer", None)
 
@@ -176,7 +179,7 @@ def snake_case(name: str) -> str:
     return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
-def known(shape: Shape) -> bool:
+def known(shape: Shape) -> TypeIs[Dims]:
     return all(d is not None for d in shape)
 
 

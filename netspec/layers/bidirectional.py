@@ -80,11 +80,14 @@ class Bidirectional(Layer):
         },
     )
 
-    def directions(self) -> tuple[Layer, Layer, str]:
+    def directions(self) -> tuple[Recurrent | RNN, Recurrent | RNN, str]:
         """The forward layer, the backward layer, and the key the backward one comes from."""
-        if self.backward_layer is not None:
-            return self.layer, self.backward_layer, "backward_layer"
-        return self.layer, self.layer.model_copy(update={"go_backwards": True}), "layer"
+        fwd, bwd, key = self.layer, self.backward_layer, "backward_layer"
+        if bwd is None:
+            bwd, key = fwd.model_copy(update={"go_backwards": True}), "layer"
+        if not isinstance(fwd, (Recurrent, RNN)) or not isinstance(bwd, (Recurrent, RNN)):
+            raise ShapeError("Bidirectional wraps a recurrent layer (SimpleRNN, LSTM, GRU, RNN)")
+        return fwd, bwd, key
 
     def _check(self) -> None:
         for key in ("layer", "backward_layer"):
@@ -98,35 +101,36 @@ class Bidirectional(Layer):
                     f"{inner.type}",
                     (key, "type"),
                 )
+        fwd, bwd, _ = self.directions()  # both recurrent now
         if self.backward_layer is None:
-            if self.layer.go_backwards:
+            if fwd.go_backwards:
                 raise ShapeError(
                     "the backward copy of this layer would also have go_backwards: true; give "
                     "backward_layer, or set go_backwards: false",
                     ("layer", "go_backwards"),
                 )
         else:
-            if self.backward_layer.go_backwards == self.layer.go_backwards:
+            if bwd.go_backwards == fwd.go_backwards:
                 raise ShapeError(
                     "backward_layer must have go_backwards opposite to layer's "
-                    f"({self.layer.go_backwards})",
+                    f"({fwd.go_backwards})",
                     ("backward_layer", "go_backwards"),
                 )
             for name in ("return_sequences", "return_state"):
-                if getattr(self.backward_layer, name) != getattr(self.layer, name):
+                if getattr(bwd, name) != getattr(fwd, name):
                     raise ShapeError(
-                        f"backward_layer's {name} must equal layer's ({getattr(self.layer, name)})",
+                        f"backward_layer's {name} must equal layer's ({getattr(fwd, name)})",
                         ("backward_layer", name),
                     )
         self._check_activity()
 
     def _check_activity(self) -> None:
-        forward = self.layer.activity_regularizer
-        backward = self.backward_layer.activity_regularizer if self.backward_layer else forward
+        fwd, bwd, _ = self.directions()  # a copy of layer has its activity_regularizer
+        forward, backward = fwd.activity_regularizer, bwd.activity_regularizer
         if forward is None and backward is None:
             return
         key = "layer" if forward is not None else "backward_layer"
-        if forward != backward:
+        if forward is None or forward != backward:
             raise ShapeError(
                 "netspec applies one activity_regularizer to both directions: give layer and "
                 "backward_layer the same",
@@ -141,10 +145,9 @@ class Bidirectional(Layer):
             )
 
     def output_mask(self) -> bool | list[bool]:
-        forward = self.layer
-        carried = [forward.return_sequences] * (2 if self.merge_mode is None else 1)
-        if forward.return_state:
-            fwd, bwd, _ = self.directions()
+        fwd, bwd, _ = self.directions()
+        carried = [fwd.return_sequences] * (2 if self.merge_mode is None else 1)
+        if fwd.return_state:
             carried += [False] * (fwd.state_count + bwd.state_count)
         return carried if len(carried) > 1 else carried[0]
 
@@ -162,7 +165,8 @@ class Bidirectional(Layer):
         if self.merge_mode is None:
             merged = [y, y_rev]
         elif self.merge_mode == "concat":
-            merged = [(*y[:-1], y[-1] + y_rev[-1])]
+            units = None if y[-1] is None or y_rev[-1] is None else y[-1] + y_rev[-1]
+            merged = [(*y[:-1], units)]
         else:
             if y != y_rev:
                 raise ShapeError(
@@ -179,7 +183,7 @@ class Bidirectional(Layer):
         return _inner_weights(fwd, shapes, ctx, "layer") + _inner_weights(bwd, shapes, ctx, bwd_key)
 
     def activity_regularizer_spec(self):
-        return self.layer.activity_regularizer
+        return getattr(self.layer, "activity_regularizer", None)  # a recurrent layer's
 
     def build(self, shapes: list[Shape], ctx: Context):
         from ..torch.bidirectional import BidirectionalModule

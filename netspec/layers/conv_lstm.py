@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from ..vocab.bounds import MAX_SIZE
-from .base import Context, Layer, Shape, ShapeError, Weight, fmt_shape, register_layer
+from .base import Context, Dims, Layer, Shape, ShapeError, Weight, fmt_shape, known, register_layer
 from .conv_base import CF, SpatialConv, example
 from .rnn_base import CellArgs, GatedArgs, RecurrentArgs
 from .rnn_cells import ForgetBiasInitializer
@@ -53,15 +53,20 @@ class ConvLSTM(RecurrentArgs, ConvLSTMCellArgs, SpatialConv):
                 f"expects an input of rank {self.rank + 3} (batch, timesteps, {layout}; "
                 f"{self.rank} spatial axes), got shape {fmt_shape(shape)}"
             )
+        spatial = self.spatial_sizes(shape, ctx)
+        state = self.join(self.conv_spatial(shape, spatial), self.filters, ctx)
+        self.check_step(state)
+        return self.sequence_output(shape[0], state, [state, state])
+
+    def spatial_sizes(self, shape: Shape, ctx: Context) -> Dims:
+        """The spatial sizes of an input (batch axis included), which must be known."""
         spatial, _ = self.split(shape[1:], ctx)
-        if None in spatial:
+        if not known(spatial):
             raise ShapeError(
                 f"{self.type} needs known spatial sizes (Keras's static input shapes), got shape "
                 f"{fmt_shape(shape)}"
             )
-        state = self.join(self.conv_spatial(shape, spatial), self.filters, ctx)
-        self.check_step(state)
-        return self.sequence_output(shape[0], state, [state, state])
+        return spatial
 
     def weights(self, shapes: list[Shape], ctx: Context) -> list[Weight]:
         channels, window = self.split(shapes[0][1:], ctx)[1], self.tup("kernel_size")
@@ -80,7 +85,7 @@ class ConvLSTM(RecurrentArgs, ConvLSTMCellArgs, SpatialConv):
     def build(self, shapes: list[Shape], ctx: Context):
         from ..torch.conv_lstm import ConvLSTMModule
 
-        spatial = self.split(shapes[0][1:], ctx)[0]
+        spatial = self.spatial_sizes(shapes[0], ctx)
         return ConvLSTMModule(self, spatial, self.weights(shapes, ctx), ctx)
 
 

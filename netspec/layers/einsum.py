@@ -92,7 +92,13 @@ def analyze(equation: str, bias_axes: str | None, partial: list, shape: Shape) -
         kernel.append(size)
     inputs = tuple(i for i, c in enumerate(ws) if c not in at)
     bias = _bias(bias_axes, outs, out, at, elided if form == "right" else 0)
-    return Plan(out, tuple(kernel), inputs, bias)
+    # An output axis given as null that the input has takes the input's size: the forward's
+    # shape exactly (Keras's static shape leaves it variable; its kernel and bias do not).
+    static = list(out)
+    for c, i in at.items():
+        if static[i] is None and c in src:
+            static[i] = src[c]
+    return Plan(static, tuple(kernel), inputs, bias)
 
 
 def _output(full: Shape, partial: list, outs: str, left: int, right: int) -> list[int | None]:

@@ -74,7 +74,7 @@ class EinsumDense(Layer):
 
     examples = (
         {"args": {"equation": "ab,bc->ac", "output_shape": 4, "bias_axes": "c"}, "inputs": [[3]]},
-        {"args": {"equation": "abc,cd->abd", "output_shape": [None, 5]}, "inputs": [[4, 3]]},
+        {"args": {"equation": "abc,cd->abd", "output_shape": [4, 5]}, "inputs": [[4, 3]]},
         {
             "args": {"equation": "abc,cde->abde", "output_shape": [4, 2, 3], "bias_axes": "bd"},
             "inputs": [[4, 5]],

@@ -33,7 +33,7 @@ def index() -> dict[str, list[tuple[str, tuple[str, ...]]]]:
 
 
 def text() -> str:
-    lines = [HEADER, "INDEX = {\n"]
+    lines = [HEADER, "INDEX: dict[str, list[tuple[str, tuple[str, ...]]]] = {\n"]
     for module, entries in index().items():
         lines.append(f"    {module!r}: {entries!r},\n")
     lines.append("}\n")

@@ -29,7 +29,7 @@ class Recurrent(RecurrentArgs, RecurrentCell, Layer):
         return self.sequence_output(shapes[0][0], (self.units,), [(self.units,)] * self.state_count)
 
     def weights(self, shapes: list[Shape], ctx: Context) -> list[Weight]:
-        return self.cell_weights(shapes[0][-1])
+        return self.cell_weights(sequence_features(self.type, shapes[0]))
 
     def build(self, shapes: list[Shape], ctx: Context):
         from ..torch.recurrent import RecurrentModule
@@ -58,7 +58,7 @@ class SimpleRNN(Recurrent, SimpleRNNCell):
     output (batch, units), or (batch, timesteps, units) with return_sequences. Runs on
     PyTorch's fused RNN kernel with tanh or relu and no recurrent_dropout."""
 
-    type: Literal["SimpleRNN"] = "SimpleRNN"
+    type: Literal["SimpleRNN"] = "SimpleRNN"  # type: ignore[assignment]  # its own, not its cell's
 
     examples = (
         {"args": {"units": 4}, "inputs": _SEQ},
@@ -80,7 +80,7 @@ class LSTM(GatedRecurrent, LSTMCell):
     return_state adds h and c. Runs on PyTorch's fused LSTM kernel for Keras's default
     activations and no recurrent_dropout; Keras's single bias stands for PyTorch's two."""
 
-    type: Literal["LSTM"] = "LSTM"
+    type: Literal["LSTM"] = "LSTM"  # type: ignore[assignment]  # its own, not its cell's
 
     examples = (
         {"args": {"units": 4}, "inputs": _SEQ},
@@ -113,7 +113,7 @@ class GRU(GatedRecurrent, GRUCell):
     biases; runs then on PyTorch's fused GRU kernel (weights stored in its r, z, n gate order)
     for Keras's default activations and no recurrent_dropout."""
 
-    type: Literal["GRU"] = "GRU"
+    type: Literal["GRU"] = "GRU"  # type: ignore[assignment]  # its own, not its cell's
 
     examples = (
         {"args": {"units": 4}, "inputs": _SEQ},

@@ -178,7 +178,8 @@ class RNN(RecurrentArgs, _CellFirst):
 
     def cell_weights(self, shapes: list[Shape]) -> list[list[Weight]]:
         """Each cell's weights (Keras's, in its order): a cell's input is the previous output."""
-        out, features = [], shapes[0][-1]
+        out: list[list[Weight]] = []
+        features = sequence_features(self.type, shapes[0])
         for cell in self.cells():
             out.append(cell.cell_weights(features))
             features = cell.units

@@ -6,19 +6,21 @@ its reversed MRO, so a layer lists the loop's mixin first and Layer last among i
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import BaseModel, Field, field_validator
 
 from ..vocab import ActivationField, ConstraintField, InitializerField, RegularizerField
 from ..vocab.bounds import SEED_END
-from .base import Layer, Shape, ShapeError, Weight
+from .base import Dims, Layer, Shape, ShapeError, Weight
 
 
 class CellArgs(BaseModel):
     """The arguments of Keras's recurrent cells besides their size (units, filters)."""
 
     model_config = Layer.model_config
+    if TYPE_CHECKING:  # the `type` of the layer or cell these arguments are part of
+        type: str
 
     activation: ActivationField | None = Field(
         "tanh",
@@ -93,7 +95,7 @@ class CellArgs(BaseModel):
             except ValueError as exc:
                 raise ShapeError(str(exc), name) from None
 
-    def recurrent_weights(self, kernel: Shape, recurrent: Shape, bias: Shape, bias_init) -> list:
+    def recurrent_weights(self, kernel: Dims, recurrent: Dims, bias: Dims, bias_init) -> list:
         """Keras's kernel, recurrent_kernel and bias (with use_bias) of these shapes, with the
         cell's initializers (`bias_init` for the bias), regularizers and constraints."""
         out = [

@@ -102,7 +102,7 @@ def lookup(query: str) -> tuple[EntryDoc, ArgDoc | None, list[str]]:
 
 
 def _wrap(text: str, indent: str = "", width: int = 88) -> list[str]:
-    out = []
+    out: list[str] = []
     for paragraph in text.split("\n\n"):
         if out:
             out.append("")

@@ -64,7 +64,8 @@ def a_or_an(noun: str) -> str:
 
 
 def _numeric_bounds(metadata: Sequence[Any]) -> str:
-    lo = hi = None
+    lo: tuple[str, Any] | None = None  # ("(" or "[", the bound)
+    hi: tuple[str, Any] | None = None
     for m in metadata:
         if isinstance(m, at.Gt):
             lo = ("(", m.gt)

@@ -7,7 +7,7 @@ function's arguments (`{type: leaky_relu, negative_slope: 0.1}`). The torch func
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, create_model
 
@@ -35,14 +35,14 @@ class Activation(VocabModel):
                 f"{self.type}'s axis {axis} is out of range for a value of rank {len(full)} "
                 "(batch axis included)"
             )
-        if self.type != "glu":
+        if self.type != "glu" or not isinstance(axis, int):  # glu's axis: an int field
             return shape
-        axis = self.axis % len(full)
+        given, axis = axis, axis % len(full)
         if axis == 0:
             raise ValueError("glu cannot split the batch axis")
         size = full[axis]
         if size is not None and size % 2:
-            raise ValueError(f"glu splits axis {self.axis} in halves; its size {size} is odd")
+            raise ValueError(f"glu splits axis {given} in halves; its size {size} is odd")
         full = (*full[:axis], None if size is None else size // 2, *full[axis + 1 :])
         return full[1:] if not batch_axis else full
 
@@ -71,7 +71,7 @@ _SIMPLE = {
 
 _AXIS = Field(-1, description="Axis along which the function normalizes.")
 # name: (docstring, {field: (type, Field)})
-_WITH_ARGS = {
+_WITH_ARGS: dict[str, tuple[str, dict[str, Any]]] = {
     "relu": (
         "max(x, 0); with arguments: x for x > threshold (clipped at max_value), "
         "negative_slope * (x - threshold) below.",

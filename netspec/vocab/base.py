@@ -88,7 +88,7 @@ def _resolver(registry: Registry, presets: dict[str, dict[str, Any]]):
 
 
 def name_or_object(
-    registry: Registry[type[VocabModel]], presets: dict[str, dict[str, Any]] | None = None
+    registry: Registry[Any], presets: dict[str, dict[str, Any]] | None = None
 ) -> Any:
     """The annotated field type for a vocabulary (a discriminated union plus name resolution).
 
@@ -96,6 +96,7 @@ def name_or_object(
     few names whose arguments differ from the class defaults (`l1_l2`).
     """
     classes = tuple(cls for _, cls in registry.items())
-    union = Annotated[Union[classes], Field(discriminator="type")]  # noqa: UP007
+    # a union of the registry's classes, built at run time: not a static type
+    union = Annotated[Union[classes], Field(discriminator="type")]  # type: ignore[valid-type]  # noqa: UP007
     resolver = BeforeValidator(_resolver(registry, dict(presets or {})))
     return Annotated[union, resolver, _NameOrObjectSchema(registry)]

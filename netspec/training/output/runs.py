@@ -34,8 +34,11 @@ from ...errors import NetspecError
 from .atomic import TMP_SUFFIX, write_atomic, write_atomic_with
 
 if TYPE_CHECKING:
+    import torch
+
     from ...loader import ValidSpec
     from ...spec import Spec
+    from ...torch.model import NetspecModel
 
 RUN_INFO = "run.json"
 RUN_FILES = ("spec.yaml", RUN_INFO, "weights.safetensors", "checkpoint.safetensors")
@@ -240,7 +243,7 @@ def load_weights(model, path: str | Path) -> None:
         raise NetspecError(f"{path}: weights do not match the spec: {exc}") from None
 
 
-def load_run(run: str | Path, device=None):
+def load_run(run: str | Path, device: str | torch.device | None = None) -> NetspecModel:
     """The model of a run folder (its spec.yaml, built) with its final weights."""
     from ...compiler import build
     from ...loader import load

@@ -15,7 +15,7 @@ AdamW, RMSprop, Adagrad and Adamax), see README, Differences from Keras.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
@@ -23,7 +23,12 @@ from ...registry import Registry
 from ...vocab.base import VocabModel, name_or_object, require_type
 from .schedules import ScheduleField
 
-LearningRate = Annotated[float, Field(gt=0)] | ScheduleField
+if TYPE_CHECKING:  # the checker's view of the field: a number or a schedule object
+    from .schedules import Schedule
+
+    LearningRate = float | Schedule
+else:
+    LearningRate = Annotated[float, Field(gt=0)] | ScheduleField
 _LR_TEXT = (
     "The learning rate: a number, or a schedule ({type: ExponentialDecay, ...}) evaluated at "
     "every step, as Keras's `LearningRateSchedule`."
@@ -133,7 +138,7 @@ class Optimizer(VocabModel):
                 scale = c * torch.clamp(1.0 / total, max=1.0 / c) + (total - total)
                 for g in grads:
                     g.mul_(scale.to(g.device, g.dtype))
-            else:
+            elif self.clipvalue is not None:  # the only clip option left
                 v = self.clipvalue
                 for g in grads:
                     g.clamp_(-v, v)
@@ -260,7 +265,8 @@ class Adam(Optimizer):
 class AdamW(Adam):
     """Adam with decoupled weight decay (`w -= learning_rate * weight_decay * w`)."""
 
-    type: Literal["AdamW"] = "AdamW"
+    # a registered subclass names its own `type` (the union's discriminator)
+    type: Literal["AdamW"] = "AdamW"  # type: ignore[assignment]
     weight_decay: float = Field(
         0.004,
         ge=0,
