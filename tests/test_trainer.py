@@ -330,8 +330,8 @@ def test_a_metric_that_cannot_fit_the_labels_fails_before_training(tmp_path, dat
     result = runner.invoke(app, ["train", str(write(tmp_path, text)), "--data", str(data)])
     assert result.exit_code == 1
     assert (
-        "compile.metrics: mae cannot compare labels of shape (N,) with output 'dense_1' of "
-        "shape (N, 3)" in result.stderr
+        f"{data}: compile.metrics: mae cannot compare labels of shape (N,) with output "
+        "'dense_1' of shape (N, 3)" in result.stderr
     )
     assert "Traceback" not in result.output
 

@@ -54,9 +54,10 @@ class Compiled:
     def results(self) -> dict[str, float]:
         return {name: state.result() for name, _, state in self.metrics}
 
-    def check(self, preds_shapes: list[tuple], ys: list) -> None:
-        """Fail before training, with a clear message, where a metric cannot compare the labels
-        with its output (Keras fails mid-fit): each metric runs once on two samples."""
+    def check(self, preds_shapes: list[tuple], ys: list, data_path=None) -> None:
+        """Fail before training, with a clear message naming the data file (`data_path`) and
+        the spec key, where a metric cannot compare the labels with its output (Keras fails
+        mid-fit): each metric runs once on two samples."""
         import numpy as np
         import torch
 
@@ -67,8 +68,9 @@ class Compiled:
                 state.update(pred, y)
                 state.reset()
             except (RuntimeError, ValueError, IndexError) as exc:
+                where = f"{data_path}: " if data_path is not None else ""
                 raise NetspecError(
-                    f"compile.metrics: {name} cannot compare labels of shape "
+                    f"{where}compile.metrics: {name} cannot compare labels of shape "
                     f"{_shape_text(ys[k].shape[1:])} with output '{self.outputs[k]}' of shape "
                     f"{_shape_text(preds_shapes[k][1:])}: {str(exc).splitlines()[0]}"
                 ) from None

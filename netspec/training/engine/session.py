@@ -139,7 +139,7 @@ def now() -> str:
 def make_trainer(model, spec, data, path, echo, options, data_path):
     from .trainer import Trainer
 
-    trainer = Trainer(model, spec, data, run=path, warn=echo, **options)
+    trainer = Trainer(model, spec, data, run=path, warn=echo, data_path=data_path, **options)
     epochs = spec.train.epochs if spec.train is not None else 1
     # saved with each checkpoint: what --resume needs besides spec.yaml, and the planned epochs
     # (a finished checkpoint with as many planned is finished, not to be trained further)

@@ -52,7 +52,7 @@ class Trainer:
     """One training run of `model` on `data` as `spec.compile` and `spec.train` say."""
 
     def __init__(self, model, spec, data, *, run=None, progress=None, precision="32",
-                 compile=False, warn=print):  # fmt: skip
+                 compile=False, warn=print, data_path=None):  # fmt: skip
         self.params = [p for p in model.parameters() if p.requires_grad]
         if not self.params:  # torch's optimizer: "got an empty parameter list"
             raise NetspecError(NO_TRAINABLE)
@@ -62,7 +62,7 @@ class Trainer:
         self.train_data, self.val = self._splits(data, warn)
         self.compiled = compile_spec(spec, [a.shape for a in self.train_data.y])
         shapes = [(None, *s) for s in self.graph.output_shapes()]
-        self.compiled.check(shapes, self.train_data.y)
+        self.compiled.check(shapes, self.train_data.y, data_path)
         self.device = model_device(model)
         self.batches = Batches(self.train_data, self.graph, self.device, self.train_cfg.batch_size)
         self.opt_cfg = self.compile_cfg.optimizer
