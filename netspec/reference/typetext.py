@@ -120,8 +120,9 @@ def bounds_of(tp: Any, metadata: Sequence[Any]) -> str:
 
 
 def _registry_of(classes: Sequence[type]) -> str | None:
-    """The vocabulary registry key whose entries are `classes`, if they are vocabulary models."""
-    if not classes or not all(isinstance(c, type) and issubclass(c, VocabModel) for c in classes):
+    """The registry key (not layers) whose entries are `classes`, if they are registered models:
+    vocabulary models, RNN cells."""
+    if not classes or not all(isinstance(c, type) and issubclass(c, BaseModel) for c in classes):
         return None
     for kind, registry in all_registries().items():
         if kind != "layers" and any(cls is classes[0] for _, cls in registry.items()):
@@ -149,8 +150,12 @@ class TypeRenderer:
             return text
         return f"[{text}](#{self.links[target]})"
 
-    def vocab(self, kind: str) -> str:
-        return self.link(BY_NAME[kind].noun, kind) + " (name or {type: ...})"
+    def vocab(self, kind: str, names: bool = True) -> str:
+        """A registry's entries: `noun (name or {type: ...})`, or `({type: ...})` for a kind
+        taken in the object form only (RNN cells)."""
+        return self.link(BY_NAME[kind].noun, kind) + (
+            " (name or {type: ...})" if names else " ({type: ...})"
+        )
 
     def layer(self) -> str:
         return self.link("layer", "layers") + " ({type: ...})"
@@ -193,7 +198,7 @@ class TypeRenderer:
         real = [m for m in members if m is not _NONE]
         kind = _registry_of(real)
         if kind is not None:
-            text = self.vocab(kind)
+            text = self.vocab(kind, all(issubclass(m, VocabModel) for m in real))
         elif real and all(isinstance(m, type) and issubclass(m, Layer) for m in real):
             text = self.layer()
         elif len(real) == 1 and get_origin(real[0]) is Literal and _NONE in members:
@@ -217,10 +222,9 @@ class TypeRenderer:
     def _model(self, tp: type[BaseModel]) -> str:
         """A vocabulary model as its registry, a layer, or a section's model as `{keys}` linked
         to its section (a vocabulary model of no registry is shown as a section's model)."""
-        if issubclass(tp, VocabModel):
-            kind = _registry_of([tp])
-            if kind:
-                return self.vocab(kind)
+        kind = _registry_of([tp]) if not issubclass(tp, Layer) else None
+        if kind:
+            return self.vocab(kind, issubclass(tp, VocabModel))
         if issubclass(tp, Layer):
             return self.layer()
         text = "{" + ", ".join(f.alias or n for n, f in tp.model_fields.items()) + "}"
