@@ -356,3 +356,28 @@ def _rnn(layer: Layer, graph: Graph, name: str) -> keras.layers.Layer:
 
 
 ADAPTERS["RNN"] = _rnn
+
+
+class _Rescaling(keras.layers.Rescaling):
+    """Keras's Rescaling reads the global image_data_format when called; netspec's is the
+    spec's data_format, set here for the call."""
+
+    def __init__(self, data_format: str, **kwargs):
+        super().__init__(**kwargs)
+        self.spec_data_format = data_format
+
+    def call(self, inputs):
+        saved = keras.config.image_data_format()
+        keras.config.set_image_data_format(self.spec_data_format)
+        try:
+            return super().call(inputs)
+        finally:
+            keras.config.set_image_data_format(saved)
+
+
+def _rescaling(layer: Layer, graph: Graph, name: str) -> keras.layers.Layer:
+    kwargs = keras_kwargs(layer, graph)
+    return _Rescaling(graph.data_format, name=name, trainable=layer.trainable, **kwargs)
+
+
+ADAPTERS["Rescaling"] = _rescaling

@@ -40,6 +40,8 @@ MODULES = (
     "upsampling",
     "resizing",
     "center_crop",
+    "rescaling",
+    "preprocessing_normalization",
     "locally_connected",
     "conv",
     "conv_transpose",
