@@ -77,7 +77,8 @@ def test_plugin_layer_errors_are_located_with_hints(site, tmp_path):
     result = netspec_cli(site, "validate", "bad.yaml", cwd=tmp_path)
     assert result.returncode == 1
     assert (
-        "bad.yaml:5:12: layers[1].type: unknown layer type 'Scal'; did you mean 'Scale' or 'Rescaling'?"
+        "bad.yaml:5:12: layers[1].type: unknown layer type 'Scal'; did you mean 'Scale' or "
+        "'Rescaling'?"
         in result.stderr
     )
 
