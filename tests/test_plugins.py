@@ -78,8 +78,7 @@ def test_plugin_layer_errors_are_located_with_hints(site, tmp_path):
     assert result.returncode == 1
     assert (
         "bad.yaml:5:12: layers[1].type: unknown layer type 'Scal'; did you mean 'Scale' or "
-        "'Rescaling'?"
-        in result.stderr
+        "'Rescaling'?" in result.stderr
     )
 
 
