@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 import netspec
 from netspec.cli import app
 from netspec.errors import NetspecError
-from netspec.training.engine.data import load_data
+from netspec.training.engine.data import Split, load_data
 from netspec.training.engine.loop import fit
 from netspec.training.engine.session import evaluate, predict, train
 from netspec.training.output.runs import save_weights
@@ -119,3 +119,27 @@ def test_compile_with_validation_data(tmp_path, points):
     _, history = train(spec, points, out=tmp_path / "run", compile=True, **QUIET)
     assert set(history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
     assert all(np.isfinite(v[0]) for v in history.values())
+
+
+def test_a_val_monitor_without_validation_data_names_the_data_file(tmp_path, points):
+    """`val_` monitors pass validation (the data file may hold x_val/y_val); without
+    validation data the run is refused before training, naming the file and the spec key."""
+    spec = tmp_path / "watch.yaml"
+    layers = "[{type: Dense, units: 3, activation: softmax}]"
+    text = FROZEN.replace("LAYERS", layers).replace(
+        "train: {epochs: 1, batch_size: 8}", "train: {epochs: 1, early_stopping: {}}"
+    )
+    spec.write_text(text)
+    result = runner.invoke(app, ["train", str(spec), "--data", str(points), "-q"])
+    assert result.exit_code == 1, result.output
+    assert result.stderr == (
+        f"{points}: has no validation data (x_val/y_val) and train.validation_split is 0, so "
+        "train.early_stopping.monitor 'val_loss' would never be reported; add them or set "
+        "train.validation_split\n"
+    )
+    assert not (tmp_path / "runs").exists()
+    valid = load_with_overrides(spec)  # the library's fit refuses it too
+    arrays = np.load(points)
+    data = {"train": Split([arrays["x"]], [arrays["y"]])}
+    with pytest.raises(NetspecError, match="^the data: has no validation data"):
+        fit(netspec.build(valid, seed=0), valid, data)

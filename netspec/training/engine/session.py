@@ -47,34 +47,11 @@ def prepare(
     batch_size = (spec.train or TrainSpec()).batch_size
     check_budget(spec.graph, max_memory, batch_size, training)
     data = load_data(data_path, spec, labels=labels, allow_nonfinite=allow_nonfinite)
-    if training:
-        check_validation_data(spec, data, data_path)
     from ...compiler import build
 
     seed = spec.train.seed if spec.train is not None else None
     model = build(spec, device=device, seed=seed, max_memory=max_memory)
     return spec, model, data
-
-
-def check_validation_data(valid, data: dict, data_path) -> None:
-    """A `val_` monitor needs validation data: with validation_split 0 (validation checked the
-    rest of every monitor), the data file must have x_val/y_val."""
-    train = valid.train
-    if train is None or train.validation_split > 0 or "val" in data:
-        return
-    watched = {
-        "early_stopping": train.early_stopping,
-        "reduce_lr_on_plateau": train.reduce_lr_on_plateau,
-        "checkpoint": train.checkpoint,
-    }
-    for owner, section in watched.items():
-        monitor = section.monitor if section is not None else None
-        if monitor is not None and monitor.startswith("val_"):
-            raise NetspecError(
-                f"{data_path}: has no validation data (x_val/y_val) and train.validation_split "
-                f"is 0, so train.{owner}.monitor '{monitor}' would never be reported; add them "
-                "or set train.validation_split"
-            )
 
 
 def train(

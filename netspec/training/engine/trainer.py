@@ -62,6 +62,7 @@ class Trainer:
         self.train_data, self.val = self._splits(data, warn)
         self.compiled = compile_spec(spec, [a.shape for a in self.train_data.y])
         shapes = [(None, *s) for s in self.graph.output_shapes()]
+        self.data_path = data_path
         self.compiled.check(shapes, self.train_data.y, data_path)
         self.device = model_device(model)
         self.batches = Batches(self.train_data, self.graph, self.device, self.train_cfg.batch_size)
@@ -98,6 +99,13 @@ class Trainer:
         ups = self.compiled.directions
 
         def up(owner: str, monitor: str, mode: str) -> bool:
+            # validation checked the rest of every monitor; validation data comes with the data
+            if self.val is None and monitor.startswith("val_"):
+                raise NetspecError(
+                    f"{self.data_path or 'the data'}: has no validation data (x_val/y_val) and "
+                    f"train.validation_split is 0, so train.{owner}.monitor '{monitor}' would "
+                    "never be reported; add them or set train.validation_split"
+                )
             return maximize(monitor, mode, keys, ups, f"train.{owner}")
 
         self.plateau = None
