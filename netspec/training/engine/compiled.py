@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ...errors import NetspecError
-from ..spec.checks import NO_LOSS
+from ..spec.checks import NO_LOSS, has_loss, history_name
 from ..spec.metrics import METRICS, State, resolve_accuracy
 from ..spec.sections import CompileSpec
 from .data import _shape_text
@@ -84,7 +84,7 @@ def require_loss(valid) -> None:
     """Training and evaluation need a loss for at least one output (Keras: compile() before
     fit()); checked before the data, whose labels are checked against the losses. (A spec
     with a `train:` section and no loss is refused by validation already.)"""
-    if all(loss is None for loss in losses_per_output(valid.compile, _names(valid.graph))):
+    if valid.compile is None or not has_loss(valid.compile.loss):
         raise NetspecError(f"{valid.file}: {NO_LOSS}")
 
 
@@ -132,7 +132,7 @@ def compile_spec(valid, y_shapes: list[tuple] | None) -> Compiled:
                 label = m
             else:
                 metric, label = m, m.display_name()
-            full = label if len(outputs) == 1 else f"{name.replace(':', '_')}_{label}"
+            full = history_name(label, name, len(outputs))
             metrics.append((full, k, metric.build()))
             directions[full] = type(metric).direction
     return Compiled(outputs, fns, weights, metrics, directions)

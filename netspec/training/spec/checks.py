@@ -32,7 +32,7 @@ def check_sections(
     if train is not None:
         problems += _monitors(compiled, train, outputs)
         problems += _schedule_and_plateau(compiled, train)
-        if compiled is None or not _any_loss(compiled.loss):
+        if compiled is None or not has_loss(compiled.loss):
             problems.append(Problem(("train",), NO_LOSS, True))
     return problems
 
@@ -40,8 +40,15 @@ def check_sections(
 NO_LOSS = "training needs a loss: add `compile: {loss: ...}` (Keras: compile() before fit())"
 
 
-def _any_loss(loss: Any) -> bool:
+def has_loss(loss: Any) -> bool:
+    """Whether `compile.loss` gives a loss to at least one output (`loss: {}` gives none)."""
     return bool(loss) if isinstance(loss, dict) else loss is not None
+
+
+def history_name(label: str, output: str, outputs: int) -> str:
+    """Keras's history name of a metric: its label, prefixed by its output's name (`:` as
+    `_`) when the model has several outputs."""
+    return label if outputs == 1 else f"{output.replace(':', '_')}_{label}"
 
 
 def _unknown_keys(given: dict, outputs: list[str], path: Path) -> list[Problem]:
@@ -83,7 +90,7 @@ def _names(compiled: CompileSpec, outputs: list[str]) -> list[Problem]:
 def _one_tensor_each(spec: Any, compiled: CompileSpec, graph: Graph) -> list[Problem]:
     """A loss compares one tensor with one label array: an output that is all the values of a
     multi-output layer (an RNN with return_state: true) is refused, naming the pick."""
-    if not _any_loss(compiled.loss):
+    if not has_loss(compiled.loss):
         return []
     problems = []
     for ref in graph.outputs:
@@ -145,8 +152,7 @@ def _metric_names(compiled: CompileSpec | None, outputs: list[str]) -> dict[str,
         for m in metrics:
             label = m if isinstance(m, str) else m.display_name()
             direction = "up" if isinstance(m, str) else type(m).direction
-            full = label if len(outputs) == 1 else f"{outputs[k].replace(':', '_')}_{label}"
-            names[full] = direction
+            names[history_name(label, outputs[k], len(outputs))] = direction
     return names
 
 
