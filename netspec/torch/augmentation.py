@@ -43,6 +43,45 @@ class AugmentationModule(SeededModule):
         return self.draw("uniform", shape, like) * (high - low) + low
 
 
+class AffineModule(AugmentationModule):
+    """An augmentation applied by Keras's affine transform (RandomRotation, RandomZoom,
+    RandomTranslation): the fill and interpolation settings they share; a subclass draws its
+    parameters (`sample`) and turns them into per-image transforms (`matrix`)."""
+
+    def __init__(
+        self,
+        fill_mode: str,
+        interpolation: str,
+        fill_value: float,
+        channels_first: bool,
+        seed: int | None,
+    ):
+        super().__init__(seed)
+        self.fill_mode = fill_mode
+        self.interpolation = interpolation
+        self.fill_value = float(fill_value)
+        self.channels_first = channels_first
+
+    def matrix(self, x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
+        """(batch, 6) transforms [a0, a1, a2, b0, b1, b2] of the drawn `params`."""
+        raise NotImplementedError
+
+    def transform(self, x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
+        return affine_transform(
+            x,
+            self.matrix(x, params),
+            self.interpolation,
+            self.fill_mode,
+            self.fill_value,
+            self.channels_first,
+        )
+
+    def settings_repr(self) -> str:
+        return (
+            f"fill_mode={self.fill_mode!r}, interpolation={self.interpolation!r}, seed={self.seed}"
+        )
+
+
 def image_size(x: torch.Tensor, channels_first: bool) -> tuple[int, int]:
     """(height, width) of a batch of images."""
     return (x.shape[2], x.shape[3]) if channels_first else (x.shape[1], x.shape[2])

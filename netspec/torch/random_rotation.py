@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from .augmentation import AugmentationModule, affine_transform, image_size
+from .augmentation import AffineModule, image_size
 
 
 def rotation_matrix(degrees: torch.Tensor, height: int, width: int) -> torch.Tensor:
@@ -22,7 +22,7 @@ def rotation_matrix(degrees: torch.Tensor, height: int, width: int) -> torch.Ten
     return torch.stack([a0, a1, a2, b0, b1, b2], dim=1)
 
 
-class RandomRotationModule(AugmentationModule):
+class RandomRotationModule(AffineModule):
     """Keras's RandomRotation while training: per image an angle uniform in
     [lower * 360, upper * 360] degrees, applied by Keras's affine transform."""
 
@@ -35,26 +35,16 @@ class RandomRotationModule(AugmentationModule):
         channels_first: bool,
         seed: int | None,
     ):
-        super().__init__(seed)
+        super().__init__(fill_mode, interpolation, fill_value, channels_first, seed)
         self.factor = factor
-        self.fill_mode = fill_mode
-        self.interpolation = interpolation
-        self.fill_value = float(fill_value)
-        self.channels_first = channels_first
 
     def sample(self, x: torch.Tensor) -> torch.Tensor:
         """The angles in degrees, one per image."""
         lower, upper = self.factor
         return self.uniform((x.shape[0],), lower * 360.0, upper * 360.0, x)
 
-    def transform(self, x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
-        matrix = rotation_matrix(params, *image_size(x, self.channels_first))
-        return affine_transform(
-            x, matrix, self.interpolation, self.fill_mode, self.fill_value, self.channels_first
-        )
+    def matrix(self, x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
+        return rotation_matrix(params, *image_size(x, self.channels_first))
 
     def extra_repr(self) -> str:
-        return (
-            f"factor={self.factor}, fill_mode={self.fill_mode!r}, "
-            f"interpolation={self.interpolation!r}, seed={self.seed}"
-        )
+        return f"factor={self.factor}, {self.settings_repr()}"

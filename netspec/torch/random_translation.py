@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import torch
 
-from .augmentation import AugmentationModule, affine_transform, image_size
+from .augmentation import AffineModule, image_size
 
 
-class RandomTranslationModule(AugmentationModule):
+class RandomTranslationModule(AffineModule):
     """Keras's RandomTranslation while training: per image dy = height * a draw from the
     height range, dx = width * one from the width range (drawn in that order, as Keras), and
     Keras's translation matrix [1, 0, -dx, 0, 1, -dy] applied by its affine transform."""
@@ -22,13 +22,9 @@ class RandomTranslationModule(AugmentationModule):
         channels_first: bool,
         seed: int | None,
     ):
-        super().__init__(seed)
+        super().__init__(fill_mode, interpolation, fill_value, channels_first, seed)
         self.height_factor = height_factor
         self.width_factor = width_factor
-        self.fill_mode = fill_mode
-        self.interpolation = interpolation
-        self.fill_value = float(fill_value)
-        self.channels_first = channels_first
 
     def sample(self, x: torch.Tensor) -> torch.Tensor:
         """(batch, 2) translations in pixels: (dx, dy), Keras's order."""
@@ -38,16 +34,12 @@ class RandomTranslationModule(AugmentationModule):
         dx = self.uniform(shape, *self.width_factor, x) * width
         return torch.cat([dx, dy], dim=1)
 
-    def transform(self, x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
+    def matrix(self, x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
         ones, zeros = torch.ones_like(params[:, 0]), torch.zeros_like(params[:, 0])
-        matrix = torch.stack([ones, zeros, -params[:, 0], zeros, ones, -params[:, 1]], dim=1)
-        return affine_transform(
-            x, matrix, self.interpolation, self.fill_mode, self.fill_value, self.channels_first
-        )
+        return torch.stack([ones, zeros, -params[:, 0], zeros, ones, -params[:, 1]], dim=1)
 
     def extra_repr(self) -> str:
         return (
             f"height_factor={self.height_factor}, width_factor={self.width_factor}, "
-            f"fill_mode={self.fill_mode!r}, interpolation={self.interpolation!r}, "
-            f"seed={self.seed}"
+            f"{self.settings_repr()}"
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from .augmentation import AugmentationModule, affine_transform, image_size
+from .augmentation import AffineModule, image_size
 
 
 def zoom_matrix(zooms: torch.Tensor, height: int, width: int) -> torch.Tensor:
@@ -17,7 +17,7 @@ def zoom_matrix(zooms: torch.Tensor, height: int, width: int) -> torch.Tensor:
     return torch.stack([zx, zeros, x_offset, zeros, zy, y_offset], dim=1)
 
 
-class RandomZoomModule(AugmentationModule):
+class RandomZoomModule(AffineModule):
     """Keras's RandomZoom while training: per image zy = 1 + a draw from the height range,
     zx = 1 + one from the width range (zy itself without a width range), applied by Keras's
     affine transform."""
@@ -32,13 +32,9 @@ class RandomZoomModule(AugmentationModule):
         channels_first: bool,
         seed: int | None,
     ):
-        super().__init__(seed)
+        super().__init__(fill_mode, interpolation, fill_value, channels_first, seed)
         self.height_factor = height_factor
         self.width_factor = width_factor
-        self.fill_mode = fill_mode
-        self.interpolation = interpolation
-        self.fill_value = float(fill_value)
-        self.channels_first = channels_first
 
     def sample(self, x: torch.Tensor) -> torch.Tensor:
         """(batch, 2) zooms: (x, y), Keras's order; drawn y first, as Keras."""
@@ -51,15 +47,11 @@ class RandomZoomModule(AugmentationModule):
             width_zoom = self.uniform(shape, 1.0 + low, 1.0 + high, x)
         return torch.cat([width_zoom, height_zoom], dim=1)
 
-    def transform(self, x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
-        matrix = zoom_matrix(params, *image_size(x, self.channels_first))
-        return affine_transform(
-            x, matrix, self.interpolation, self.fill_mode, self.fill_value, self.channels_first
-        )
+    def matrix(self, x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
+        return zoom_matrix(params, *image_size(x, self.channels_first))
 
     def extra_repr(self) -> str:
         return (
             f"height_factor={self.height_factor}, width_factor={self.width_factor}, "
-            f"fill_mode={self.fill_mode!r}, interpolation={self.interpolation!r}, "
-            f"seed={self.seed}"
+            f"{self.settings_repr()}"
         )
