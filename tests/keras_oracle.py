@@ -204,6 +204,32 @@ def keras_predict(model: keras.Model, inputs: list[np.ndarray], training: bool =
     return keras.ops.convert_to_numpy(out)
 
 
+def as_list(value) -> list:
+    """Outputs (one value or a tuple/list of them) as a list."""
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def assert_keras_parity(spec: dict, x, atol: float = 1e-5):
+    """netspec's outputs equal Keras's for the same weights, in inference mode, on the input
+    tensor `x`; returns (netspec model, Keras model)."""
+    import torch
+
+    import netspec
+
+    valid = from_data(spec)
+    kmodel = keras_model(valid)
+    model = netspec.build(valid, seed=0).eval()
+    copy_weights(kmodel, model)
+    with torch.no_grad():
+        outs = [o.numpy() for o in as_list(model(x))]
+    wants = as_list(keras_predict(kmodel, [x.numpy()]))
+    assert len(outs) == len(wants)
+    for out, want in zip(outs, wants, strict=True):
+        assert out.shape == want.shape
+        np.testing.assert_allclose(out, want, rtol=1e-5, atol=atol)
+    return model, kmodel
+
+
 def keras_output_shapes(model: keras.Model) -> list[tuple]:
     """Keras's static output shapes, batch axis included."""
     return [tuple(o.shape) for o in model.outputs]

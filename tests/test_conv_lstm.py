@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 from helpers import assert_located
-from keras_oracle import copy_weights, keras_model, keras_predict
+from keras_oracle import as_list, assert_keras_parity, copy_weights, keras_model, keras_predict
 
 import netspec
 from netspec.compiler import param_counts
@@ -31,25 +31,6 @@ def spec_of(layer: dict, shape: list, data_format: str | None = None) -> dict:
 def inputs(shape, batch: int = 3, seed: int = 0) -> torch.Tensor:
     gen = torch.Generator().manual_seed(seed)
     return torch.randn((batch, *shape), generator=gen)
-
-
-def as_list(value) -> list:
-    return list(value) if isinstance(value, (list, tuple)) else [value]
-
-
-def assert_keras_parity(spec: dict, x: torch.Tensor):
-    spec = from_data(spec)
-    kmodel = keras_model(spec)
-    model = netspec.build(spec, seed=0).eval()
-    copy_weights(kmodel, model)
-    with torch.no_grad():
-        outs = [o.numpy() for o in as_list(model(x))]
-    wants = as_list(keras_predict(kmodel, [x.numpy()]))
-    assert len(outs) == len(wants)
-    for out, want in zip(outs, wants, strict=True):
-        assert out.shape == want.shape
-        np.testing.assert_allclose(out, want, rtol=1e-5, atol=1e-5)
-    return model, kmodel
 
 
 def conv(rank: int, **args) -> dict:

@@ -13,6 +13,7 @@ import pytest
 import torch
 from helpers import assert_located, python_output
 from keras_oracle import (
+    as_list,
     copy_weights,
     keras_model,
     keras_output_shapes,
@@ -86,11 +87,6 @@ def make_inputs(spec, batch: int, var: int, seed: int = 0) -> list[torch.Tensor]
             x = torch.randn(shape, generator=gen)
         out.append(x.to(dtype))
     return out
-
-
-def as_list(value) -> list:
-    """Outputs (a tensor or a tuple of them) as a list."""
-    return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
 def static_shapes(node) -> list[tuple]:

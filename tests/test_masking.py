@@ -5,59 +5,20 @@ that would be lost or ignored is a located error; models without masks do no mas
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 from helpers import assert_located, errors_of
-from keras_oracle import copy_weights, keras_model, keras_predict
+from keras_oracle import as_list, assert_keras_parity
+from mask_data import EMBED, TOKENS
 
 import netspec
 from netspec.loader import from_data
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
-# Padding (index 0) at the end, in the middle, at the start, everywhere, nowhere.
-TOKENS = torch.tensor(
-    [
-        [1, 2, 3, 0, 0, 0, 0],
-        [4, 0, 5, 6, 0, 1, 0],
-        [0, 0, 3, 4, 5, 6, 7],
-        [0, 0, 0, 0, 0, 0, 0],
-        [1, 2, 3, 4, 5, 6, 7],
-        [7, 0, 0, 0, 0, 0, 2],
-    ]
-)
-
-EMBED = {
-    "type": "Embedding",
-    "input_dim": 9,
-    "output_dim": 4,
-    "mask_zero": True,
-    "embeddings_initializer": {"type": "RandomNormal", "stddev": 1.0},
-}
-
 
 def token_spec(layers: list[dict], steps: int | None = 7) -> dict:
     return {"netspec": 1, "input_shape": [steps], "input_dtype": "int64", "layers": layers}
-
-
-def as_list(value) -> list:
-    return list(value) if isinstance(value, (list, tuple)) else [value]
-
-
-def assert_keras_parity(spec: dict, x: torch.Tensor):
-    spec = from_data(spec)
-    kmodel = keras_model(spec)
-    model = netspec.build(spec, seed=0).eval()
-    copy_weights(kmodel, model)
-    with torch.no_grad():
-        outs = [o.numpy() for o in as_list(model(x))]
-    wants = as_list(keras_predict(kmodel, [x.numpy()]))
-    assert len(outs) == len(wants)
-    for out, want in zip(outs, wants, strict=True):
-        assert out.shape == want.shape
-        np.testing.assert_allclose(out, want, rtol=1e-5, atol=1e-6)
-    return model
 
 
 RNN_VARIANTS = [
@@ -78,7 +39,7 @@ CASES = [
 @pytest.mark.parametrize(("kind", "args"), CASES)
 def test_recurrent_layers_skip_masked_steps_as_keras(kind, args):
     layer = {"type": kind, "units": 5, "bias_initializer": "normal", **args}
-    model = assert_keras_parity(token_spec([EMBED, layer]), TOKENS)
+    model, _ = assert_keras_parity(token_spec([EMBED, layer]), TOKENS, atol=1e-6)
     # The mask matters: without it the outputs differ.
     unmasked = netspec.build(token_spec([{**EMBED, "mask_zero": False}, layer]), seed=0).eval()
     unmasked.load_state_dict(model.state_dict())
@@ -97,7 +58,7 @@ def test_recurrent_layers_skip_masked_steps_as_keras(kind, args):
 )
 def test_bidirectional_with_mask_as_keras(merge_mode, inner):
     layer = {"type": "Bidirectional", "layer": inner, "merge_mode": merge_mode}
-    assert_keras_parity(token_spec([EMBED, layer]), TOKENS)
+    assert_keras_parity(token_spec([EMBED, layer]), TOKENS, atol=1e-6)
 
 
 def test_mask_passes_through_layers_that_keep_the_timesteps():
@@ -115,7 +76,7 @@ def test_mask_passes_through_layers_that_keep_the_timesteps():
     spec = token_spec(layers, None)
     graph = from_data(spec).graph
     assert [n.mask for n in graph.nodes] == ["embedding"] * 8 + [None]
-    assert_keras_parity(spec, TOKENS)
+    assert_keras_parity(spec, TOKENS, atol=1e-6)
 
 
 def test_masking_layer_as_keras():
@@ -126,9 +87,9 @@ def test_masking_layer_as_keras():
     x[3] = 0.0  # all padding
     layers = [{"type": "Masking"}, {"type": "LSTM", "units": 4, "return_sequences": True}]
     spec = {"netspec": 1, "input_shape": [6, 3], "layers": layers}
-    assert_keras_parity(spec, x)
+    assert_keras_parity(spec, x, atol=1e-6)
     spec = {"netspec": 1, "input_shape": [6, 3], "layers": [{"type": "Masking"}]}
-    model = assert_keras_parity(spec, x + 2.0)  # nothing masked: the input as it is
+    model, _ = assert_keras_parity(spec, x + 2.0, atol=1e-6)  # nothing masked: the input as it is
     y = netspec.build({**spec, "layers": [{"type": "Masking", "mask_value": 2.0}]})(x + 2.0)
     assert (y[0, 3:] == 0).all() and (y[1, 1] == 0).all() and (y[2] != 0).all()
     assert model.layers["masking"].compute_mask(x).tolist()[0] == [True] * 3 + [False] * 3

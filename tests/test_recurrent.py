@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 from helpers import assert_located, errors_of
-from keras_oracle import copy_weights, keras_model, keras_predict
+from keras_oracle import as_list, assert_keras_parity, copy_weights, keras_model, keras_predict
 
 import netspec
 from netspec.compiler import param_counts
@@ -25,26 +25,6 @@ FEATURES, STEPS, BATCH = 5, 7, 4
 
 def seq_spec(layers: list[dict], shape=(STEPS, FEATURES)) -> dict:
     return {"netspec": 1, "input_shape": list(shape), "layers": layers}
-
-
-def as_list(value) -> list:
-    return list(value) if isinstance(value, (list, tuple)) else [value]
-
-
-def assert_keras_parity(spec: dict, x: torch.Tensor, atol: float = 1e-5):
-    """netspec's outputs equal Keras's for the same weights (inference mode)."""
-    spec = from_data(spec)
-    kmodel = keras_model(spec)
-    model = netspec.build(spec, seed=0).eval()
-    copy_weights(kmodel, model)
-    with torch.no_grad():
-        outs = [o.numpy() for o in as_list(model(x))]
-    wants = as_list(keras_predict(kmodel, [x.numpy()]))
-    assert len(outs) == len(wants)
-    for out, want in zip(outs, wants, strict=True):
-        assert out.shape == want.shape
-        np.testing.assert_allclose(out, want, rtol=1e-5, atol=atol)
-    return model, kmodel
 
 
 def inputs(seed: int = 0, shape=(BATCH, STEPS, FEATURES)) -> torch.Tensor:

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 import torch
 from helpers import assert_located, errors_of
-from keras_oracle import copy_weights, keras_model, keras_predict
+from keras_oracle import as_list, assert_keras_parity, copy_weights, keras_model, keras_predict
+from mask_data import EMBED, TOKENS
 
 import netspec
 from netspec.compiler import param_counts
@@ -21,24 +22,6 @@ from netspec.loader import from_data
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
 FEATURES, STEPS, BATCH = 5, 7, 4
-# Padding (index 0) at the end, in the middle, at the start, everywhere, nowhere.
-TOKENS = torch.tensor(
-    [
-        [1, 2, 3, 0, 0, 0, 0],
-        [4, 0, 5, 6, 0, 1, 0],
-        [0, 0, 3, 4, 5, 6, 7],
-        [0, 0, 0, 0, 0, 0, 0],
-        [1, 2, 3, 4, 5, 6, 7],
-        [7, 0, 0, 0, 0, 0, 2],
-    ]
-)
-EMBED = {
-    "type": "Embedding",
-    "input_dim": 9,
-    "output_dim": 4,
-    "mask_zero": True,
-    "embeddings_initializer": {"type": "RandomNormal", "stddev": 1.0},
-}
 
 
 def seq_spec(layers: list[dict], shape=(STEPS, FEATURES)) -> dict:
@@ -51,26 +34,6 @@ def token_spec(layers: list[dict]) -> dict:
 
 def inputs(seed: int = 0, shape=(BATCH, STEPS, FEATURES)) -> torch.Tensor:
     return torch.randn(shape, generator=torch.Generator().manual_seed(seed))
-
-
-def as_list(value) -> list:
-    return list(value) if isinstance(value, (list, tuple)) else [value]
-
-
-def assert_keras_parity(spec: dict, x: torch.Tensor, atol: float = 1e-5):
-    """netspec's outputs equal Keras's for the same weights (inference mode)."""
-    spec = from_data(spec)
-    kmodel = keras_model(spec)
-    model = netspec.build(spec, seed=0).eval()
-    copy_weights(kmodel, model)
-    with torch.no_grad():
-        outs = [o.numpy() for o in as_list(model(x))]
-    wants = as_list(keras_predict(kmodel, [x.numpy()]))
-    assert len(outs) == len(wants)
-    for out, want in zip(outs, wants, strict=True):
-        assert out.shape == want.shape
-        np.testing.assert_allclose(out, want, rtol=1e-5, atol=atol)
-    return model, kmodel
 
 
 def rnn(cell, **args) -> dict:
