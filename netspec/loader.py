@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from .blocks import Expansion, expand_document
 from .deferred import LAYER_RESULTS, SECTION_RESULTS
 from .diagnose import problems_from
 from .errors import Diagnostic, Problem, SpecError, format_path
@@ -32,6 +33,9 @@ class ValidSpec:
     spec: Spec
     graph: Graph
     file: str = "<spec>"
+    # Where each layer was written and the block/model instances (None: a spec without
+    # blocks, validated as written).
+    expansion: Expansion | None = None
 
     # The spec's own fields, for reading convenience (`netspec.load(p).layers`).
     @property
@@ -51,14 +55,22 @@ class ValidSpec:
         return self.spec.train
 
 
-def _diagnostics(doc: Document, problems: list[Problem]) -> list[Diagnostic]:
-    seen, out = set(), []
+def _diagnostics(
+    doc: Document, problems: list[Problem], expansion: Expansion | None = None
+) -> list[Diagnostic]:
+    seen: dict[tuple, int] = {}
+    out: list[Diagnostic] = []
     for p in problems:
-        if (p.path, p.message) in seen:
+        if expansion is not None:
+            d = expansion.diagnostic(doc, p)
+        else:
+            line, col = doc.locate(p.path, p.at_key)
+            d = Diagnostic(doc.file, line, col, format_path(p.path), p.message)
+        key = (d.file, d.path, p.message)  # once per place written, not per block instance
+        if key in seen:
             continue
-        seen.add((p.path, p.message))
-        line, col = doc.locate(p.path, p.at_key)
-        out.append(Diagnostic(doc.file, line, col, format_path(p.path), p.message))
+        seen[key] = len(out)
+        out.append(d)
     return out
 
 
@@ -87,6 +99,9 @@ def _section_problems(spec: Spec, sections: dict[str, Any], graph: Graph) -> lis
 
 def validate_document(doc: Document) -> ValidSpec:
     """Validate parsed YAML; raise SpecError with every located problem."""
+    doc, expansion, found = expand_document(doc)
+    if found:  # expansion problems first: what the layers would be is unknown
+        raise SpecError(found)
     data = doc.data
     if not isinstance(data, dict):
         message = "a spec is a mapping (netspec: 1, input_shape: ..., layers: [...])"
@@ -107,8 +122,8 @@ def validate_document(doc: Document) -> ValidSpec:
         problems += graph.problems
         problems += _section_problems(spec, sections, graph)
     if problems or spec is None or graph is None:
-        raise SpecError(_diagnostics(doc, problems))
-    return ValidSpec(spec, graph, doc.file)
+        raise SpecError(_diagnostics(doc, problems, expansion))
+    return ValidSpec(spec, graph, doc.file, expansion)
 
 
 def loads(text: str, file: str = "<string>") -> ValidSpec:

@@ -49,8 +49,12 @@ _OWN = "netspec:"  # the core refs of the definitions this generator adds itself
 
 def json_schema() -> dict[str, Any]:
     """The schema (2020-12 dialect: tuple items and discriminated unions are checked)."""
+    from .blocks.nested import zoo_names
+    from .schema_blocks import add_blocks
+
     schema = spec_model().model_json_schema(schema_generator=NetspecJsonSchema)
     schema.pop("title", None)
+    schema = add_blocks(schema, zoo_names())
     return {"$schema": DIALECT, "$id": SCHEMA_ID, "title": "netspec model spec", **schema}
 
 

@@ -84,6 +84,21 @@ class Spec(BaseModel):
         description="Names of the layers whose outputs the model returns, `name:k` for "
         "output k of a multi-output layer (default: the last layer).",
     )
+    args: dict[str, Any] | None = Field(
+        None,
+        description="Arguments of the spec, with their defaults: `${name}` in any value "
+        "uses one; `--set args.NAME=VALUE` or a `model:` entry that uses this spec sets them.",
+    )
+    blocks: dict[str, Any] | None = Field(
+        None,
+        description="Reusable blocks: named sub-graphs with arguments, used by `layers:` "
+        "entries `{block: NAME, ...}`.",
+    )
+    weights: str | None = Field(
+        None,
+        description="Weights loaded when the model is built: a .safetensors or Keras file "
+        "(relative to this spec), or `imagenet` for an applications-zoo spec.",
+    )
     layers: list[AnyLayer] = Field(..., min_length=1, description="The layers, in order.")
     compile: CompileSpec | None = Field(None, description=_COMPILE)
     train: TrainSpec | None = Field(None, description=_TRAIN)

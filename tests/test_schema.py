@@ -57,6 +57,8 @@ def test_every_entry_has_a_definition_of_its_kind(schema):
             assert entry["required"][0] == "type" and "default" not in tag
             assert first_words(cls.__doc__).replace("\\", "") in tag["description"], (kind, name)
             keys = {field.alias or key for key, field in cls.model_fields.items()}
+            if kind.name == "layers":  # every entry may be conditional or repeated (blocks)
+                keys |= {"if", "repeat"}
             assert set(entry["properties"]) == keys, (kind.name, name)
 
 
