@@ -124,14 +124,17 @@ def build(
     device: str | torch.device | None = None,
     seed: int | None = None,
     max_memory: int | None = None,
+    declared_weights: bool = True,
 ) -> NetspecModel:
     """Build the torch module of a spec (a ValidSpec from `netspec.load`, a path, or a dict).
 
     The same `seed` gives the same initial weights; `device` is a torch device or 'auto'
     (CUDA when available). The parameter memory is checked against a budget before anything
-    is allocated.
+    is allocated. The weights the spec declares (`weights:`, its nested models') are loaded
+    unless `declared_weights` is false (a caller that loads other weights right after).
     """
-    graph = as_valid(spec_or_path).graph
+    valid = as_valid(spec_or_path)
+    graph = valid.graph
     check_budget(graph, max_memory)
     target = resolve_device(device) if device is not None else None
 
@@ -163,6 +166,10 @@ def build(
         if (regularizer := node.layer.activity_regularizer_spec()) is not None:
             activity[node.name] = regularizer
     model = NetspecModel(graph, modules, activity)
+    if declared_weights:
+        from .torch.declared import load_declared
+
+        load_declared(model, valid)
     return model.to(target) if target is not None else model
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .blocks.docs import BLOCK_KEYS, ENTRY_KEYS, MODEL_KEYS, USE_KEYS
+
 _DOCS = ("title", "description", "markdownDescription", "default", "examples")
 EXPRESSION = {
     "type": "string",
@@ -23,8 +25,10 @@ def _doc(text: str) -> dict[str, str]:
 
 CONDITION = {
     "oneOf": [{"type": "boolean"}, _REF],
-    **_doc("Keep this entry only when true (`${conv_shortcut}`); a left-out entry passes its "
-           "input through: its name then means its input."),  # fmt: skip
+    **_doc(
+        "Keep this entry only when true (`${conv_shortcut}`); a left-out entry passes its "
+        "input through: its name then means its input."
+    ),  # fmt: skip
 }
 REPEAT = {
     "oneOf": [
@@ -40,66 +44,82 @@ REPEAT = {
             },
         },
     ],
-    **_doc("Repeat this entry n times, each copy taking the previous one's output; the "
-           "repetition index `i` (1..n, or `{count: n, index: j}`) is usable in `${...}`."),
+    **_doc(ENTRY_KEYS["repeat"]),
 }  # fmt: skip
 
 
-def _use(key: str, text: str, extra: dict[str, Any]) -> dict[str, Any]:
+_NAME_SCHEMA = {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}
+
+
+def _use(key: str, text: str, docs: dict[str, str], extra: dict[str, Any]) -> dict[str, Any]:
+    props: dict[str, Any] = {
+        key: {"type": "string"},
+        "name": {"oneOf": [dict(_NAME_SCHEMA), dict(_REF)]},
+        "inputs": {"$ref": "#/$defs/LayerInputs"},
+        "if": {"$ref": "#/$defs/Condition"},
+        "repeat": {"$ref": "#/$defs/Repeat"},
+        **extra,
+    }
+    for name, doc in docs.items():
+        props[name] = {**props[name], **_doc(doc)} if "$ref" not in props[name] else props[name]
     return {
         "type": "object",
         "required": [key],
         "additionalProperties": True,  # the block's (or model's) own arguments
         **_doc(text),
-        "properties": {
-            "name": {"oneOf": [{"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}, _REF],
-                     **_doc("Instance name: its layers are named `NAME_layer`.")},
-            "inputs": {"$ref": "#/$defs/LayerInputs"},
-            "if": {"$ref": "#/$defs/Condition"},
-            "repeat": {"$ref": "#/$defs/Repeat"},
-            **extra,
-        },
-    }  # fmt: skip
+        "properties": props,
+    }
 
 
 def _entry_defs(zoo: list[str]) -> dict[str, Any]:
-    model_ref = {"anyOf": [{"enum": zoo}, {"type": "string"}],
-                 **_doc("A spec path (relative to this spec) or an applications-zoo name.")}
+    flag = {"oneOf": [{"type": "boolean"}, dict(_REF)]}
+    model = _use("model", "Another spec used as one step of this model (Keras's nested Model).",
+                 MODEL_KEYS, {"model": {"anyOf": [{"enum": zoo}, {"type": "string"}]},
+                              "trainable": flag, "trainable_from": {"type": "string"}})  # fmt: skip
+    block_props: dict[str, Any] = {
+        "description": {"type": "string"},
+        "args": {"type": "object", "additionalProperties": True},
+        "inputs": {"oneOf": [{"type": "string"},
+                             {"type": "array", "minItems": 1, "items": {"type": "string"}}]},
+        "outputs": {"type": "string"},
+        "layers": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/Entry"}},
+    }  # fmt: skip
+    for name, doc in BLOCK_KEYS.items():
+        block_props[name].update(_doc(doc))
     return {
-        "BlockUse": _use("block", "A use of a block of `blocks:`; other keys are its arguments.",
-                         {"block": {"type": "string", **_doc("The block's name.")}}),
-        "ModelUse": _use("model", "Another spec used as one step of this model (Keras's nested "
-                         "Model); other keys set its args (include_top, pooling, weights...).", {
-            "model": model_ref,
-            "trainable": {"oneOf": [{"type": "boolean"}, _REF],
-                          **_doc("false freezes the model (BatchNormalization in inference).")},
-            "trainable_from": {"type": "string", **_doc(
-                "Freeze the layers before this one (fine-tuning the top of a base model).")},
-        }),
+        "BlockUse": _use("block", "A use of a block of `blocks:`.", USE_KEYS, {}),
+        "ModelUse": model,
         "BlockDefinition": {
             "type": "object",
             "additionalProperties": False,
             "required": ["layers"],
             **_doc("A named sub-graph with arguments, used by `{block: NAME, ...}` entries."),
-            "properties": {
-                "description": {"type": "string", **_doc("Free text, for people.")},
-                "args": {"type": "object", "additionalProperties": True, **_doc(
-                    "Arguments and their defaults (`required`: the use must give it).")},
-                "inputs": {"oneOf": [{"type": "string"}, {"type": "array", "minItems": 1,
-                           "items": {"type": "string"}}], **_doc("Input names. Default: [x].")},
-                "outputs": {"type": "string", **_doc("The layer whose output the block "
-                            "returns. Default: the last one.")},
-                "layers": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/Entry"},
-                           **_doc("The block's layers, as in `layers:`.")},
-            },
+            "properties": block_props,
         },
-    }  # fmt: skip
+    }
+
+
+def _widen_items(schema: dict[str, Any]) -> None:
+    """Widen the items of `schema` (and of its branches): `[["${pad}", 1], ...]`."""
+    if isinstance(schema.get("items"), dict):
+        _widen(schema["items"])
+    for item in schema.get("prefixItems", []):
+        _widen(item)
+    for key in ("oneOf", "anyOf"):
+        for branch in schema.get(key, []):
+            if isinstance(branch, dict):
+                _widen_items(branch)
 
 
 def _widen(prop: dict[str, Any]) -> None:
-    """Let `prop` also take a `${...}` expression, keeping its documentation on top."""
+    """Let `prop` (and its items) also take a `${...}` expression, keeping its documentation
+    on top."""
     if set(prop) <= set(_DOCS) or prop.get("const") is not None:
         return
+    ref = prop.get("$ref", "")
+    if ref.startswith("#/$defs/Layer") and "." not in ref:
+        return  # a shared layer key (LayerName): widened itself, once
+    _widen_items(prop)
     if "oneOf" in prop or "anyOf" in prop:
         key = "oneOf" if "oneOf" in prop else "anyOf"
         if _REF not in prop[key]:
@@ -108,7 +128,7 @@ def _widen(prop: dict[str, Any]) -> None:
     simple = "type" in prop and not {"enum", "pattern", "$ref", "format"} & set(prop)
     types = prop.get("type")
     if simple and types != "object" and not (isinstance(types, list) and "object" in types):
-        types = [types] if isinstance(types, str) else list(types)
+        types = [types] if isinstance(types, str) else list(types or [])
         if "string" not in types:
             prop["type"], prop["pattern"] = [*types, "string"], EXPRESSION["pattern"]
         return

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .compiler import DTYPE_BYTES, human_bytes, param_counts
 from .graph import Graph
+
+if TYPE_CHECKING:
+    from .blocks import Expansion
 
 
 def _shape_json(shape) -> Any:
@@ -14,9 +17,16 @@ def _shape_json(shape) -> Any:
     return list(shape) if shape is not None else None
 
 
-def summary_dict(graph: Graph, counts: dict[str, tuple[int, int]] | None = None) -> dict[str, Any]:
+def summary_dict(
+    graph: Graph,
+    counts: dict[str, tuple[int, int]] | None = None,
+    expansion: Expansion | None = None,
+    depth: int | None = None,
+) -> dict[str, Any]:
     """The `netspec build --json` document: layers in spec order, shapes without the batch axis
-    in the spec's data_format, params counted as Keras counts them."""
+    in the spec's data_format, params counted as Keras counts them. With `depth`, block and
+    nested-model instances nested deeper than `depth` are one row each (Keras's summary of a
+    nested model; `depth=0` folds every instance)."""
     counts = param_counts(graph) if counts is None else counts
     trainable = sum(t for t, _ in counts.values())
     frozen = sum(f for _, f in counts.values())
@@ -29,18 +39,58 @@ def summary_dict(graph: Graph, counts: dict[str, tuple[int, int]] | None = None)
             {"name": i.name, "shape": list(i.shape), "dtype": i.dtype} for i in graph.inputs
         ],
         "outputs": [str(r) for r in graph.outputs],
-        "layers": [
-            {
-                "name": n.name,
-                "type": n.type,
-                "inputs": [str(r) for r in n.inputs],
-                "output_shape": _shape_json(n.output),
-                "params": sum(counts[n.name]),
-                **({"shares": shares} if (shares := _shares(n)) else {}),
-            }
-            for n in graph.nodes
-        ],
+        "layers": rows(graph, counts, expansion, depth),
     }
+
+
+def rows(
+    graph: Graph,
+    counts: dict[str, tuple[int, int]],
+    expansion: Expansion | None = None,
+    depth: int | None = None,
+) -> list[dict[str, Any]]:
+    """One row per layer, or per folded instance (its name, its block or model as the type,
+    its output, the sum of its params, the values it takes from outside)."""
+    out: list[dict[str, Any]] = []
+    folded = _folded(expansion, depth)
+    i = 0
+    while i < len(graph.nodes):
+        frame = folded.get(i)
+        if frame is None or expansion is None:
+            n = graph.nodes[i]
+            out.append({
+                "name": n.name, "type": n.type, "inputs": [str(r) for r in n.inputs],
+                "output_shape": _shape_json(n.output), "params": sum(counts[n.name]),
+                **({"shares": shares} if (shares := _shares(n)) else {}),
+            })  # fmt: skip
+            i += 1
+            continue
+        f = expansion.frames[frame]
+        nodes = graph.nodes[f.start : f.end]
+        inside = {n.name for n in nodes}
+        outside = [str(r) for n in nodes for r in n.inputs if r.node not in inside]
+        out.append({
+            "name": f.name or f.block, "type": f.block,
+            "inputs": list(dict.fromkeys(outside)),
+            "output_shape": _shape_json(nodes[-1].output if nodes else None),
+            "params": sum(sum(counts[n.name]) for n in nodes),
+        })  # fmt: skip
+        i = max(f.end, i + 1)
+    return out
+
+
+def _folded(expansion: Expansion | None, depth: int | None) -> dict[int, int]:
+    """First expanded layer -> the outermost instance starting there that is folded."""
+    if expansion is None or depth is None:
+        return {}
+    found: dict[int, int] = {}
+    for k, f in enumerate(expansion.frames):
+        level, parent = 0, f.parent
+        while parent is not None:
+            level, parent = level + 1, expansion.frames[parent].parent
+        if level == depth and f.end > f.start and f.start not in found:
+            found[f.start] = k
+    return found
 
 
 def _shares(node) -> str | None:
@@ -54,14 +104,14 @@ def _keras_shape(shape) -> str:
     return "(" + ", ".join(str(d) for d in (None, *shape)) + ")"
 
 
-def summary_table(graph: Graph):
+def summary_table(graph: Graph, expansion: Expansion | None = None, depth: int | None = None):
     """A rich renderable: Keras's summary (layer, output shape, params, connected to; totals)."""
     from rich.console import Group
     from rich.table import Table
     from rich.text import Text
 
     counts = param_counts(graph)
-    data = summary_dict(graph, counts)
+    data = summary_dict(graph, counts, expansion, depth)
     table = Table(title=f'Model: "{graph.name}"', title_justify="left")
     table.add_column("Layer (type)")
     table.add_column("Output Shape")
@@ -69,14 +119,14 @@ def summary_table(graph: Graph):
     table.add_column("Connected to")
     for i in graph.inputs:
         table.add_row(f"{i.name} (InputLayer)", _keras_shape(i.shape), "0", "-")
-    for n in graph.nodes:
+    for row in data["layers"]:
+        shape = row["output_shape"]
         table.add_row(
-            f"{n.name} ({n.type})",
-            _keras_shape(n.output),
-            f"{sum(counts[n.name]):,}",
-            ", ".join(str(r) for r in n.inputs)
-            + (f"; shares: {shares}" if (shares := _shares(n)) else ""),
-        )
+            f"{row['name']} ({row['type']})",
+            _keras_shape([tuple(s) for s in shape] if _many(shape) else tuple(shape or ())),
+            f"{row['params']:,}",
+            ", ".join(row["inputs"]) + (f"; shares: {row['shares']}" if "shares" in row else ""),
+        )  # fmt: skip
 
     def total(label: str, count: int) -> Text:
         return Text(f"{label}: {count:,} ({human_bytes(count * DTYPE_BYTES)})")
@@ -87,3 +137,7 @@ def summary_table(graph: Graph):
         total(" Trainable params", data["trainable_params"]),
         total(" Non-trainable params", data["non_trainable_params"]),
     )
+
+
+def _many(shape: Any) -> bool:
+    return bool(shape) and isinstance(shape[0], list)

@@ -28,8 +28,9 @@ SERVER = ROOT / "tests" / "editor" / "node_modules" / ".bin" / "yaml-language-se
 MODELINE = "# yaml-language-server: $schema=../schemas/netspec.schema.json\n"
 HEAD = "netspec: 1\ninput_shape: [4]\nlayers:\n"
 CURSOR = "‸"
-SPECS = sorted((ROOT / "specs").glob("*.yaml"))
-GOLDEN = ["typos", "toplevel"]  # golden files whose every error is one the schema can express
+SPECS = sorted((ROOT / "specs").glob("**/*.yaml")) + sorted((ROOT / "tests/blocks").glob("*.yaml"))
+# golden files whose every error is one the schema can express
+GOLDEN = ["typos", "toplevel", "blocks"]
 VOCAB_FIELDS = {  # a Dense key that takes each vocabulary
     "activations": "activation",
     "initializers": "kernel_initializer",
@@ -109,7 +110,11 @@ def editor():
 
 
 def layer_keys(cls) -> set[str]:
-    return {field.alias or name for name, field in cls.model_fields.items()} - {"type"}
+    """A layer's keys in the editor: its fields, and `if`/`repeat` (netspec/blocks)."""
+    return {field.alias or name for name, field in cls.model_fields.items()} - {"type"} | {
+        "if",
+        "repeat",
+    }
 
 
 def first_words(text: str, n: int = 4) -> str:
@@ -165,6 +170,7 @@ def test_dense_keys(editor):
     weights = {f"{w}_{k}" for w in ("kernel", "bias") for k in ("initializer", "regularizer")}
     expected = {"units", "activation", "use_bias", "activity_regularizer", "name", "inputs"}
     expected |= weights | {"kernel_constraint", "bias_constraint", "trainable", "input_shape"}
+    expected |= {"if", "repeat"}
     assert keys == expected
     assert not keys & {"filters", "rate", "type"}
 
@@ -230,7 +236,40 @@ def test_top_level_keys(editor):
         "layers",
         "compile",
         "train",
+        "args",
+        "blocks",
+        "weights",
     }
+
+
+BLOCK = "blocks:\n  b:\n    args: {n: 2}\n    layers:\n"
+
+
+def test_keys_are_completed_inside_blocks(editor):
+    text = "netspec: 1\ninput_shape: [4]\n" + BLOCK + f"      - type: Dense\n        {CURSOR}\n"
+    assert editor.keys(text) == layer_keys(LAYERS.get("Dense"))
+    text = "netspec: 1\ninput_shape: [4]\n" + BLOCK + f"      - {CURSOR}\n"
+    assert {"type", "block", "model"} <= editor.keys(text)
+
+
+def test_zoo_names_are_offered_for_nested_models(editor):
+    values = editor.values(HEAD + f"  - model: {CURSOR}\n")
+    assert {"resnet50", "mobilenetv2"} <= values
+
+
+def test_blocks_expressions_and_nested_models_have_no_diagnostics(editor):
+    text = "netspec: 1\ninput_shape: [4]\nargs: {k: 3}\n" + BLOCK + (
+        "      - {type: Dense, units: '${4 * n}', activation: '${\"relu\"}', name: d}\n"
+        "      - {type: Dropout, rate: 0.1, if: '${n > 1}', name: '${name}_drop'}\n"
+        "layers:\n"
+        "  - {block: b, n: 3, name: first, repeat: 2}\n"
+        "  - {block: b, n: '${k}', repeat: {count: 2, index: j}, name: 'b${j}'}\n"
+        "  - {type: Dense, units: '${k}', if: true}\n"
+    )
+    assert editor.diagnostics(text) == []
+    nested = HEAD + "  - {model: mobilenetv2, include_top: false, trainable: false}\n"
+    assert editor.diagnostics(nested) == []
+    assert editor.diagnostics(HEAD + "  - {type: Dense, units: 'x${'}\n") != []
 
 
 # Hover --------------------------------------------------------------------------------------
@@ -352,9 +391,8 @@ def test_the_editor_flags_the_lines_netspec_validate_flags(editor, name):
     """A golden file, associated by the `yaml.schemas` setting: every line `netspec validate`
     reports (tests/golden/NAME.err) has a diagnostic, and no other line has one."""
     spec = ROOT / "tests" / "golden" / f"{name}.yaml"
-    expected = {
-        int(m) - 1 for m in re.findall(r"\.yaml:(\d+):", spec.with_suffix(".err").read_text())
-    }
+    text = spec.with_suffix(".err").read_text()  # the line each diagnostic begins with
+    expected = {int(m) - 1 for m in re.findall(r"^[^\s:]+\.yaml:(\d+):", text, re.MULTILINE)}
     editor.client.open(spec.as_uri(), spec.read_text())
     found = {d["range"]["start"]["line"] for d in editor.client.diagnostics(spec.as_uri())}
     assert found == expected

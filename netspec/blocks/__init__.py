@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path as FsPath
-from typing import Any
+from typing import Any, cast
 
 from ..errors import Diagnostic, Path, Problem, format_path
 from ..yamlio import Document
@@ -40,7 +40,7 @@ class Expansion:
         parts = []
         while frame is not None:
             f = self.frames[frame]
-            line, col = f.doc.locate(f.path)
+            line, col = f.doc.locate(cast(Path, f.path))
             kind = "block" if f.kind == "block" else "model"
             named = f" as '{f.name}'" if f.name else ""
             parts.append(f"in {kind} '{f.block}' used at {f.doc.file}:{line}:{col}{named}")
@@ -56,18 +56,23 @@ class Expansion:
             return Diagnostic(doc.file, line, col, format_path(path), problem.message)
         origin = self.origins[k]
         line, col = doc.locate(path, problem.at_key)
-        written: Path = (*origin.path, *path[2:])  # type: ignore[assignment]
+        written = cast(Path, (*origin.path, *path[2:]))
         note = f" [{origin.note}]" if origin.note else ""
         message = problem.message + note + self.where(origin.frame)
         return Diagnostic(origin.doc.file, line, col, format_path(written), message)
 
 
 def located(expansion: Expansion | None, found: list[Located]) -> list[Diagnostic]:
-    out = []
+    out, seen = [], set()
     for p in found:
-        line, col = p.doc.locate(p.path, p.at_key)
+        if (p.doc.file, p.path, p.message) in seen:  # once per place written
+            continue
+        seen.add((p.doc.file, p.path, p.message))
+        line, col = p.doc.locate(cast(Path, p.path), p.at_key)
         where = expansion.where(p.frame) if expansion is not None else ""
-        out.append(Diagnostic(p.doc.file, line, col, format_path(p.path), p.message + where))
+        out.append(
+            Diagnostic(p.doc.file, line, col, format_path(cast(Path, p.path)), p.message + where)
+        )
     return out
 
 

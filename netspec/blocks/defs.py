@@ -108,8 +108,10 @@ def _parse_block(
     block = BlockDef(name, doc, path, parse_args(doc, body.get("args"), (*path, "args"), problems))
     inputs = body.get("inputs", ["x"])
     inputs = [inputs] if isinstance(inputs, str) else inputs
-    if not isinstance(inputs, list) or not inputs or not all(
-        isinstance(i, str) and _NAME.match(i) for i in inputs
+    if (
+        not isinstance(inputs, list)
+        or not inputs
+        or not all(isinstance(i, str) and _NAME.match(i) for i in inputs)
     ):
         problems.append(Located(doc, (*path, "inputs"), "inputs is a list of names (e.g. [x])"))
     else:

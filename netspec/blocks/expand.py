@@ -214,7 +214,7 @@ class Expander:
     def block_use(self, scope: Scope, raw: dict, path: YamlPath, prev: Any, note: str) -> Any:
         name = raw.get("block")
         block = scope.blocks.get(name) if isinstance(name, str) else None
-        if block is None:
+        if block is None or not isinstance(name, str):
             hint = did_you_mean(str(name), sorted(scope.blocks))
             self.fail(scope, (*path, "block"), f"unknown block {name!r}{hint}")
             return prev

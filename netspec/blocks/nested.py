@@ -110,11 +110,11 @@ def _settings(ex: Any, scope: Scope, raw: dict, path: tuple, frame: Any, top: di
     layers = ex.layers[frame.start : frame.end]
     first = layers[0] if layers and isinstance(layers[0], dict) else {}
     frame.extra = {
+        **inner.env,  # its arguments (alpha, include_top...) pick its ImageNet file
         "weights": top.get("weights"),
         "dir": str(Path(frame_doc_file(inner)).parent),
         "zoo": Path(inner.doc.file).resolve().parent == ZOO.resolve(),
         "application": Path(inner.doc.file).stem,
-        "include_top": inner.env.get("include_top", True),
         "input_shape": top.get("input_shape", first.pop("input_shape", None)),
         "input_dtype": top.get("input_dtype", "float32"),
     }

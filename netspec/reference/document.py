@@ -179,6 +179,7 @@ def _contents_lines(layout: _Layout) -> list[str]:
         "",
         f"- [Spec keys](#{anchors['spec']}) ({sections})",
         f"- [Common layer keys](#{anchors['common']})",
+        "- [Blocks and nested models](#blocks-and-nested-models)",
     ]
     for kind, group in layout.by_kind.items():
         names = ", ".join(f"[{e.name}](#{layout.entry_anchor[kind, e.name]})" for e in group)
@@ -204,7 +205,9 @@ def _key_lines(layout: _Layout) -> list[str]:
         "arguments.",
         "",
     ]
-    return out + _arg_rows(common_layer_keys(anchors), "key")
+    from ..blocks.docs import reference_lines
+
+    return out + _arg_rows(common_layer_keys(anchors), "key") + reference_lines()
 
 
 def _kind_intro(kind: str, anchors: dict[str, str]) -> str:
