@@ -58,6 +58,7 @@ def _use(key: str, text: str, docs: dict[str, str], extra: dict[str, Any]) -> di
         "inputs": {"$ref": "#/$defs/LayerInputs"},
         "if": {"$ref": "#/$defs/Condition"},
         "repeat": {"$ref": "#/$defs/Repeat"},
+        "as": {"$ref": "#/$defs/Handle"},
         **extra,
     }
     for name, doc in docs.items():
@@ -145,6 +146,7 @@ def add_blocks(schema: dict[str, Any], zoo: list[str]) -> dict[str, Any]:
         if name.startswith("Layer.") and "properties" in body:
             body["properties"]["if"] = {"$ref": "#/$defs/Condition"}
             body["properties"]["repeat"] = {"$ref": "#/$defs/Repeat"}
+            body["properties"]["as"] = {"$ref": "#/$defs/Handle"}
     for name in [n for n in defs if n.startswith("Layer") and "." not in n]:
         _widen(defs[name])  # LayerName, LayerInputs...: shared property schemas
     # In a block, `1_conv` is the end of a name (`conv2_block1_1_conv`): the editor takes
@@ -157,7 +159,9 @@ def add_blocks(schema: dict[str, Any], zoo: list[str]) -> dict[str, Any]:
     defs["Entry"] = {"oneOf": [{"$ref": "#/$defs/Layer"}, {"$ref": "#/$defs/BlockUse"},
                                {"$ref": "#/$defs/ModelUse"}]}  # fmt: skip
     schema["properties"]["layers"]["items"] = {"$ref": "#/$defs/Entry"}
-    defs.update(_entry_defs(zoo), Expression=EXPRESSION, Condition=CONDITION, Repeat=REPEAT)
+    handle = {**_NAME_SCHEMA, **_doc(ENTRY_KEYS["as"])}
+    defs.update(_entry_defs(zoo), Expression=EXPRESSION, Condition=CONDITION, Repeat=REPEAT,
+                Handle=handle)  # fmt: skip
     top = schema["properties"]
     top["blocks"].update(additionalProperties={"$ref": "#/$defs/BlockDefinition"},
                          propertyNames={"pattern": "^[A-Za-z_][A-Za-z0-9_]*$"})  # fmt: skip

@@ -17,6 +17,8 @@ BLOCK_KEYS = {
 ENTRY_KEYS = {
     "if": "Keep the entry only when true (`${conv_shortcut}`). A left-out entry passes its "
     "input through: its name then means its input (Keras's `shortcut = x`).",
+    "as": "A name to refer to the entry by within its block (or spec) while the layer keeps "
+    "Keras's automatic name (`max_pooling2d_1`): Keras's helpers that leave a layer unnamed.",
     "repeat": "Repeat the entry n times, each copy taking the previous one's output; the index "
     "`i` (1..n) is usable in `${...}`; `{count: n, index: j}` names it.",
 }

@@ -22,7 +22,7 @@ from .refs import Pending, Scope, Slot, Target, parse_target
 MAX_REPEAT = 1000
 MAX_LAYERS = 20_000
 MAX_NESTING = 32
-USE_KEYS = ("block", "name", "inputs", "if", "repeat")
+USE_KEYS = ("block", "name", "inputs", "if", "repeat", "as")
 
 
 @dataclass
@@ -135,7 +135,7 @@ class Expander:
 
     def skip(self, scope: Scope, raw: dict, path: YamlPath, prev: Target | None) -> Any:
         """A left-out entry: its name means its (first) input, as if it were an identity."""
-        local = self.subst(scope, raw.get("name"), (*path, "name"))
+        local = self.subst(scope, raw.get("as", raw.get("name")), (*path, "name"))
         if isinstance(local, str):
             inputs = self.inputs(scope, raw, path)
             scope.names[local] = inputs[0] if inputs else prev  # type: ignore[assignment]
@@ -163,7 +163,7 @@ class Expander:
 
             return model_use(self, scope, raw, path, prev, note)
         data = {k: self.subst(scope, v, (*path, k)) for k, v in raw.items()
-                if k not in ("if", "repeat", "name", "inputs")}  # fmt: skip
+                if k not in ("if", "repeat", "name", "inputs", "as")}  # fmt: skip
         return self.emit(scope, raw, data, path, self.inputs(scope, raw, path), prev, note)
 
     def inputs(self, scope: Scope, raw: dict, path: YamlPath) -> list[Target] | None:
@@ -181,6 +181,13 @@ class Expander:
         """(the name as written, rendered: the local name; the expanded name)."""
         written = raw.get("name")
         local = self.subst(scope, written, (*path, "name"))
+        if "as" in raw:  # a handle for references only: the layer keeps its own name
+            handle = self.subst(scope, raw["as"], (*path, "as"))
+            if not isinstance(handle, str):
+                self.fail(scope, (*path, "as"), f"as is a name to refer to, got {handle!r}")
+                return None, None
+            full = self.names(scope, {"name": written}, path)[1] if written else None
+            return handle, full
         if not isinstance(local, str):
             return local, None
         verbatim = uses_name(written)  # `${name}_conv`: the instance's name, as written

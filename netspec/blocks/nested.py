@@ -16,7 +16,7 @@ from ..registry import did_you_mean
 from ..yamlio import load_yaml, read_spec_text
 from .refs import Pending, Scope, Slot
 
-MODEL_KEYS = ("model", "name", "inputs", "if", "repeat", "trainable", "trainable_from")
+MODEL_KEYS = ("model", "name", "inputs", "if", "repeat", "as", "trainable", "trainable_from")
 ZOO = Path(__file__).resolve().parents[2] / "specs" / "applications"
 
 

@@ -27,7 +27,7 @@ class Interrupted(NetspecError):
 
 def prepare(
     spec_path, data_path, overrides=(), device="auto", *, labels=True, allow_nonfinite=False,
-    max_memory=None, training=False,
+    max_memory=None, training=False, declared_weights=True,
 ):  # fmt: skip
     """(spec, model, data): the spec with its overrides, the data checked against it, the
     model built with the train seed. With `labels` (train, evaluate) the spec must have
@@ -50,7 +50,9 @@ def prepare(
     from ...compiler import build
 
     seed = spec.train.seed if spec.train is not None else None
-    model = build(spec, device=device, seed=seed, max_memory=max_memory)
+    # The spec's own `weights:` (and its nested models'), unless the caller loads others next.
+    model = build(spec, device=device, seed=seed, max_memory=max_memory,
+                  declared_weights=declared_weights)  # fmt: skip
     return spec, model, data
 
 
@@ -68,13 +70,21 @@ def train(
     live=False,
     allow_nonfinite=False,
     max_memory=None,
+    init_weights=None,
+    allow_extra=False,
 ):
     """Train (or continue the run `resume`); returns (run folder, history). `echo` gets the
     per-epoch lines and messages; `live` shows rich progress bars instead of the lines. The run
-    folder is locked (lock.py) from before it is checked until its last file is written."""
+    folder is locked (lock.py) from before it is checked until its last file is written.
+    `init_weights`: a weights file (runs.load_weights) a new run starts from."""
     from ..output.plot_worker import CurvesWriter
 
+    if init_weights is not None and resume is not None:
+        raise NetspecError(
+            "--init-weights and --resume: a resumed run continues from its checkpoint"
+        )
     options = {"precision": precision, "compile": compile}
+    options["init"] = (init_weights, allow_extra)
     # the checks of prepare(): to train, one batch's memory, the data's values
     options["checks"] = {"allow_nonfinite": allow_nonfinite, "max_memory": max_memory}
     options["checks"]["training"] = True
@@ -96,9 +106,19 @@ def _started(held, spec_path, data_path, out, overrides, device, echo, options):
 
     if data_path is None:
         raise NetspecError("--data is required (except with --resume)")
-    spec, model, data = prepare(spec_path, data_path, overrides, device, **options["checks"])
+    declared = options["init"][0] is None
+    spec, model, data = prepare(
+        spec_path, data_path, overrides, device, declared_weights=declared, **options["checks"]
+    )
+    if options["init"][0] is not None:
+        from ..output.runs import load_weights
+
+        load_weights(model, options["init"][0], graph=spec.graph, allow_extra=options["init"][1])
     options = {"precision": options["precision"] or "32", "compile": bool(options["compile"])}
     trainer = make_trainer(model, spec, data, None, echo, options, data_path)
+    from .adapt import adapt_trainer
+
+    adapt_trainer(trainer)  # Keras's Normalization.adapt(), for a new run only
     path, lock = claim_new(out, spec.name)
     held.callback(lock.release)
     trainer.run = path
@@ -168,12 +188,16 @@ def _split(data, split: str | None, data_path):
     return data[split]
 
 
-def evaluate(spec_path, weights, data_path, split=None, device="auto", allow_nonfinite=False):
+def evaluate(
+    spec_path, weights, data_path, split=None, device="auto", allow_nonfinite=False,
+    allow_extra=False,
+):  # fmt: skip
     from ..output.runs import load_weights
     from .loop import evaluate as run
 
-    spec, model, data = prepare(spec_path, data_path, (), device, allow_nonfinite=allow_nonfinite)
-    load_weights(model, weights)
+    spec, model, data = prepare(spec_path, data_path, (), device, allow_nonfinite=allow_nonfinite,
+                                declared_weights=False)  # fmt: skip
+    load_weights(model, weights, graph=spec.graph, allow_extra=allow_extra)
     part = _split(data, split, data_path)
     if not part.y:
         raise NetspecError(f"{data_path}: no labels (y) to evaluate against")
@@ -182,8 +206,9 @@ def evaluate(spec_path, weights, data_path, split=None, device="auto", allow_non
 
 
 def predict(
-    spec_path, weights, data_path, output: Path, split=None, device="auto", allow_nonfinite=False
-) -> None:
+    spec_path, weights, data_path, output: Path, split=None, device="auto", allow_nonfinite=False,
+    allow_extra=False,
+) -> None:  # fmt: skip
     import io
 
     import numpy as np
@@ -197,9 +222,10 @@ def predict(
     if not output.parent.is_dir():  # checked first; not created: a typo would go unnoticed
         raise NetspecError(f"{output}: no such directory: {output.parent}")
     spec, model, data = prepare(
-        spec_path, data_path, (), device, labels=False, allow_nonfinite=allow_nonfinite
-    )
-    load_weights(model, weights)
+        spec_path, data_path, (), device, labels=False, allow_nonfinite=allow_nonfinite,
+        declared_weights=False,
+    )  # fmt: skip
+    load_weights(model, weights, graph=spec.graph, allow_extra=allow_extra)
     heap.settle()
     preds = run(model, spec, _split(data, split, data_path))
     names = key_names("y", [str(r) for r in spec.graph.outputs], "train")
