@@ -18,12 +18,14 @@ if TYPE_CHECKING:
     from .errors import Diagnostic, NetspecError, SpecError
     from .loader import ValidSpec, from_data, load, loads
     from .torch.model import NetspecModel
+    from .training.engine.adapt import adapt
 
 __version__ = "0.1.0"
 
 # The public names, imported on first use: a submodule that needs none of them (`netspec.heap`,
 # which the console script imports before anything else) does not pay for pydantic's import.
 _PUBLIC = {
+    "adapt": "training.engine.adapt",
     "build": "compiler",
     "Diagnostic": "errors",
     "NetspecError": "errors",
@@ -61,6 +63,7 @@ __all__ = [
     "SpecError",
     "ValidSpec",
     "__version__",
+    "adapt",
     "build",
     "from_data",
     "load",

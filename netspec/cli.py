@@ -82,6 +82,18 @@ def build(
             "default: half of this machine's RAM."
         ),
     ] = None,
+    weights: Annotated[
+        Path | None, typer.Option("--weights", help=f"Load {WEIGHTS_HELP}.", show_default=False)
+    ] = None,
+    allow_extra: AllowExtra = False,
+    depth: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="Fold block and nested-model instances deeper than this into one row "
+            "each (0: every instance is one row). Default: every layer.",
+        ),
+    ] = None,
 ) -> None:
     """Build the PyTorch module of a spec and print its Keras-style summary."""
     with user_errors():
@@ -91,12 +103,18 @@ def build(
 
         valid = netspec.load(spec)
         budget = parse_size(max_memory) if max_memory is not None else None
-        netspec.build(valid, device=device, seed=seed, max_memory=budget)
+        model = netspec.build(valid, device=device, seed=seed, max_memory=budget)
+        if weights is not None:
+            from netspec.training.output.runs import load_weights
+
+            load_weights(model, weights, graph=valid.graph, allow_extra=allow_extra)
         graph = valid.graph
         if as_json:
-            print(json.dumps(summary_dict(graph), indent=2))
+            print(json.dumps(summary_dict(graph, None, valid.expansion, depth), indent=2))
         else:
-            _console().print(summary_table(graph))
+            _console().print(summary_table(graph, valid.expansion, depth))
+        if weights is not None:
+            print(f"weights loaded from {weights}", file=sys.stderr if as_json else sys.stdout)
 
 
 @app.command("list")
@@ -185,8 +203,15 @@ Device = Annotated[str, typer.Option(help="cpu, cuda, cuda:N or auto (CUDA when 
 DataOpt = Annotated[
     Path, typer.Option("--data", help=".npz file or directory of .npy files.", show_default=False)
 ]
-WeightsOpt = Annotated[
-    Path, typer.Option("--weights", help="weights.safetensors of a run.", show_default=False)
+WEIGHTS_HELP = "weights.safetensors of a run, or a Keras weight file (.weights.h5, .keras, .h5)"
+WeightsOpt = Annotated[Path, typer.Option("--weights", help=WEIGHTS_HELP + ".", show_default=False)]
+AllowExtra = Annotated[
+    bool,
+    typer.Option(
+        "--allow-extra-weights",
+        help="Accept layers in a Keras weight file that the model lacks (an ImageNet file "
+        "with its top into an include_top: false model).",
+    ),
 ]
 SplitOpt = Annotated[
     str | None, typer.Option(help="train, val or test (default: test, else val, else train).")
@@ -221,6 +246,11 @@ def train(
         Path | None,
         typer.Option(help="Continue the run in this folder from its checkpoint.", metavar="RUN"),
     ] = None,
+    init_weights: Annotated[
+        Path | None,
+        typer.Option(help=f"Start a new run from {WEIGHTS_HELP}.", show_default=False),
+    ] = None,
+    allow_extra: AllowExtra = False,
     epochs: Annotated[int | None, typer.Option(help="Sets train.epochs.")] = None,
     batch_size: Annotated[int | None, typer.Option(help="Sets train.batch_size.")] = None,
     learning_rate: Annotated[
@@ -274,7 +304,8 @@ def train(
         budget = parse_size(max_memory) if max_memory is not None else None
         path, _ = run(spec, data, out=out, overrides=sets, device=device, echo=print,
                       resume=resume, precision=precision, compile=compile_, live=live,
-                      allow_nonfinite=allow_nonfinite, max_memory=budget)  # fmt: skip
+                      allow_nonfinite=allow_nonfinite, max_memory=budget,
+                      init_weights=init_weights, allow_extra=allow_extra)  # fmt: skip
         print(f"run saved to {path}")
 
 
@@ -289,14 +320,14 @@ def evaluate(
     split: SplitOpt = None,
     device: Device = "auto",
     allow_nonfinite: AllowNonfinite = False,
+    allow_extra: AllowExtra = False,
 ) -> None:
     """Loss and metrics of trained weights on data (Keras's evaluate)."""
     with user_errors():
         from netspec.training.engine.session import evaluate as run
 
-        results = run(
-            spec, weights, data, split=split, device=device, allow_nonfinite=allow_nonfinite
-        )
+        results = run(spec, weights, data, split=split, device=device,
+                      allow_nonfinite=allow_nonfinite, allow_extra=allow_extra)  # fmt: skip
         if as_json:
             from netspec.training.output.runs import strict_json
 
@@ -317,13 +348,14 @@ def predict(
     split: SplitOpt = None,
     device: Device = "auto",
     allow_nonfinite: AllowNonfinite = False,
+    allow_extra: AllowExtra = False,
 ) -> None:
     """The model's outputs on data, written to an .npz (Keras's predict)."""
     with user_errors():
         from netspec.training.engine.session import predict as run
 
         run(spec, weights, data, output, split=split, device=device,
-            allow_nonfinite=allow_nonfinite)  # fmt: skip
+            allow_nonfinite=allow_nonfinite, allow_extra=allow_extra)  # fmt: skip
         print(f"predictions saved to {output}")
 
 

@@ -407,3 +407,36 @@ def _rescaling(layer: Layer, graph: Graph, name: str) -> keras.layers.Layer:
 
 
 ADAPTERS["Rescaling"] = _rescaling
+
+
+def _application_layer(layer: Layer, graph: Graph, name: str) -> keras.layers.Layer:
+    # The internal layers of keras.applications (ConvNeXt, InceptionResNetV2), not exported
+    # in keras.layers.
+    from keras.src.applications.convnext import LayerScale
+    from keras.src.applications.inception_resnet_v2 import CustomScaleLayer
+
+    cls = {"LayerScale": LayerScale, "CustomScaleLayer": CustomScaleLayer}[layer.type]
+    return cls(name=name, trainable=layer.trainable, **keras_kwargs(layer, graph))
+
+
+class PreprocessInput(keras.layers.Layer):
+    """Keras's `keras.applications.imagenet_utils.preprocess_input` as a layer (on a copy:
+    Keras's tensor path divides its input in place)."""
+
+    def __init__(self, mode: str, data_format: str, **kwargs):
+        super().__init__(**kwargs)
+        self.mode, self.data_format = mode, data_format
+
+    def call(self, inputs):
+        x = keras.ops.cast(inputs, "float32") + 0.0
+        return keras.applications.imagenet_utils.preprocess_input(
+            x, data_format=self.data_format, mode=self.mode
+        )
+
+
+def _preprocess_input(layer: Layer, graph: Graph, name: str) -> keras.layers.Layer:
+    return PreprocessInput(name=name, **keras_kwargs(layer, graph))
+
+
+ADAPTERS["LayerScale"] = ADAPTERS["CustomScaleLayer"] = _application_layer
+ADAPTERS["PreprocessInput"] = _preprocess_input

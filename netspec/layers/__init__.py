@@ -42,6 +42,8 @@ MODULES = (
     "center_crop",
     "rescaling",
     "preprocessing_normalization",
+    "preprocess_input",
+    "layer_scale",
     "locally_connected",
     "conv",
     "conv_transpose",

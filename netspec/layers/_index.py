@@ -29,6 +29,8 @@ INDEX: dict[str, list[tuple[str, tuple[str, ...]]]] = {
     'center_crop': [('CenterCrop', ())],
     'rescaling': [('Rescaling', ())],
     'preprocessing_normalization': [('Normalization', ())],
+    'preprocess_input': [('PreprocessInput', ())],
+    'layer_scale': [('LayerScale', ()), ('CustomScaleLayer', ())],
     'locally_connected': [('LocallyConnected1D', ()), ('LocallyConnected2D', ())],
     'conv': [('Conv1D', ('Convolution1D',)), ('Conv2D', ('Convolution2D',)), ('Conv3D', ('Convolution3D',))],
     'conv_transpose': [('Conv1DTranspose', ('Convolution1DTranspose',)), ('Conv2DTranspose', ('Convolution2DTranspose',)), ('Conv3DTranspose', ('Convolution3DTranspose',))],

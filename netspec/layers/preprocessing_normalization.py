@@ -1,5 +1,5 @@
 """Normalization: Keras's preprocessing `Normalization`, `(x - mean) / sqrt(variance)` with a
-mean and a variance given, or held as weights (Keras's `adapt()` is not provided)."""
+mean and a variance given, or held as weights that training adapts (Keras's `adapt()`)."""
 
 from __future__ import annotations
 
@@ -22,10 +22,13 @@ class Normalization(Layer):
     variance for each index of the kept axes `axis` (batch axis 0; none: one scalar mean and
     variance). Given `mean` and `variance` (numbers or arrays, of equal shapes) broadcast to
     the kept axes, aligned from the last kept axis backwards (each size 1 or the axis's); the
-    layer then has no weights. Without them Keras learns them with `adapt()`, which netspec
-    does not provide: the layer then holds Keras's non-trainable weights `mean` (zeros) and
-    `variance` (ones) of the kept axes' shape and `count` (a scalar, 0), to be loaded from a
-    Keras model (as it stands, the layer is the identity)."""
+    layer then has no weights. Without them the layer holds Keras's non-trainable weights
+    `mean` (zeros) and `variance` (ones) of the kept axes' shape and `count` (a scalar, 0),
+    which Keras fills with `adapt()`: `netspec train` does that when a new run starts (and
+    `netspec.adapt(model, spec, x)` in Python), on the training samples as they reach the layer
+    (after the layers before it, earlier Normalizations adapted first), before the first
+    epoch; `count` stays 0, as Keras's adapt leaves it. Statistics loaded from elsewhere (not
+    the initial zeros and ones) are kept."""
 
     type: Literal["Normalization"] = "Normalization"
     axis: int | list[int] | None = Field(
@@ -36,12 +39,12 @@ class Normalization(Layer):
     mean: Values | None = Field(
         None,
         description="The mean: a number or an array broadcast to the shape of the kept axes; "
-        "given together with variance. Default: held as a weight (Keras's adapt()).",
+        "given together with variance. Default: a weight that training adapts (Keras's adapt()).",
     )
     variance: Values | None = Field(
         None,
         description="The variance: a number or an array of mean's shape; given together with "
-        "mean. Default: held as a weight (Keras's adapt()).",
+        "mean. Default: a weight that training adapts (Keras's adapt()).",
     )
     invert: bool = Field(
         False, description="If true, the inverse transformation: de-normalizes its inputs."

@@ -26,9 +26,12 @@ def fit(model, spec, data: dict[str, Split], **options) -> dict[str, list[float]
     """Train `model` as `spec.train` says; Keras's History dict (`val_` entries with
     validation data: `x_val`/`y_val`, else `validation_split`). `options` go to `Trainer`
     (run, progress, precision, compile)."""
+    from .adapt import adapt_trainer
     from .trainer import Trainer
 
-    return Trainer(model, spec, data, **options).fit()
+    trainer = Trainer(model, spec, data, **options)
+    adapt_trainer(trainer)  # Normalization layers still at their initial statistics
+    return trainer.fit()
 
 
 @torch.no_grad()

@@ -212,13 +212,27 @@ def save_run(path: Path, model, spec, history: dict, curves=None, epoch: int = 0
     write_info(path, {**info, "final_epoch": epoch})
 
 
-def load_weights(model, path: str | Path) -> None:
+def load_weights(model, path: str | Path, *, graph=None, allow_extra=False, layers=None) -> None:
+    """Load a weights file into a built model, its format found by its content: a run's
+    safetensors, or a Keras weight file (.weights.h5, .keras, Keras 2 .h5; strict, see
+    netspec.torch.keras_files.load_keras_file, which takes `graph`, `allow_extra`, `layers`)."""
+    from ...keras_weights import detect_format
+
+    path = Path(path)
+    if detect_format(path) != "safetensors":
+        from ...torch.keras_files import load_keras_file
+
+        load_keras_file(model, path, allow_extra=allow_extra, layers=layers, graph=graph)
+        return
+    if layers is not None:
+        raise NetspecError(f"{path}: a safetensors file loads into the whole model, not layers")
+    _load_safetensors(model, path)
+
+
+def _load_safetensors(model, path: Path) -> None:
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    path = Path(path)
-    if not path.is_file():
-        raise NetspecError(f"{path}: no such weights file")
     try:
         state = load_file(str(path))
     except (SafetensorError, OSError) as exc:
