@@ -291,3 +291,28 @@ def test_nested_model_weights_load_into_its_layers(tmp_path):
 def test_a_spec_without_blocks_is_validated_as_written():
     valid = netspec.load(Path(__file__).resolve().parent.parent / "specs" / "mnist_mlp.yaml")
     assert valid.expansion is None
+
+
+def test_nested_model_weights_from_a_safetensors_file(tmp_path):
+    """A nested model's `weights:` may be a netspec weights file of that spec (its layers'
+    tensors; strict: a file of another spec is refused)."""
+    import torch
+
+    from netspec.training.output.runs import save_weights
+
+    (tmp_path / "base.yaml").write_text((HERE / "base.yaml").read_text())
+    base = netspec.build(load_with_overrides(tmp_path / "base.yaml",
+                                             ["args.include_top=false"]), seed=3)  # fmt: skip
+    save_weights(tmp_path / "base.safetensors", base)
+    text = """
+        netspec: 1
+        layers:
+          - {model: base.yaml, include_top: false, weights: base.safetensors}
+          - {type: Dense, units: 2, name: head}
+        """
+    model = netspec.build(load_text(text, tmp_path, "top.yaml"), seed=0)
+    for key, value in base.state_dict().items():
+        assert torch.equal(model.state_dict()[key], value), key
+    save_weights(tmp_path / "base.safetensors", netspec.build(tmp_path / "base.yaml", seed=3))
+    with pytest.raises(netspec.NetspecError, match="predictions"):
+        netspec.build(load_text(text, tmp_path, "top.yaml"), seed=0)

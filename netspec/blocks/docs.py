@@ -26,7 +26,8 @@ USE_KEYS = {
     "block": "The block's name (in `blocks:`). Other keys are its arguments.",
     "name": "Instance name: a layer named `n` inside becomes `NAME_n` (Keras's "
     "`name + '_1_conv'`); a name that uses `${name}` is taken as written; in an unnamed "
-    "instance, named layers get Keras's automatic names.",
+    "instance, literal names give Keras's automatic names and made names (`conv_dw_${i}`) "
+    "stay as made.",
     "inputs": "The values the block takes, as a layer's `inputs`. Default: the previous entry.",
 }
 MODEL_KEYS = {

@@ -193,8 +193,8 @@ class Expander:
         verbatim = uses_name(written)  # `${name}_conv`: the instance's name, as written
         if scope.prefix is not None and not verbatim:
             return local, f"{scope.prefix}_{local}"
-        if scope.keep_names or verbatim:
-            return local, local
+        if scope.keep_names or verbatim or is_template(written):
+            return local, local  # in an unnamed instance a made name (`conv_dw_${i}`) stays
         return local, None  # inside an unnamed instance: Keras's automatic name
 
     def emit(self, scope: Scope, raw: Any, data: Any, path: YamlPath,

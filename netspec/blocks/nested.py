@@ -128,7 +128,8 @@ def _settings(ex: Any, scope: Scope, raw: dict, path: tuple, frame: Any, top: di
         hint = did_you_mean(str(start), [n for n in names if isinstance(n, str)])
         ex.fail(scope, (*path, "trainable_from"), f"no layer '{start}' in this model{hint}")
         return
-    frozen = len(layers) if not trainable else names.index(start) if start is not None else 0
+    # trainable_from wins over trainable: false (the second stage of fine-tuning)
+    frozen = names.index(start) if start is not None else 0 if trainable else len(layers)
     for data in layers[:frozen]:
         if isinstance(data, dict):
             data["trainable"] = False

@@ -18,10 +18,11 @@ class Activation(Layer):
     does not know that; the output of its call does)."""
 
     type: Literal["Activation"] = "Activation"
-    activation: ActivationField = Field(
+    activation: ActivationField | None = Field(
         ...,
         description="The activation: a name (`relu`) or an object with the function's "
-        "arguments (`{type: leaky_relu, negative_slope: 0.1}`).",
+        "arguments (`{type: leaky_relu, negative_slope: 0.1}`); null is linear (Keras's "
+        "`Activation(None)`).",
     )
 
     propagates_mask = True  # Keras's supports_masking: the mask passes through
@@ -35,6 +36,7 @@ class Activation(Layer):
         },
         {"args": {"activation": "glu"}, "inputs": [[3, 8]]},
         {"args": {"activation": "tanh"}, "inputs": [[2, 3, 4, 2]]},
+        {"args": {"activation": None}, "inputs": [[3, 4]]},
     )
 
     def output_shape(self, shapes: list[Shape], ctx: Context) -> Shape:
@@ -43,4 +45,7 @@ class Activation(Layer):
     def build(self, shapes: list[Shape], ctx: Context):
         from ..torch.activation import ActivationModule
 
-        return ActivationModule(self.activation)
+        from ..vocab import ACTIVATIONS
+
+        # Keras's Activation(None) is the identity (activations.get(None) is linear)
+        return ActivationModule(self.activation or ACTIVATIONS.get("linear")())

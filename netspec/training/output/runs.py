@@ -224,12 +224,16 @@ def load_weights(model, path: str | Path, *, graph=None, allow_extra=False, laye
 
         load_keras_file(model, path, allow_extra=allow_extra, layers=layers, graph=graph)
         return
-    if layers is not None:
-        raise NetspecError(f"{path}: a safetensors file loads into the whole model, not layers")
-    _load_safetensors(model, path)
+    _load_safetensors(model, path, layers, allow_extra)
 
 
-def _load_safetensors(model, path: Path) -> None:
+def _subset(state: dict, layers, allow_extra: bool) -> dict:
+    """The tensors of `layers` (a nested model's: `layers.NAME.*`); others are extra."""
+    prefixes = tuple(f"layers.{name}." for name in layers)
+    return {k: v for k, v in state.items() if k.startswith(prefixes) or not allow_extra}
+
+
+def _load_safetensors(model, path: Path, layers=None, allow_extra: bool = False) -> None:
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
@@ -239,6 +243,12 @@ def _load_safetensors(model, path: Path) -> None:
         raise NetspecError(f"{path}: cannot read weights: {exc}") from None
     device = next((p.device for p in model.parameters()), None)
     own = model.state_dict()
+    if layers is not None:  # a nested model's file: its layers only (names as in its spec)
+        prefixes = tuple(f"layers.{name}." for name in layers)
+        own = {k: v for k, v in own.items() if k.startswith(prefixes)}
+        state = _subset(state, layers, allow_extra)
+    elif allow_extra:
+        state = {k: v for k, v in state.items() if k in own}
     missing, unexpected = set(own) - set(state), set(state) - set(own)
     if missing or unexpected:
         raise NetspecError(
@@ -252,7 +262,9 @@ def _load_safetensors(model, path: Path) -> None:
                 f"the model's is {str(own[key].dtype).removeprefix('torch.')}"
             )
     try:
-        model.load_state_dict({k: v.to(device) if device else v for k, v in state.items()})
+        model.load_state_dict(
+            {k: v.to(device) if device else v for k, v in state.items()}, strict=layers is None
+        )
     except RuntimeError as exc:
         raise NetspecError(f"{path}: weights do not match the spec: {exc}") from None
 
