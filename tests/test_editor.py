@@ -258,13 +258,17 @@ def test_zoo_names_are_offered_for_nested_models(editor):
 
 
 def test_blocks_expressions_and_nested_models_have_no_diagnostics(editor):
-    text = "netspec: 1\ninput_shape: [4]\nargs: {k: 3}\n" + BLOCK + (
-        "      - {type: Dense, units: '${4 * n}', activation: '${\"relu\"}', name: d}\n"
-        "      - {type: Dropout, rate: 0.1, if: '${n > 1}', name: '${name}_drop'}\n"
-        "layers:\n"
-        "  - {block: b, n: 3, name: first, repeat: 2}\n"
-        "  - {block: b, n: '${k}', repeat: {count: 2, index: j}, name: 'b${j}'}\n"
-        "  - {type: Dense, units: '${k}', if: true}\n"
+    text = (
+        "netspec: 1\ninput_shape: [4]\nargs: {k: 3}\n"
+        + BLOCK
+        + (
+            "      - {type: Dense, units: '${4 * n}', activation: '${\"relu\"}', name: d}\n"
+            "      - {type: Dropout, rate: 0.1, if: '${n > 1}', name: '${name}_drop'}\n"
+            "layers:\n"
+            "  - {block: b, n: 3, name: first, repeat: 2}\n"
+            "  - {block: b, n: '${k}', repeat: {count: 2, index: j}, name: 'b${j}'}\n"
+            "  - {type: Dense, units: '${k}', if: true}\n"
+        )
     )
     assert editor.diagnostics(text) == []
     nested = HEAD + "  - {model: mobilenetv2, include_top: false, trainable: false}\n"
