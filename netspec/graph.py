@@ -160,18 +160,24 @@ def _names(
     names = []
     for i, name in enumerate(explicit):
         if name is None:
-            kind = _type_of(spec.layers[i], raw_layers, i)
-            # Keras names a layer after its class: Convolution2D (an alias) gives conv2d.
-            prefix = snake_case(LAYERS.canonical(kind) if kind in LAYERS else kind)
-            n = counters.get(prefix, 0)
-            name = prefix if n == 0 else f"{prefix}_{n}"
-            while name in taken:
-                n += 1
-                name = f"{prefix}_{n}"
-            counters[prefix] = n + 1
-            taken.add(name)
+            name = automatic_name(_type_of(spec.layers[i], raw_layers, i), counters, taken)
         names.append(name)
     return names
+
+
+def automatic_name(kind: str, counters: dict[str, int], taken: set[str]) -> str:
+    """Keras's automatic name of the next layer of type `kind` (`conv2d`, `conv2d_1`, ...),
+    skipping names in `taken` (which it joins)."""
+    # Keras names a layer after its class: Convolution2D (an alias) gives conv2d.
+    prefix = snake_case(LAYERS.canonical(kind) if kind in LAYERS else kind)
+    n = counters.get(prefix, 0)
+    name = prefix if n == 0 else f"{prefix}_{n}"
+    while name in taken:
+        n += 1
+        name = f"{prefix}_{n}"
+    counters[prefix] = n + 1
+    taken.add(name)
+    return name
 
 
 def _type_of(layer: Layer | None, raw_layers: list[Any], i: int) -> str:

@@ -53,13 +53,22 @@ def rows(
     its output, the sum of its params, the values it takes from outside)."""
     out: list[dict[str, Any]] = []
     folded = _folded(expansion, depth)
+    shown: dict[str, str] = {}  # a layer inside a folded instance -> the instance's row
+    for k in folded.values() if expansion is not None else ():
+        f = expansion.frames[k]  # type: ignore[union-attr]
+        shown.update({n.name: f.name or f.block for n in graph.nodes[f.start : f.end]})
+
+    def refs(found, unique: bool = False) -> list[str]:
+        texts = [shown.get(r.node, str(r)) for r in found]
+        return list(dict.fromkeys(texts)) if unique else texts
+
     i = 0
     while i < len(graph.nodes):
         frame = folded.get(i)
         if frame is None or expansion is None:
             n = graph.nodes[i]
             out.append({
-                "name": n.name, "type": n.type, "inputs": [str(r) for r in n.inputs],
+                "name": n.name, "type": n.type, "inputs": refs(n.inputs),
                 "output_shape": _shape_json(n.output), "params": sum(counts[n.name]),
                 **({"shares": shares} if (shares := _shares(n)) else {}),
             })  # fmt: skip
@@ -68,10 +77,10 @@ def rows(
         f = expansion.frames[frame]
         nodes = graph.nodes[f.start : f.end]
         inside = {n.name for n in nodes}
-        outside = [str(r) for n in nodes for r in n.inputs if r.node not in inside]
+        outside = [r for n in nodes for r in n.inputs if r.node not in inside]
         out.append({
             "name": f.name or f.block, "type": f.block,
-            "inputs": list(dict.fromkeys(outside)),
+            "inputs": refs(outside, unique=True),
             "output_shape": _shape_json(nodes[-1].output if nodes else None),
             "params": sum(sum(counts[n.name]) for n in nodes),
         })  # fmt: skip

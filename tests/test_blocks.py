@@ -211,7 +211,7 @@ def test_build_depth_folds_block_instances(capsys):
     full = summary_dict(netspec.load(MINI).graph)
     assert data["total_params"] == full["total_params"]
     assert sum(r["params"] for r in data["layers"]) == full["total_params"]
-    assert data["layers"][2]["inputs"] == ["conv2_block3_out"]
+    assert data["layers"][2]["inputs"] == ["conv2"]  # a folded instance by its name
 
 
 def test_nested_model_is_frozen_and_takes_its_input_shape():
@@ -262,13 +262,14 @@ def test_nested_model_weights_load_into_its_layers(tmp_path):
     from tests.zoo import randomise_batchnorm
 
     randomise_batchnorm(base)
-    base.save_weights(tmp_path / "base.weights.h5")
-    (tmp_path / "base.yaml").write_text((HERE / "base.yaml").read_text())
+    base.save_weights(tmp_path / "base.weights.h5")  # beside the spec that names it
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "base.yaml").write_text((HERE / "base.yaml").read_text())
     valid = load_text(
         """
         netspec: 1
         layers:
-          - {model: base.yaml, include_top: false, input_shape: [20, 20, 3],
+          - {model: models/base.yaml, include_top: false, input_shape: [20, 20, 3],
              weights: base.weights.h5, trainable: false}
           - {type: Dense, units: 2}
         """,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..layers.base import LAYERS, snake_case
+from ..graph import automatic_name
 from ..registry import did_you_mean
 from ..yamlio import Document, YamlPath
 from .defs import Located
@@ -31,15 +31,7 @@ def auto_names(layers: list[Any], taken: set[str]) -> list[str | None]:
         if name is None:
             kind = data.get("type")
             kind = kind if isinstance(kind, str) and kind.isidentifier() else "layer"
-            prefix = snake_case(LAYERS.canonical(kind) if kind in LAYERS else kind)
-            n = counters.get(prefix, 0)
-            name = prefix if n == 0 else f"{prefix}_{n}"
-            while name in taken:
-                n += 1
-                name = f"{prefix}_{n}"
-            counters[prefix] = n + 1
-            taken.add(name)
-            data["name"] = name
+            name = data["name"] = automatic_name(kind, counters, taken)
         names.append(name if isinstance(name, str) else None)
     return names
 

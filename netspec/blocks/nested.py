@@ -112,7 +112,8 @@ def _settings(ex: Any, scope: Scope, raw: dict, path: tuple, frame: Any, top: di
     frame.extra = {
         **inner.env,  # its arguments (alpha, include_top...) pick its ImageNet file
         "weights": top.get("weights"),
-        "dir": str(Path(frame_doc_file(inner)).parent),
+        # a weights file named at the use site is relative to the spec that names it
+        "dir": str(Path(scope.doc.file if "weights" in raw else inner.doc.file).parent),
         "zoo": Path(inner.doc.file).resolve().parent == ZOO.resolve(),
         "application": Path(inner.doc.file).stem,
         "input_shape": top.get("input_shape", first.pop("input_shape", None)),
@@ -133,10 +134,6 @@ def _settings(ex: Any, scope: Scope, raw: dict, path: tuple, frame: Any, top: di
     for data in layers[:frozen]:
         if isinstance(data, dict):
             data["trainable"] = False
-
-
-def frame_doc_file(scope: Scope) -> str:
-    return scope.doc.file
 
 
 __all__ = ["MODEL_KEYS", "ZOO", "Slot", "find_spec", "model_use", "zoo_names"]

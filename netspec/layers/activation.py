@@ -44,8 +44,8 @@ class Activation(Layer):
 
     def build(self, shapes: list[Shape], ctx: Context):
         from ..torch.activation import ActivationModule
-
         from ..vocab import ACTIVATIONS
 
         # Keras's Activation(None) is the identity (activations.get(None) is linear)
-        return ActivationModule(self.activation or ACTIVATIONS.get("linear")())
+        linear = ACTIVATIONS.get("linear").model_validate({"type": "linear"})
+        return ActivationModule(self.activation or linear)
