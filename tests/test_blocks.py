@@ -77,6 +77,7 @@ def test_repeat_index_names_and_left_out_entries(tmp_path):
           - {type: Dense, units: 1, name: "e${letter(j)}", repeat: {count: 2, index: j}}
           - {type: Add, inputs: [skipped, eb], name: add}
           - {type: Dense, units: 1, repeat: 0}
+          - {type: Dense, units: 1, name: "z${j}", repeat: {count: 0, index: j}}
         """,
         tmp_path,
     )

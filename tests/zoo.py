@@ -82,10 +82,16 @@ def randomise_batchnorm(kmodel: keras.Model, seed: int = 0) -> None:
     are exactly 0 for every input; with the defaults a random MobileNetV2's vanish)."""
     rng = np.random.default_rng(seed)
     norms = _norms(kmodel)
-    for layer in norms:
-        gamma, beta, mean, var = layer.get_weights()
-        gamma = rng.uniform(0.8, 1.2, gamma.shape).astype("float32")
-        layer.set_weights([gamma, rng.normal(0, 0.1, beta.shape).astype("float32"), mean, var])
+    for layer in norms:  # gamma and beta, where the layer has them (scale/center)
+        new = []
+        for var, value in zip(layer.weights, layer.get_weights(), strict=True):
+            kind = var.path.rsplit("/", 1)[-1]
+            if kind == "gamma":
+                value = rng.uniform(0.8, 1.2, value.shape).astype("float32")
+            elif kind == "beta":
+                value = rng.normal(0, 0.1, value.shape).astype("float32")
+            new.append(value)
+        layer.set_weights(new)
     momenta = [layer.momentum for layer in norms]
     shape = tuple(kmodel.input.shape[1:])
     x = rng.uniform(0, 255, (4, *shape)).astype("float32")
@@ -94,10 +100,13 @@ def randomise_batchnorm(kmodel: keras.Model, seed: int = 0) -> None:
     kmodel(x, training=True)
     for layer, momentum in zip(norms, momenta, strict=True):
         layer.momentum = momentum
-        gamma, beta, mean, var = layer.get_weights()
+        *affine, mean, var = layer.get_weights()  # moving statistics come last
         mean = mean + rng.normal(0, 0.05, mean.shape).astype("float32") * np.sqrt(var)
-        var = var * rng.uniform(0.8, 1.25, var.shape).astype("float32")
-        layer.set_weights([gamma, beta, mean, var])
+        # a floor on the variances: a channel with almost none (dead after a ReLU on these
+        # few samples) would get a gain of 1/sqrt(epsilon) and make float32 rounding chaotic
+        floor = 0.1 * float(var.mean()) + 1e-3
+        var = (var + floor) * rng.uniform(0.8, 1.25, var.shape).astype("float32")
+        layer.set_weights([*affine, mean, var])
 
 
 def relative_difference(got: np.ndarray, want: np.ndarray) -> float:

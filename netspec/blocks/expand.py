@@ -135,7 +135,11 @@ class Expander:
 
     def skip(self, scope: Scope, raw: dict, path: YamlPath, prev: Target | None) -> Any:
         """A left-out entry: its name means its (first) input, as if it were an identity."""
-        local = self.subst(scope, raw.get("as", raw.get("name")), (*path, "name"))
+        written = raw.get("as", raw.get("name"))
+        try:  # quietly: a left-out repetition's name may use its index, which has no value
+            local = render(written, scope.env) if is_template(written) else written
+        except ExprError:
+            local = None
         if isinstance(local, str):
             inputs = self.inputs(scope, raw, path)
             scope.names[local] = inputs[0] if inputs else prev  # type: ignore[assignment]
