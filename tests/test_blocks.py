@@ -22,6 +22,7 @@ from netspec.training.spec.overrides import load_with_overrides
 
 HERE = Path(__file__).resolve().parent / "blocks"
 MINI = HERE / "mini_resnet.yaml"
+ZOO_DIR = Path(__file__).resolve().parent.parent / "specs" / "applications"
 
 
 def load_text(text: str, tmp_path: Path, name: str = "spec.yaml"):
@@ -318,3 +319,22 @@ def test_nested_model_weights_from_a_safetensors_file(tmp_path):
     save_weights(tmp_path / "base.safetensors", netspec.build(tmp_path / "base.yaml", seed=3))
     with pytest.raises(netspec.NetspecError, match="predictions"):
         netspec.build(load_text(text, tmp_path, "top.yaml"), seed=0)
+
+
+def test_a_mistake_in_resnet50s_block_is_reported_at_both_lines(tmp_path):
+    """The zoo's ResNet50 with one typo inside residual_block_v1: one diagnostic, at the line
+    in the block and naming the use sites (the stack's line and the model's line)."""
+    text = (ZOO_DIR / "resnet50.yaml").read_text()
+    bad = text.replace("padding: same, name: 2_conv", "padding: sane, name: 2_conv")
+    assert bad != text
+    lines = bad.splitlines()
+    block_line = next(i for i, s in enumerate(lines, 1) if "padding: sane" in s)
+    stack_line = next(i for i, s in enumerate(lines, 1) if "name: block1}" in s)
+    use_line = next(i for i, s in enumerate(lines, 1) if "name: conv2}" in s)
+    (tmp_path / "resnet50.yaml").write_text(bad)
+    with pytest.raises(SpecError) as info:
+        netspec.load(tmp_path / "resnet50.yaml")
+    (d,) = info.value.diagnostics
+    assert d.line == block_line and d.path == "blocks.residual_block_v1.layers[5].padding"
+    assert f"resnet50.yaml:{stack_line}:" in d.message and f"resnet50.yaml:{use_line}:" in d.message
+    assert "as 'conv2_block1'" in d.message and "as 'conv2'" in d.message
