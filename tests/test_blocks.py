@@ -338,3 +338,15 @@ def test_a_mistake_in_resnet50s_block_is_reported_at_both_lines(tmp_path):
     assert d.line == block_line and d.path == "blocks.residual_block_v1.layers[5].padding"
     assert f"resnet50.yaml:{stack_line}:" in d.message and f"resnet50.yaml:{use_line}:" in d.message
     assert "as 'conv2_block1'" in d.message and "as 'conv2'" in d.message
+
+
+def test_build_json_of_the_zoo_resnet50(capsys):
+    """The issue's check: `netspec build specs/applications/resnet50.yaml --json`."""
+    with pytest.raises(SystemExit) as info:
+        main(["build", str(ZOO_DIR / "resnet50.yaml"), "--json"])
+    assert info.value.code == 0
+    data = json.loads(capsys.readouterr().out)
+    assert (data["total_params"], data["trainable_params"]) == (25_636_712, 25_583_592)
+    names = {row["name"] for row in data["layers"]}
+    assert {"conv1_conv", "conv2_block1_0_conv", "conv5_block3_3_bn", "predictions"} <= names
+    assert len(data["layers"]) == 176  # Keras's ResNet50: 177 layers with its InputLayer
