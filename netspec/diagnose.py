@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 from .catalog import KINDS
 from .errors import Path, Problem
 from .layers import LAYERS
-from .layers.base import NAME_PATTERN
+from .layers.base import LAYER_NAME_PATTERN, NAME_PATTERN
 from .registry import did_you_mean, entry_names
 
 
@@ -172,6 +172,10 @@ def problem_from(err: ErrorDetails, data: Any, spec_cls: type[BaseModel]) -> Pro
         return Problem(path, f"{what} needs a 'type' key")
     if kind == "value_error":
         return Problem(path, err["msg"].removeprefix("Value error, "))
+    if kind == "string_pattern_mismatch" and ctx.get("pattern") == LAYER_NAME_PATTERN:
+        return Problem(
+            path, f"{_shown(err.get('input'))} is not a valid name: use letters, digits and _"
+        )
     if kind == "string_pattern_mismatch" and ctx.get("pattern") == NAME_PATTERN:
         return Problem(
             path,

@@ -149,11 +149,6 @@ def add_blocks(schema: dict[str, Any], zoo: list[str]) -> dict[str, Any]:
             body["properties"]["as"] = {"$ref": "#/$defs/Handle"}
     for name in [n for n in defs if n.startswith("Layer") and "." not in n]:
         _widen(defs[name])  # LayerName, LayerInputs...: shared property schemas
-    # In a block, `1_conv` is the end of a name (`conv2_block1_1_conv`): the editor takes
-    # names of identifier characters; netspec checks the expanded name.
-    for branch in defs["LayerName"].get("oneOf", []):
-        if "pattern" in branch and "type" in branch:
-            branch["pattern"] = "^[A-Za-z0-9_]+$"
     items = schema["properties"]["layers"]["items"]
     defs["Layer"] = items
     defs["Entry"] = {"oneOf": [{"$ref": "#/$defs/Layer"}, {"$ref": "#/$defs/BlockUse"},

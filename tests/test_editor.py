@@ -110,10 +110,11 @@ def editor():
 
 
 def layer_keys(cls) -> set[str]:
-    """A layer's keys in the editor: its fields, and `if`/`repeat` (netspec/blocks)."""
+    """A layer's keys in the editor: its fields, and `if`/`repeat`/`as` (netspec/blocks)."""
     return {field.alias or name for name, field in cls.model_fields.items()} - {"type"} | {
         "if",
         "repeat",
+        "as",
     }
 
 
@@ -170,7 +171,7 @@ def test_dense_keys(editor):
     weights = {f"{w}_{k}" for w in ("kernel", "bias") for k in ("initializer", "regularizer")}
     expected = {"units", "activation", "use_bias", "activity_regularizer", "name", "inputs"}
     expected |= weights | {"kernel_constraint", "bias_constraint", "trainable", "input_shape"}
-    expected |= {"if", "repeat"}
+    expected |= {"if", "repeat", "as"}
     assert keys == expected
     assert not keys & {"filters", "rate", "type"}
 

@@ -58,7 +58,7 @@ def test_every_entry_has_a_definition_of_its_kind(schema):
             assert first_words(cls.__doc__).replace("\\", "") in tag["description"], (kind, name)
             keys = {field.alias or key for key, field in cls.model_fields.items()}
             if kind.name == "layers":  # every entry may be conditional or repeated (blocks)
-                keys |= {"if", "repeat"}
+                keys |= {"if", "repeat", "as"}
             assert set(entry["properties"]) == keys, (kind.name, name)
 
 

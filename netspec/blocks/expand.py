@@ -137,7 +137,7 @@ class Expander:
         """A left-out entry: its name means its (first) input, as if it were an identity."""
         written = raw.get("as", raw.get("name"))
         try:  # quietly: a left-out repetition's name may use its index, which has no value
-            local = render(written, scope.env) if is_template(written) else written
+            local = render(written, scope.env) if isinstance(written, str) else written
         except ExprError:
             local = None
         if isinstance(local, str):

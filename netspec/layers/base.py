@@ -1,8 +1,7 @@
 """The base of every layer spec: common fields, the shape rule, weights and the builder.
 
-A layer is one pydantic model (its arguments, with Keras's names and defaults), a static shape
-rule (`output_shape`, no torch), its weights (`weights`, Keras-layout shapes, which give Keras's
-parameter counts) and `build`, which imports torch when called and returns an `nn.Module`.
+A layer is one pydantic model (Keras's arguments and defaults), a static shape rule (no torch),
+its weights (Keras-layout shapes: Keras's parameter counts) and `build` (an `nn.Module`).
 """
 
 from __future__ import annotations
@@ -28,6 +27,7 @@ if TYPE_CHECKING:
 Shape = tuple[int | None, ...]  # without the batch axis; None is a variable dimension
 Dims = tuple[int, ...]  # a shape whose every size is known (a weight's)
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+LAYER_NAME_PATTERN = r"^[A-Za-z0-9_]+$"  # a digit first too: a block's `0_conv`
 DataFormat = Literal["channels_last", "channels_first"]
 
 
@@ -87,7 +87,7 @@ class Layer(BaseModel):
     type: str
     name: str | None = Field(
         None,
-        pattern=NAME_PATTERN,
+        pattern=LAYER_NAME_PATTERN,
         description="Unique layer name (identifier characters). Default: Keras-style automatic "
         "names from the type (dense, dense_1, ...), skipping names already taken.",
     )

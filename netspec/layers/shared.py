@@ -19,7 +19,16 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, PrivateAttr
 
-from .base import NAME_PATTERN, Context, Layer, Shape, ShapeError, Weight, fmt_shape, register_layer
+from .base import (
+    LAYER_NAME_PATTERN,
+    Context,
+    Layer,
+    Shape,
+    ShapeError,
+    Weight,
+    fmt_shape,
+    register_layer,
+)
 
 # Layers whose input rank Keras pins when it builds them (`InputSpec(ndim=...)` set in `build`):
 # sharing one of them on an input of another rank fails in Keras even where the weights fit.
@@ -44,7 +53,7 @@ class Shared(Layer):
     type: Literal["Shared"] = "Shared"
     layer: str = Field(
         ...,
-        pattern=NAME_PATTERN,
+        pattern=LAYER_NAME_PATTERN,
         description="Name of the layer entry whose weights this entry reuses (the original, "
         "not another Shared entry). Its arguments, trainable flag and regularizers apply here "
         "too; its output must not depend on this entry's output.",

@@ -16,7 +16,7 @@ from pydantic.fields import FieldInfo
 
 from ..catalog import BY_NAME, all_registries
 from ..deferred import Deferred
-from ..layers.base import NAME_PATTERN, Layer
+from ..layers.base import LAYER_NAME_PATTERN, NAME_PATTERN, Layer
 from ..spec import OutputRef
 from ..vocab.base import VocabModel
 
@@ -50,7 +50,11 @@ def _pattern(annotated: Any) -> str | None:
 
 
 # Patterns with a name: identifiers, and references to a layer's output (`name` or `name:k`).
-_PATTERNS = {NAME_PATTERN: "identifier", _pattern(OutputRef): "name[:k]"}
+_PATTERNS = {
+    NAME_PATTERN: "identifier",
+    LAYER_NAME_PATTERN: "identifier characters",
+    _pattern(OutputRef): "name[:k]",
+}
 
 
 def is_bound(item: Any) -> bool:
