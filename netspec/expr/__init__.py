@@ -12,7 +12,9 @@ Grammar (whitespace and newlines are free; only ASCII text, at most `MAX_CHARS` 
 
     expr    := number | name | '(' expr ')' | ('-' | '+') expr
              | expr ('+' | '-' | '*' | '/' | '//' | '%' | '**') expr
-             | function '(' args ')'
+             | function '(' args ')' | expr '[' items ']'
+    items   := constant ints, slices `start:stop:step` (positive step) and one `...`, the
+               first item `:` or `...` (the batch axis is never indexed; netspec.expr.indexing)
     args    := tensor arguments positionally, then the function's other arguments positionally
                or as `keyword=constant` (a constant: number, True/False, None, tuple of ints)
 
@@ -31,6 +33,7 @@ and the operators), `calls` and `parser` (text to tree), `shapes` (static shapes
 # The public names of the former single module `netspec/expr.py`, all importable from here
 # (the noqa marks re-exports). `__all__` is unchanged, so a star import gives what it gave.
 from .functions import BINARY_OPS, FUNCTIONS, REDUCE, REQUIRED, UNARY, Function  # noqa: F401
+from .indexing import index_shape  # noqa: F401
 from .parser import input_names, parse
 from .shapes import Rule, broadcast, call_rule, fmt, infer, norm_axes  # noqa: F401
 from .tree import (  # noqa: F401
@@ -43,6 +46,7 @@ from .tree import (  # noqa: F401
     Call,
     ExprError,
     FullShape,
+    Index,
     Node,
     Num,
     Unary,

@@ -16,6 +16,7 @@ from functools import lru_cache
 from ..registry import did_you_mean
 from .calls import CallParser
 from .functions import BINARY_OPS, FUNCTIONS
+from .indexing import parse_items
 from .tree import (
     MAX_CHARS,
     MAX_DEPTH,
@@ -25,6 +26,7 @@ from .tree import (
     Binary,
     Call,
     ExprError,
+    Index,
     Node,
     Num,
     Unary,
@@ -42,7 +44,6 @@ _BINOPS = {
 }
 _FORBIDDEN = {
     ast.Attribute: "attribute access",
-    ast.Subscript: "indexing and slicing",
     ast.Lambda: "lambda",
     ast.ListComp: "comprehensions",
     ast.SetComp: "comprehensions",
@@ -61,7 +62,6 @@ _FORBIDDEN = {
     ast.Await: "await",
     ast.Yield: "yield",
     ast.YieldFrom: "yield",
-    ast.Slice: "slices",
     ast.MatMult: "the '@' operator",
     ast.Invert: "the '~' operator",
     ast.Not: "'not'",
@@ -129,6 +129,14 @@ class _Parser(CallParser):
             return Binary(op, left, right, self.src(node))
         if isinstance(node, ast.Call):
             return self.call(node, depth)
+        if isinstance(node, ast.Subscript):
+            value = self.expr(node.value, depth + 1)
+            if isinstance(value, Num):
+                raise self.fail(node, "a number cannot be indexed")
+            try:
+                return Index(value, parse_items(node.slice), self.src(node))
+            except ExprError as exc:
+                raise self.fail(node, str(exc)) from None
         kind = type(node.op) if isinstance(node, (ast.BinOp, ast.UnaryOp)) else type(node)
         what = _FORBIDDEN.get(kind, f"'{kind.__name__}'")
         raise self.fail(node, f"not allowed in an expression: {what}")
@@ -223,4 +231,6 @@ def _uses_input(node: Node) -> bool:
         return _uses_input(node.operand)
     if isinstance(node, Binary):
         return _uses_input(node.left) or _uses_input(node.right)
+    if isinstance(node, Index):
+        return _uses_input(node.value)
     return isinstance(node, Call) and any(_uses_input(a) for a in node.args)

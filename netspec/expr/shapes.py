@@ -12,7 +12,8 @@ from typing import Any
 
 from ..vocab.activations import ACTIVATIONS
 from .functions import FUNCTIONS
-from .tree import Binary, Call, ExprError, FullShape, Node, Num, Unary, Var
+from .indexing import index_shape
+from .tree import Binary, Call, ExprError, FullShape, Index, Node, Num, Unary, Var
 
 
 def fmt(shape: FullShape) -> str:
@@ -193,4 +194,6 @@ def infer(node: Node, shapes: list[FullShape]) -> FullShape:
         return infer(node.operand, shapes)
     if isinstance(node, Binary):
         return broadcast(infer(node.left, shapes), infer(node.right, shapes), node.src)
+    if isinstance(node, Index):
+        return index_shape(node, infer(node.value, shapes))
     return call_rule(node, [infer(a, shapes) for a in node.args])[0]

@@ -56,4 +56,15 @@ class Call:
     src: str = field(default="", compare=False)  # for activations: only those given)
 
 
-Node = Num | Var | Unary | Binary | Call
+@dataclass(frozen=True)
+class Index:
+    """`value[items]`: numpy's basic indexing by constants. An item is an int (one position:
+    the axis goes), a (start, stop, step) slice (None: a bound not given) or `...` (Ellipsis:
+    every axis not named)."""
+
+    value: Node
+    items: tuple[Any, ...]
+    src: str = field(default="", compare=False)
+
+
+Node = Num | Var | Unary | Binary | Call | Index

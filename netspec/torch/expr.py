@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 import torch
 
 from .. import expr
+from ..expr.indexing import torch_index
 from ..vocab.activations import ACTIVATIONS
 
 Fn = Callable[[Sequence[torch.Tensor]], torch.Tensor]
@@ -126,6 +127,10 @@ def _compile(node: expr.Node, shapes: list[expr.FullShape]) -> tuple[Fn | float,
     if isinstance(node, expr.Unary):
         inner, shape = _compile(node.operand, shapes)
         return (lambda vs: -inner(vs)), shape
+    if isinstance(node, expr.Index):
+        inner, shape = _compile(node.value, shapes)
+        where = torch_index(node.items, len(shape))
+        return (lambda vs: inner(vs)[where]), expr.index_shape(node, shape)
     if isinstance(node, expr.Binary):
         op = BINARY_OPS[node.op]
         (left, ls), (right, rs) = _compile(node.left, shapes), _compile(node.right, shapes)
