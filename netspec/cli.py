@@ -359,6 +359,24 @@ def predict(
         print(f"predictions saved to {output}")
 
 
+@app.command("import")
+def import_(
+    model: Annotated[Path, typer.Argument(help=".keras, Keras 2 .h5 or to_json() file.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Spec file to write.")],
+    weights_out: Annotated[
+        Path | None, typer.Option(help="Weights file (default: SPEC.safetensors).")
+    ] = None,
+) -> None:
+    """Write a Keras model as a spec (and its weights, when the file holds them)."""
+    with user_errors():
+        from netspec.keras_import import import_model
+
+        done = import_model(model, output, weights_out)
+        print(f"spec saved to {done.spec} ({done.layers} layers, {done.lines} lines)")
+        if done.weights is not None:
+            print(f"weights saved to {done.weights}")
+
+
 def _console():
     from rich.console import Console
 

@@ -1,0 +1,161 @@
+"""`netspec import` against real Keras models: the spec validates, writes no defaults, has
+Keras's parameter count, and `netspec predict` with the imported weights gives Keras's output."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+
+import keras
+import numpy as np
+import pytest
+import yaml
+from keras import layers
+from keras.src.legacy.saving import legacy_h5_format
+from typer.testing import CliRunner
+
+import netspec
+from netspec.cli import app
+from netspec.compiler import param_counts
+from netspec.layers import LAYERS
+
+runner = CliRunner()
+
+
+def mlp():
+    return keras.Sequential([
+        keras.Input((12,)),
+        layers.Dense(32, activation="relu", kernel_initializer="he_normal",
+                     kernel_regularizer=keras.regularizers.L2(1e-4),
+                     kernel_constraint=keras.constraints.MaxNorm(3.0)),
+        layers.Dropout(0.2),
+        layers.Dense(16, activation="tanh", bias_regularizer=keras.regularizers.L1(1e-3),
+                     bias_constraint=keras.constraints.NonNeg()),
+        layers.Dense(4, activation="softmax", name="probabilities"),
+    ])  # fmt: skip
+
+
+def resnet():
+    x = inp = keras.Input((16, 16, 3), name="image")
+    x = layers.Conv2D(8, 3, padding="same", activation="relu", name="stem")(x)
+    for i, filters in enumerate((8, 16)):
+        y = layers.Conv2D(filters, 3, strides=1 + i, padding="same", use_bias=False)(x)
+        y = layers.BatchNormalization()(y)
+        y = layers.Activation("relu")(y)
+        y = layers.Conv2D(filters, 3, padding="same", use_bias=False)(y)
+        y = layers.BatchNormalization()(y)
+        if i:
+            x = layers.Conv2D(filters, 1, strides=2, use_bias=False, name="projection")(x)
+        x = layers.Activation("relu")(layers.Add()([y, x]))
+    x = layers.GlobalAveragePooling2D()(x)
+    return keras.Model(inp, layers.Dense(10, activation="softmax")(x))
+
+
+def conv1d():
+    return keras.Sequential([
+        keras.Input((40, 3)),
+        layers.Conv1D(16, 5, activation="relu"),
+        layers.MaxPooling1D(2),
+        layers.Conv1D(32, 3, padding="same", activation="relu"),
+        layers.GlobalMaxPooling1D(),
+        layers.Dense(5, activation="softmax"),
+    ])  # fmt: skip
+
+
+def unet():
+    inp = keras.Input((16, 16, 1))
+    c1 = layers.Conv2D(8, 3, padding="same", activation="relu")(inp)
+    p1 = layers.MaxPooling2D()(c1)
+    c2 = layers.Conv2D(16, 3, padding="same", activation="relu")(p1)
+    p2 = layers.MaxPooling2D()(c2)
+    b = layers.Conv2D(32, 3, padding="same", activation="relu")(p2)
+    u2 = layers.Conv2DTranspose(16, 2, strides=2, padding="same")(b)
+    c3 = layers.Conv2D(16, 3, padding="same", activation="relu")(layers.Concatenate()([u2, c2]))
+    u1 = layers.Conv2DTranspose(8, 2, strides=2, padding="same")(c3)
+    c4 = layers.Conv2D(8, 3, padding="same", activation="relu")(layers.Concatenate()([u1, c1]))
+    return keras.Model(inp, layers.Conv2D(1, 1, activation="sigmoid")(c4))
+
+
+def lstm():
+    return keras.Sequential([
+        keras.Input((10, 4)),
+        layers.LSTM(16, return_sequences=True),
+        layers.LSTM(8),
+        layers.Dense(1),
+    ])  # fmt: skip
+
+
+MODELS = {"mlp": mlp, "resnet": resnet, "conv1d": conv1d, "unet": unet, "lstm": lstm}
+H5 = {"mlp", "resnet"}
+JSON = {"unet"}
+
+
+def import_cli(*args: str) -> None:
+    result = runner.invoke(app, ["import", *args])
+    assert result.exit_code == 0, result.output
+
+
+def check_spec(path, keras_model) -> netspec.ValidSpec:
+    valid = netspec.load(path)
+    assert sum(t + f for t, f in param_counts(valid.graph).values()) == keras_model.count_params()
+    for entry in yaml.safe_load(path.read_text())["layers"]:
+        fields = LAYERS.get(entry["type"]).model_fields
+        for key, value in entry.items():
+            if key not in ("type", "name", "inputs"):
+                assert value != fields[key].default, (entry, key)
+    return valid
+
+
+def import_and_predict(tmp_path, keras_model, source, x) -> float:
+    spec = tmp_path / f"{source.suffix[1:]}.yaml"
+    import_cli(str(source), "-o", str(spec))
+    check_spec(spec, keras_model)
+    np.savez(tmp_path / "x.npz", x=x)
+    out = tmp_path / "y.npz"
+    weights = spec.with_suffix(".safetensors")
+    result = runner.invoke(app, ["predict", str(spec), "--weights", str(weights),
+                                 "--data", str(tmp_path / "x.npz"), "-o", str(out),
+                                 "--device", "cpu"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    got, want = np.load(out)["y"], keras_model.predict(x, verbose=0)
+    return float(np.linalg.norm(got - want) / np.linalg.norm(want))
+
+
+@pytest.mark.parametrize("kind", sorted(MODELS))
+def test_import_matches_keras(tmp_path, kind):
+    keras.utils.set_random_seed(0)
+    model = MODELS[kind]()
+    x = np.random.default_rng(0).normal(size=(4, *model.input_shape[1:])).astype("float32")
+    model.save(tmp_path / "model.keras")
+    assert import_and_predict(tmp_path, model, tmp_path / "model.keras", x) <= 1e-5
+    if kind in H5:
+        legacy_h5_format.save_model_to_hdf5(model, tmp_path / "model.h5")
+        assert import_and_predict(tmp_path, model, tmp_path / "model.h5", x) <= 1e-5
+    if kind in JSON:
+        (tmp_path / "model.json").write_text(model.to_json())
+        import_cli(str(tmp_path / "model.json"), "-o", str(tmp_path / "json.yaml"))
+        check_spec(tmp_path / "json.yaml", model)
+        assert not (tmp_path / "json.safetensors").exists()
+
+
+@keras.saving.register_keras_serializable(package="mine")
+class Twice(layers.Layer):
+    def call(self, x):
+        return 2 * x
+
+
+def test_unsupported_model_gives_every_reason(tmp_path):
+    inp = keras.Input((4,))
+    x = layers.Dense(3)(inp)
+    x = Twice(name="twice")(x)
+    x = layers.Lambda(lambda t: t + 1, name="plus_one")(x)
+    keras.Model(inp, x).save(tmp_path / "bad.keras")
+    result = runner.invoke(app, ["import", str(tmp_path / "bad.keras"), "-o",
+                                 str(tmp_path / "bad.yaml")])  # fmt: skip
+    assert result.exit_code == 1
+    text = result.output
+    assert "bad.keras: layer 'twice' (Twice): custom class 'mine>Twice'" in text
+    assert "bad.keras: layer 'plus_one' (Lambda): a Lambda holding Python bytecode" in text
+    assert not (tmp_path / "bad.yaml").exists()
+    assert not (tmp_path / "bad.safetensors").exists()
