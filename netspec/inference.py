@@ -4,11 +4,15 @@ in execution order, with every refusal collected as a located Problem (no torch)
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, cast
 
 from .errors import Path, Problem
 from .graph import Graph, Node, Ref, check_ref, layer_refs, value_shape
 from .layers.base import Context, Layer, Shape, ShapeError, Weight, fmt_shape
 from .vocab.bounds import MAX_ELEMENTS, MAX_SIZE
+
+if TYPE_CHECKING:
+    from .layers.mask_inputs import MergesMasks
 
 # floating dtypes that Keras autocasts to float32 when a layer is called
 CAST_FLOATS = ("float16", "bfloat16", "float64")
@@ -154,6 +158,13 @@ def _apply_mask(
         return
     made_by = graph.node(sources[0])
     what = f"the mask of '{sources[0]}' ({made_by.type if made_by else 'layer'})"
+    if layer.mask_inputs:
+        try:
+            merging = cast("MergesMasks", layer)
+            node.mask = merging.merged_mask(masks, input_shapes, node.name)
+        except ShapeError as exc:
+            _mask_problem(graph, node, f"{what}: {exc}")
+        return
     if layer.consumes_mask:
         if len(sources) > 1:
             _mask_problem(graph, node, f"{layer.type} takes one mask, got those of {sources}")
@@ -170,8 +181,9 @@ def _apply_mask(
             node,
             f"{what} reaches {layer.type}, which neither uses masks nor carries them on (Keras "
             "would drop it or ignore it); masks go to recurrent layers (SimpleRNN, LSTM, GRU, "
-            "RNN, Bidirectional), through layers that keep the timesteps (Dense, Activation, "
-            "Dropout, TimeDistributed, ...)",
+            "RNN, Bidirectional), attention layers, merges (Add, Concatenate, ...), "
+            "GlobalAveragePooling1D, through layers that keep the timesteps (Dense, "
+            "Activation, Dropout, TimeDistributed, ...)",
         )
         return
     shape = node.output if not isinstance(node.output, list) else None

@@ -315,10 +315,18 @@ class CallWith(keras.layers.Layer):
         self.unpack = unpack
         self.call_kwargs = call_kwargs
 
-    def call(self, inputs, training=None):
+        self.supports_masking = True
+
+    def call(self, inputs, training=None, mask=None):
+        # Keras's own masks of the inputs, passed on as the inner layer takes them.
         if self.unpack:
-            return self.inner(*inputs, training=training, **self.call_kwargs)
-        return self.inner(inputs, training=training, **self.call_kwargs)
+            masks = dict(zip(("query_mask", "value_mask", "key_mask"), mask or [], strict=False))
+            return self.inner(*inputs, training=training, **masks, **self.call_kwargs)
+        return self.inner(inputs, training=training, mask=mask, **self.call_kwargs)
+
+    def compute_mask(self, inputs, mask=None):
+        # The attention layers carry the query's mask on (the scores, if returned, none).
+        return mask[0] if isinstance(mask, (list, tuple)) and mask else None
 
 
 def _attention(layer: Layer, graph: Graph, name: str) -> keras.layers.Layer:

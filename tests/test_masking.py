@@ -196,11 +196,11 @@ ERRORS = [
     ),
     pytest.param(
         "  - {type: LSTM, units: 4, return_sequences: true, name: a}\n"
-        "  - {type: Add, inputs: [a, emb]}\n",
+        "  - {type: Dot, axes: 2, inputs: [a, emb]}\n",
         "layers[2].inputs",
-        "type: Add",
-        "Add, which neither uses masks",
-        id="merge",
+        "type: Dot",
+        "Dot, which neither uses masks",
+        id="dot",
     ),
     pytest.param(
         "  - type: Permute\n    dims: [2, 1]\n",

@@ -13,6 +13,7 @@ from pydantic import Field
 from ..vocab import Initializer
 from ..vocab.bounds import SEED_END
 from .base import Context, Layer, Shape, ShapeError, Weight, fmt_shape, register_layer
+from .mask_inputs import QueryMasked
 
 CAUSAL = (
     "Mask future positions: query position i attends to value positions j <= i (Keras's "
@@ -113,7 +114,7 @@ def attention_axes(given: int | list[int] | None, query: Shape) -> tuple[int, ..
     return tuple(axes)
 
 
-class QueryValueAttention(Layer):
+class QueryValueAttention(QueryMasked, Layer):
     """What Attention and AdditiveAttention share (Keras's AdditiveAttention subclasses its
     Attention): inputs [query, value] or [query, value, key], their shape rule, and the
     (batch, Tq, Tv, dim) temporary of pairwise scores."""

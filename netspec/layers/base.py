@@ -120,14 +120,14 @@ class Layer(BaseModel):
     # follows another one than torch; the layer's own tests check it against a reference).
     examples: ClassVar[tuple[dict, ...]] = ()
     # Masks (Keras's timestep masks; docs/spec-format.md, "Masks"): a mask covers every axis of
-    # a value but the last, and is made by a producer (`produces_mask()`: Embedding with
-    # mask_zero, Masking; its module's `compute_mask(*inputs)` makes it). `propagates_mask`: the
-    # output carries its input's mask unchanged (Keras's supports_masking layers that keep the
-    # masked axes: Dense, Activation, Dropout, ...). `consumes_mask`: the module's forward takes
-    # `mask=` (bool, True = valid step) and honours it; `output_mask()` says which outputs carry
-    # it on. A mask reaching any other layer is a located error (Keras would drop or ignore it).
+    # a value but the last, made by a producer (`produces_mask()`: Embedding, Masking; module's
+    # `compute_mask(*inputs)`). `propagates_mask`: the output carries the input's mask (Keras's
+    # supports_masking layers that keep the masked axes: Dense, ...). `consumes_mask`: the
+    # module's forward takes `mask=` (bool, True = valid step); `output_mask()`: the outputs that
+    # carry it on. `mask_inputs`: merges, attention (mask_inputs.py). Others: a located error.
     propagates_mask: ClassVar[bool] = False
     consumes_mask: ClassVar[bool] = False
+    mask_inputs: ClassVar[bool] = False
 
     def produces_mask(self) -> bool:
         """Whether this layer makes a new mask from its inputs (replacing any they carry)."""

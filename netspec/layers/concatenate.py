@@ -61,6 +61,18 @@ class Concatenate(_Merge):
         total = sum(d for d in along if d is not None) if None not in along else None
         return (*shapes[0][:axis], total, *shapes[0][axis + 1 :])
 
+    def merged_mask(self, masks: list[str | None], shapes: list[Shape], name: str) -> str | None:
+        """Keras's Concatenate.compute_mask: each input's mask (all True where it has none)
+        widened to its shape, concatenated along `axis`, then any() over the last axis: along
+        the last axis the OR of the masks (all True, so none, when an input has none), along
+        another axis the masks joined."""
+        rank = len(shapes[0]) + 1
+        if self.axis % rank != rank - 1:
+            return name
+        if any(m is None for m in masks):
+            return None
+        return masks[0] if len(set(masks)) == 1 else name
+
     def build(self, shapes: list[Shape], ctx: Context):
         from ..torch.concatenate import ConcatenateModule
 

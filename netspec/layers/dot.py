@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field
 
@@ -22,6 +22,7 @@ class Dot(_Merge):
     """
 
     type: Literal["Dot"] = "Dot"
+    mask_inputs: ClassVar[bool] = False  # Keras's Dot drops its inputs' masks (refused here)
     axes: int | Annotated[list[int], Field(min_length=2, max_length=2)] = Field(
         ...,
         description="Axis of both inputs, or [axis of the first, axis of the second], "

@@ -4,7 +4,7 @@ have fewer heads than the query, each shared by a group of query heads."""
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
@@ -21,11 +21,12 @@ from .attention import (
     seed_field,
 )
 from .base import Context, Layer, Shape, ShapeError, Weight, fmt_shape, register_layer
+from .mask_inputs import QueryMasked
 from .projections import Plan, projection_weights, weight_groups
 
 
 @register_layer
-class GroupQueryAttention(Layer):
+class GroupQueryAttention(QueryMasked, Layer):
     """Keras's `GroupQueryAttention` on inputs `[query, value]` or `[query, value, key]` (key
     defaults to value), shaped (batch, Tq, dim), (batch, Tv, dim), (batch, Tv, dim_k): the query
     is projected to `num_query_heads` heads of `head_dim`, key and value to
@@ -79,6 +80,7 @@ class GroupQueryAttention(Layer):
     return_attention_scores: bool = Field(False, description=SCORES)
 
     arity = (2, 3)
+    masks_rank3: ClassVar[bool] = True
     examples = (
         {
             "args": {"head_dim": 3, "num_query_heads": 4, "num_key_value_heads": 2},

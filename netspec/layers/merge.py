@@ -17,6 +17,7 @@ class _Merge(Layer):
 
     arity: ClassVar[tuple[int, int | None]] = (2, None)
     op: ClassVar[str] = ""  # the torch merge op (netspec.torch.merge.ElementwiseModule)
+    mask_inputs: ClassVar[bool] = True
 
     def output_shape(self, shapes: list[Shape], ctx: Context) -> Shape:
         out = shapes[0]
@@ -30,6 +31,18 @@ class _Merge(Layer):
                     "sizes must be equal, or 1 to broadcast"
                 ) from None
         return out
+
+    def merged_mask(self, masks: list[str | None], shapes: list[Shape], name: str) -> str | None:
+        """Keras's Merge.compute_mask: no mask unless every input has one, then their OR (the
+        values are merged ignoring the masks)."""
+        if any(m is None for m in masks):
+            return None
+        if len({len(s) for s in shapes}) > 1:
+            raise ShapeError(
+                f"{self.type} ORs its inputs' masks (Keras), which need inputs of one rank, got "
+                + ", ".join(fmt_shape(s) for s in shapes)
+            )
+        return masks[0] if len(set(masks)) == 1 else name
 
     def build(self, shapes: list[Shape], ctx: Context):
         from ..torch.merge import ElementwiseModule

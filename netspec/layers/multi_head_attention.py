@@ -4,7 +4,7 @@ projections of query, key and value, scaled dot-product attention, an output pro
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import ConfigDict, Field
 
@@ -22,11 +22,12 @@ from .attention import (
     seed_field,
 )
 from .base import Context, Layer, Shape, ShapeError, Weight, fmt_shape, register_layer
+from .mask_inputs import QueryMasked
 from .projections import Plan, projection_weights, weight_groups
 
 
 @register_layer
-class MultiHeadAttention(Layer):
+class MultiHeadAttention(QueryMasked, Layer):
     """Keras's `MultiHeadAttention` on inputs `[query, value]` or `[query, value, key]` (key
     defaults to value), shaped (batch, *steps, dim): query, key and value are projected to
     `num_heads` heads (kernels (dim, num_heads, key_dim or value_dim), Keras's EinsumDense
@@ -88,6 +89,7 @@ class MultiHeadAttention(Layer):
     return_attention_scores: bool = Field(False, description=SCORES)
 
     arity = (2, 3)
+    masks_rank3: ClassVar[bool] = True
     examples = (
         {"args": {"num_heads": 2, "key_dim": 3}, "inputs": [[4, 5], [6, 5]]},
         {"args": {"num_heads": 1, "key_dim": 4}, "inputs": [[None, 6], [None, 6]]},

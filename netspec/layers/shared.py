@@ -15,7 +15,7 @@ counts, state_dict keys and penalties count the weights once, under the original
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal, cast
 
 from pydantic import Field, PrivateAttr
 
@@ -29,6 +29,9 @@ from .base import (
     fmt_shape,
     register_layer,
 )
+
+if TYPE_CHECKING:
+    from .mask_inputs import MergesMasks
 
 # Layers whose input rank Keras pins when it builds them (`InputSpec(ndim=...)` set in `build`):
 # sharing one of them on an input of another rank fails in Keras even where the weights fit.
@@ -91,6 +94,17 @@ class Shared(Layer):
 
     def output_mask(self) -> bool | list[bool]:
         return False if self._target is None else self._target.output_mask()
+
+    @property
+    def mask_inputs(self) -> bool:  # type: ignore[override]
+        return bool(self._target is not None and self._target.mask_inputs)
+
+    def merged_mask(
+        self, masks: list[str | None], shapes: list[Shape], name: str
+    ) -> str | list[str | None] | None:
+        if self._target is None:
+            return None
+        return cast("MergesMasks", self._target).merged_mask(masks, shapes, name)
 
     def output_shape(self, shapes: list[Shape], ctx: Context) -> Shape | list[Shape]:
         if not self.trainable:

@@ -69,19 +69,27 @@ class AttentionModule(AttentionDropout):
         seeded = self.dropout_active() and self.seed is not None
         return not (self.concat or self.scores or seeded)
 
-    def forward(self, query, value, key=None):
+    def forward(self, query, value, key=None, mask=None):
+        """`mask`: [query mask, value mask(, key mask)] (Keras's; the key's is unused)."""
         q, v = as_float(query), as_float(value)
         k = v if key is None else as_float(key)
-        if self.fused():
+        q_mask, v_mask = (mask[0], mask[1]) if mask is not None else (None, None)
+        if self.fused() and q_mask is None and v_mask is None:
             return self._fused(q, k, v)
         scores = self.score(q, k)
+        keep = None
         if self.causal:
-            mask = band_mask(scores.shape[-2], scores.shape[-1], True, None, scores.device)
-            scores = scores.masked_fill(~mask, -1e9)  # Keras: scores - 1e9 where masked
+            keep = band_mask(scores.shape[-2], scores.shape[-1], True, None, scores.device)
+        if v_mask is not None:
+            keep = v_mask.unsqueeze(-2) if keep is None else keep & v_mask.unsqueeze(-2)
+        if keep is not None:
+            scores = torch.where(keep, scores, scores - 1e9)  # Keras's bias on masked scores
         weights = torch.softmax(scores, dim=-1)
         if self.dropout_active():
             weights = self.drop(weights)
         out = weights @ v
+        if q_mask is not None:  # Keras zeroes the outputs of masked query steps
+            out = torch.where(q_mask.unsqueeze(-1), out, 0.0)
         return (out, weights) if self.scores else out
 
     def score(self, q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:

@@ -18,3 +18,12 @@ class ConcatenateModule(nn.Module):
 
     def extra_repr(self) -> str:
         return f"axis={self.axis}"
+
+    def compute_mask(self, *xs: torch.Tensor, mask: list[torch.Tensor | None]) -> torch.Tensor:
+        """Keras's Concatenate.compute_mask: each mask (all True for an unmasked input) widened
+        to its input's shape, concatenated along the axis, then any() over the last axis."""
+        full = [
+            torch.ones_like(x, dtype=torch.bool) if m is None else m.unsqueeze(-1).expand(x.shape)
+            for x, m in zip(xs, mask, strict=True)
+        ]
+        return torch.cat(full, dim=self.axis).any(-1)

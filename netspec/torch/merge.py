@@ -40,3 +40,10 @@ class ElementwiseModule(nn.Module):
 
     def extra_repr(self) -> str:
         return f"{self.op_name}, inputs={self.count}"
+
+    def compute_mask(self, *xs: torch.Tensor, mask: list[torch.Tensor | None]) -> torch.Tensor:
+        """Keras's Merge.compute_mask (every input masked here): the OR of the masks."""
+        out = mask[0]
+        for m in mask[1:]:
+            out = out | m
+        return out

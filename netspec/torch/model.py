@@ -105,10 +105,15 @@ class NetspecModel(nn.Module):
             inputs = [values[s] if k is None else values[s][k] for s, k in refs]
             if mask_in is None:
                 out = module(*inputs)
+            elif isinstance(mask_in, tuple):
+                out = module(*inputs, mask=[None if s is None else masks[s] for s in mask_in])
             else:
                 out = module(*inputs, mask=masks[mask_in])
-            if makes:
+            if makes is True:
                 masks[len(values)] = module.compute_mask(*inputs)
+            elif makes:
+                each = [None if s is None else masks[s] for s in makes]
+                masks[len(values)] = module.compute_mask(*inputs, mask=each)
             if regularizer is not None:
                 activity.append(_activity_penalty(regularizer, out))
             values.append(out)
@@ -170,27 +175,40 @@ class NetspecModel(nn.Module):
         return next((p.device for p in self.parameters()), torch.device("cpu"))
 
 
-def _mask_plan(graph, slot: dict[str, int]) -> list[tuple[int | None, bool]] | None:
-    """(slot of the mask a step's module takes, whether the step makes a mask) per plan step,
-    or None when no layer takes a mask."""
+def _mask_plan(graph, slot: dict[str, int]) -> list[tuple] | None:
+    """Per plan step, (the mask its module takes as `mask=`: None, a slot, or a tuple of slots
+    (None: no mask) for the layers that take each input's mask; how the step makes a mask:
+    False, True (`compute_mask(*inputs)`), or a tuple of slots (`compute_mask(*inputs,
+    mask=[...])`: merges)), or None when no layer takes a mask."""
     from ..inference import value_mask
 
-    takes: dict[str, str] = {}  # consumer -> the mask maker whose mask it takes
+    takes: dict[str, str | list[str | None]] = {}  # consumer -> the mask(s) it takes
     for node in graph.nodes:
         if node.layer is not None and node.layer.consumes_mask:
-            sources = [m for r in node.inputs if (m := value_mask(graph, r)) is not None]
-            if sources:
-                takes[node.name] = sources[0]
+            masks = [value_mask(graph, r) for r in node.inputs]
+            if any(masks):
+                takes[node.name] = masks if node.layer.mask_inputs else next(m for m in masks if m)
     if not takes:
         return None
-    makers = set(takes.values())
-    return [
-        (
-            slot[takes[graph.nodes[i].name]] if graph.nodes[i].name in takes else None,
-            graph.nodes[i].name in makers,
-        )
-        for i in graph.order
-    ]
+    makes: dict[str, bool | list[str | None]] = {}
+    stack = [m for t in takes.values() for m in ([t] if isinstance(t, str) else t) if m]
+    while stack:
+        name = stack.pop()
+        node = graph.node(name)
+        if name in makes or node is None:
+            continue
+        makes[name] = True
+        if node.layer is not None and node.layer.mask_inputs:  # a merge: its inputs' masks
+            makes[name] = [value_mask(graph, r) for r in node.inputs]
+            stack += [m for m in makes[name] if m]
+
+    def slots(masks: str | bool | list[str | None] | None):
+        if isinstance(masks, list):
+            return tuple(None if m is None else slot[m] for m in masks)
+        return slot[masks] if isinstance(masks, str) else masks
+
+    names = [graph.nodes[i].name for i in graph.order]
+    return [(slots(takes.get(n)), slots(makes.get(n, False))) for n in names]
 
 
 def _activity_penalty(regularizer, out) -> torch.Tensor:

@@ -67,13 +67,15 @@ class MultiHeadAttentionModule(AttentionDropout):
         x = x.permute(self.perm)
         return x.reshape(-1, self.heads, math.prod(x.shape[2 + len(self.other) : -1]), x.shape[-1])
 
-    def forward(self, query, value, key=None):
+    def forward(self, query, value, key=None, mask=None):
+        """`mask`: the inputs' Keras masks [query, value(, key)], None where unmasked."""
         query, value = as_float(query), as_float(value)
         key = value if key is None else as_float(key)
         q = self._project(query, self.query)
         k, v = self._key_value(key, value)
         lead = q.permute(self.perm).shape[:-1]  # (batch, *others, heads, *attended query steps)
-        out, weights = self._attend(self._heads(q), self._heads(k), self._heads(v))
+        padding = _padding_mask(mask)
+        out, weights = self._attend(self._heads(q), self._heads(k), self._heads(v), padding)
         out = out.reshape(*lead, out.shape[-1]).permute(self.inverse).flatten(-2)
         y = self._output(out, query)
         if not self.scores:
@@ -81,15 +83,18 @@ class MultiHeadAttentionModule(AttentionDropout):
         return y, self._keras_scores(weights, q, k)
 
     def _attend(
-        self, qh: torch.Tensor, kh: torch.Tensor, vh: torch.Tensor
+        self, qh: torch.Tensor, kh: torch.Tensor, vh: torch.Tensor, padding=None
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Attention of each head: (output, weights before dropout, or None when fused)."""
+        """Attention of each head: (output, weights before dropout, or None when fused);
+        `padding` (batch, Tq, Tv) from the inputs' masks (a fully masked row gives zeros)."""
         mask = None
-        if self.window is not None:
+        if self.window is not None or padding is not None:
             mask = band_mask(qh.shape[-2], kh.shape[-2], self.causal, self.window, qh.device)
+        if padding is not None:
+            mask = padding[:, None] if mask is None else mask & padding[:, None]
         # The fused kernel returns no weights, and its dropout draws from torch's global stream.
         seeded = self.dropout_active() and self.seed is not None
-        if self.scores or seeded:
+        if self.scores or seeded or padding is not None:
             return self._explicit(qh, kh, vh, mask)
         out = F.scaled_dot_product_attention(
             qh,
@@ -138,3 +143,15 @@ class MultiHeadAttentionModule(AttentionDropout):
 
     def extra_repr(self) -> str:
         return f"num_heads={self.heads}, attention_axes={tuple(self.axes)}, dropout={self.rate}"
+
+
+def _padding_mask(mask: list | None) -> torch.Tensor | None:
+    """Keras's `_compute_attention_mask` from the inputs' masks: query[:, :, None] &
+    value[:, None, :] (& key[:, None, :]), None when no input is masked."""
+    if mask is None:
+        return None
+    parts = [m.unsqueeze(-1 if i == 0 else -2) for i, m in enumerate(mask) if m is not None]
+    out = parts[0] if parts else None
+    for part in parts[1:]:
+        out = out & part
+    return out
