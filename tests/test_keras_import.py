@@ -86,7 +86,20 @@ def lstm():
     ])  # fmt: skip
 
 
-MODELS = {"mlp": mlp, "resnet": resnet, "conv1d": conv1d, "unet": unet, "lstm": lstm}
+def ops():
+    """keras.ops nodes of functional code: `+`, `*` and `-` by numbers, `/`, slicing,
+    ops.concatenate: imported as Add, Lambda expressions and Concatenate."""
+    inputs = keras.Input((6, 4))
+    a = layers.Dense(4)(inputs)
+    x = a + inputs
+    x = 2.0 * x - 1.0
+    x = x / 3.0
+    x = keras.ops.concatenate([x[:, 1:3, ...], a[:, ::2]], axis=1)
+    x = x[..., -1]
+    return keras.Model(inputs, layers.Dense(2)(x))
+
+
+MODELS = {"mlp": mlp, "resnet": resnet, "conv1d": conv1d, "unet": unet, "lstm": lstm, "ops": ops}
 H5 = {"mlp", "resnet"}
 JSON = {"unet"}
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from ..graph import automatic_name
 from ..layers.base import snake_case
+from .ops import is_op, op_entry
 from .translate import is_custom, layer_entry
 
 MODELS = ("Sequential", "Functional", "Model")
@@ -62,6 +63,12 @@ def _layer(layer: dict[str, Any], reasons: list[str]) -> dict[str, Any]:
         problems.append(f"custom class '{layer.get('registered_name') or kind}' (not Keras's)")
     elif kind in MODELS:
         problems.append("nested models are not supported by netspec import yet")
+    elif is_op(layer):  # `x + y`, `2.0 * x`, `x[:, 1:3]` of functional code
+        found = op_entry(layer)
+        problems += [found] if isinstance(found, str) else []
+        entry = found if isinstance(found, dict) else {}
+        if not problems:
+            return entry
     else:
         entry = layer_entry(kind, config, problems)
     reasons.extend(f"layer '{name}' ({kind}): {p}" for p in problems)
