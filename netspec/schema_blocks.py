@@ -160,7 +160,6 @@ def add_blocks(schema: dict[str, Any], zoo: list[str]) -> dict[str, Any]:
     top = schema["properties"]
     top["blocks"].update(additionalProperties={"$ref": "#/$defs/BlockDefinition"},
                          propertyNames={"pattern": "^[A-Za-z_][A-Za-z0-9_]*$"})  # fmt: skip
-    top["blocks"].pop("type", None)
     top["blocks"]["type"] = "object"
     for key, prop in top.items():
         if key not in ("netspec", "args", "blocks", "layers", "compile", "train"):

@@ -107,12 +107,17 @@ def _model_inputs(data: dict) -> list[str]:
     return ["input"]
 
 
-def expand_spec(
-    ex: Expander, doc: Document, data: dict, scope: Scope
-) -> tuple[dict[str, Any], Any]:
+def spec_top(ex: Expander, data: dict, scope: Scope, sections: bool = True) -> dict[str, Any]:
+    """A spec's keys other than its layers, blocks and args, with `${...}` substituted in
+    `scope` (`sections`: its compile and train too; a nested model's are not used)."""
+    skip = SPEC_KEYS_KEPT if sections else (*SPEC_KEYS_KEPT, "compile", "train")
+    return {k: ex.subst(scope, v, (k,)) for k, v in data.items() if k not in skip}
+
+
+def expand_spec(ex: Expander, data: dict, scope: Scope) -> tuple[dict[str, Any], Any]:
     """Expand `data`'s layers in `scope` (its arguments set): (the other keys substituted,
     the last value)."""
-    top = {k: ex.subst(scope, v, (k,)) for k, v in data.items() if k not in SPEC_KEYS_KEPT}
+    top = spec_top(ex, data, scope)
     names = _model_inputs(top)
     for name in names:
         scope.names[name] = ModelInput(name)
@@ -122,20 +127,18 @@ def expand_spec(
     return top, last
 
 
-def spec_scope(ex: Expander, doc: Document, data: dict, given: dict, frame: int | None,
-               caller: Scope | None = None) -> Scope:  # fmt: skip
+def spec_scope(ex: Expander, doc: Document, data: dict, given: dict, frame: int | None) -> Scope:
     """The top-level scope of a spec: its `args:` defaults, overridden by `given`."""
     problems = len(ex.problems)
     blocks = parse_blocks(doc, data.get("blocks"), ex.problems)
     args = parse_args(doc, data.get("args"), ("args",), ex.problems)
     for p in ex.problems[problems:]:
         p.frame = frame
-    env: dict[str, Any] = {}
-    inner = Scope(env, doc, blocks, frame=frame)
-    for arg in args:
-        env[arg.name] = given[arg.name] if arg.name in given else ex.subst(
-            inner, arg.default, arg.path)  # fmt: skip
-    return Scope(env, doc, blocks, frame=frame)
+    scope = Scope({}, doc, blocks, frame=frame)
+    for arg in args:  # a default may use the arguments before it
+        scope.env[arg.name] = given[arg.name] if arg.name in given else ex.subst(
+            scope, arg.default, arg.path)  # fmt: skip
+    return scope
 
 
 def expand_document(doc: Document) -> tuple[Document, Expansion | None, list[Diagnostic]]:
@@ -147,7 +150,7 @@ def expand_document(doc: Document) -> tuple[Document, Expansion | None, list[Dia
     if not doc.file.startswith("<"):
         ex.files.append(str(FsPath(doc.file).resolve()))
     scope = spec_scope(ex, doc, data, {}, None)
-    top, _ = expand_spec(ex, doc, data, scope)
+    top, _ = expand_spec(ex, data, scope)
     _lift_input(ex, data, top)
     return finish(ex, doc, data, top, scope)
 

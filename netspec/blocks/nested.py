@@ -27,7 +27,7 @@ def zoo_names() -> list[str]:
 def find_spec(scope: Scope, ref: str) -> Path | None:
     """A spec path (relative to the using spec) or a zoo name; None when neither exists."""
     if ref.endswith((".yaml", ".yml")) or "/" in ref:
-        base = Path(scope.doc.file).parent if scope.doc.file.startswith("<") is False else Path()
+        base = Path() if scope.doc.file.startswith("<") else Path(scope.doc.file).parent
         path = (base / ref).resolve()
         return path if path.is_file() else None
     path = ZOO / f"{ref}.yaml"
@@ -60,7 +60,7 @@ def _read(ex: Any, scope: Scope, ref: Any, path: tuple) -> Any:
 
 def model_use(ex: Any, scope: Scope, raw: dict, path: tuple, prev: Any, note: str) -> Any:
     """Expand one `{model: ...}` entry; returns its output."""
-    from . import _model_inputs, spec_scope
+    from . import _model_inputs, spec_scope, spec_top
     from .expand import Frame
 
     doc = _read(ex, scope, ex.subst(scope, raw.get("model"), (*path, "model")), path)
@@ -81,8 +81,7 @@ def model_use(ex: Any, scope: Scope, raw: dict, path: tuple, prev: Any, note: st
     ex.frames.append(frame)
     inner = spec_scope(ex, doc, data, given, len(ex.frames) - 1)
     inner.open = False
-    top = {k: ex.subst(inner, v, (k,)) for k, v in data.items()
-           if k not in ("blocks", "args", "layers", "compile", "train")}  # fmt: skip
+    top = spec_top(ex, data, inner, sections=False)
     names = _model_inputs(top)
     targets = ex.inputs(scope, raw, path) or ([prev] if prev is not None else [])
     if len(targets) != len(names):

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import NetspecError
-from ..keras_weights import HDF5_MAGIC, ZIP_MAGIC
+from ..keras_weights import HDF5_MAGIC, ZIP_MAGIC, file_head
 
 
 @dataclass(frozen=True)
@@ -26,13 +26,7 @@ class KerasModelFile:
 
 def read_model_file(path: Path) -> KerasModelFile:
     """The model config of a .keras archive, a Keras 2 .h5 model or a to_json() file."""
-    if not path.is_file():
-        raise NetspecError(f"{path}: no such file")
-    try:
-        with path.open("rb") as f:
-            head = f.read(8)
-    except OSError as exc:
-        raise NetspecError(f"{path}: cannot read: {exc.strerror}") from None
+    head = file_head(path, "no such file", "cannot read")
     if head.startswith(ZIP_MAGIC):
         return _read_archive(path)
     if head.startswith(HDF5_MAGIC):

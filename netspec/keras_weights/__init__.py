@@ -18,16 +18,22 @@ ZIP_MAGIC = b"PK\x03\x04"
 KerasWeights = dict[str, list[np.ndarray]]
 
 
+def file_head(path: Path, missing: str, unreadable: str) -> bytes:
+    """The first 16 bytes of `path` (where a format's magic is); NetspecError `PATH: missing`
+    when it is not a file, `PATH: unreadable: why` when it cannot be read."""
+    if not path.is_file():
+        raise NetspecError(f"{path}: {missing}")
+    try:
+        with path.open("rb") as f:
+            return f.read(16)
+    except OSError as exc:
+        raise NetspecError(f"{path}: {unreadable}: {exc.strerror}") from None
+
+
 def detect_format(path: str | Path) -> str:
     """'safetensors', 'keras' (a .keras archive) or 'hdf5', by the file's first bytes."""
     path = Path(path)
-    if not path.is_file():
-        raise NetspecError(f"{path}: no such weights file")
-    try:
-        with path.open("rb") as f:
-            head = f.read(16)
-    except OSError as exc:
-        raise NetspecError(f"{path}: cannot read weights: {exc.strerror}") from None
+    head = file_head(path, "no such weights file", "cannot read weights")
     if head.startswith(HDF5_MAGIC):
         return "hdf5"
     if head.startswith(ZIP_MAGIC):
