@@ -350,3 +350,22 @@ def test_build_json_of_the_zoo_resnet50(capsys):
     names = {row["name"] for row in data["layers"]}
     assert {"conv1_conv", "conv2_block1_0_conv", "conv5_block3_3_bn", "predictions"} <= names
     assert len(data["layers"]) == 176  # Keras's ResNet50: 177 layers with its InputLayer
+
+
+def test_declared_weights_that_fail_name_where_they_were_declared(tmp_path):
+    (tmp_path / "base.yaml").write_text((HERE / "base.yaml").read_text())
+    valid = load_text(
+        """
+        netspec: 1
+        layers:
+          - {model: base.yaml, include_top: false, input_shape: [8, 8, 3], weights: nope.h5}
+          - {type: Dense, units: 2}
+        """,
+        tmp_path,
+        "top.yaml",
+    )
+    with pytest.raises(netspec.NetspecError) as info:
+        netspec.build(valid, seed=0)
+    assert str(info.value) == f"{tmp_path / 'top.yaml'}:4:5: layers[0].weights: " + (
+        f"{tmp_path / 'nope.h5'}: no such weights file"
+    )

@@ -4,10 +4,12 @@ applications-zoo spec (Keras's file, fetched and checked by netspec.keras_weight
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import NetspecError
+from ..errors import NetspecError, format_path
 
 if TYPE_CHECKING:
     from ..loader import ValidSpec
@@ -37,7 +39,8 @@ def _source(value: Any, base: Path, application: str | None, settings: dict) -> 
 
 def load_declared(model: Any, valid: ValidSpec) -> None:
     """Load the spec's own `weights:` into the whole model and each nested model's into its
-    layers (strict: every weight found with its shape; see load_weights)."""
+    layers (strict: every weight found with its shape; see load_weights). A failure names the
+    key that declared the weights."""
     from ..blocks.nested import ZOO
     from ..training.output.runs import load_weights
 
@@ -48,8 +51,9 @@ def load_declared(model: Any, valid: ValidSpec) -> None:
         in_zoo = file.resolve().parent == ZOO.resolve()
         settings = dict(exp.args) if exp is not None else {}
         settings.setdefault("input_shape", valid.spec.input_shape)
-        path = _source(own, file.parent, file.stem if in_zoo else None, settings)
-        load_weights(model, path, graph=valid.graph)
+        with _declared_at(f"{valid.file}: weights"):
+            path = _source(own, file.parent, file.stem if in_zoo else None, settings)
+            load_weights(model, path, graph=valid.graph)
     if exp is None:
         return
     for k, frame in enumerate(exp.frames):
@@ -57,5 +61,17 @@ def load_declared(model: Any, valid: ValidSpec) -> None:
         if source is None:
             continue
         app = frame.extra["application"] if frame.extra.get("zoo") else None
-        path = _source(source, Path(frame.extra["dir"]), app, frame.extra)
-        load_weights(model, path, graph=valid.graph, layers=exp.layers_of(k))
+        line, col = frame.doc.locate(frame.path)
+        where = f"{frame.doc.file}:{line}:{col}: {format_path(frame.path)}.weights"
+        with _declared_at(where):
+            path = _source(source, Path(frame.extra["dir"]), app, frame.extra)
+            load_weights(model, path, graph=valid.graph, layers=exp.layers_of(k))
+
+
+@contextmanager
+def _declared_at(where: str) -> Iterator[None]:
+    """Prefix a failure to load declared weights with where they were declared."""
+    try:
+        yield
+    except NetspecError as exc:
+        raise NetspecError(f"{where}: {exc}") from None
