@@ -59,6 +59,10 @@ class Node:
     # The mask the output carries: the name of the layer that made it (None: no mask); a list
     # for a multi-output layer. See Layer.propagates_mask and docs/spec-format.md, "Masks".
     mask: str | list[str | None] | None = None
+    # The mask the output carries when the model runs (`runtime_masks` below), and the masks
+    # the layer takes (its inputs' `mask`, or their `runtime_mask` for a `runtime_masks` layer).
+    runtime_mask: str | list[str | None] | None = None
+    input_masks: list[str | None] = field(default_factory=list)
     # The layer's weights for its input shapes (Keras layout), computed once here.
     weights: list[Weight] = field(default_factory=list)
 

@@ -20,6 +20,7 @@ CAST_FLOATS = ("float16", "bfloat16", "float64")
 
 def infer(graph: Graph, ctx_format: str) -> None:
     """Shapes, dtypes, weights and masks of every node, in execution order."""
+    cleared: set[tuple[str, int | None]] = set()  # values whose mask a layer has removed
     for i in graph.order:
         node = graph.nodes[i]
         if node.layer is None or not node.inputs:
@@ -42,8 +43,7 @@ def infer(graph: Graph, ctx_format: str) -> None:
             ctx = Context(ctx_format, dtypes, layers=graph.by_name)
             _apply_rule(graph, node, node.layer, shapes, ctx)
             if node.input_shapes is not None:
-                masks = [value_mask(graph, ref) for ref in node.inputs]
-                _apply_mask(graph, node, node.layer, node.input_shapes, masks)
+                _masks(graph, node, node.layer, cleared)
 
 
 def _unresolved(graph: Graph, node: Node, name: str) -> bool:
@@ -135,10 +135,37 @@ def _refuses(regularizer: object, shape: tuple[int | None, ...]) -> str | None:
     return refuses(shape) if refuses is not None else None
 
 
-def value_mask(graph: Graph, ref: Ref) -> str | None:
+def _masks(graph: Graph, node: Node, layer: Layer, cleared: set) -> None:
+    """The node's masks on both of Keras's tracks. Keras records the mask a layer's `mask=`
+    argument gets when the model is built (propagated statically: `node.mask`); the masks
+    MultiHeadAttention and GroupQueryAttention take (`query_mask`, `value_mask`) are read
+    from the tensors when the model runs, after MultiHeadAttention has removed the masks of
+    the tensors it took (`node.runtime_mask`)."""
+    from .layers.mask_inputs import QueryMasked
+
+    shapes = node.input_shapes or []
+    built = [value_mask(graph, r) for r in node.inputs]
+    running = [None if (r.node, r.index) in cleared else value_mask(graph, r, runtime=True)
+               for r in node.inputs]  # fmt: skip
+    masked = layer if isinstance(layer, QueryMasked) else None
+    runtime = masked is not None and masked.runtime_masks
+    node.input_masks = running if runtime else built
+    _apply_mask(graph, node, layer, shapes, built)
+    node.runtime_mask = node.mask
+    if running != built:  # the same rules on the masks it sees when running
+        scratch = Node(node.index, node.name, node.type, layer, output=node.output)
+        found = len(graph.problems)
+        _apply_mask(graph, scratch, layer, shapes, running)
+        del graph.problems[found:]
+        node.runtime_mask = scratch.mask
+    if masked is not None and masked.clears_input_masks:
+        cleared |= {(r.node, r.index) for r in node.inputs}
+
+
+def value_mask(graph: Graph, ref: Ref, runtime: bool = False) -> str | None:
     """The producer of the mask the value `ref` carries, if any."""
     node = graph.node(ref.node)
-    mask = node.mask if node is not None else None
+    mask = None if node is None else node.runtime_mask if runtime else node.mask
     if isinstance(mask, list):
         return mask[ref.index] if ref.index is not None and ref.index < len(mask) else None
     return mask

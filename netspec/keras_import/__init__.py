@@ -4,13 +4,13 @@ holds them, its weights in netspec's layout."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import NetspecError, SpecError
-from .convert import Imported, convert, written_names
+from .convert import Imported, convert
+from .layout import Layout
 from .read import read_model_file
 from .write import spec_text
 
@@ -37,20 +37,20 @@ def import_model(model: Path, output: Path, weights_out: Path | None = None) -> 
         )
     origin = f"Keras {source.keras_version}" if source.keras_version else "Keras"
     header = [f"Imported by `netspec import` from {Path(model).name} ({origin})."]
-    text = spec_text(_top(imported, True), _entries(imported, True), header)
+    written = Layout(imported).render()
+    text = spec_text(_top(imported, written.outputs), written, header)
     valid = _validate(text, output, imported)
     target = None
     if source.has_weights:
         from .weights import write_weights
 
         target = Path(weights_out) if weights_out else Path(output).with_suffix(".safetensors")
-        full = {**_top(imported, False), "layers": _entries(imported, False)}
-        write_weights(full, valid, Path(model), target)
+        write_weights(_flat_spec(imported), valid, Path(model), target)
     Path(output).write_text(text)
-    return ImportResult(Path(output), target, len(imported.entries), text.count("\n"))
+    return ImportResult(Path(output), target, len(imported.calls), text.count("\n"))
 
 
-def _top(imported: Imported, written: bool) -> dict[str, Any]:
+def _top(imported: Imported, outputs: list[str] | None) -> dict[str, Any]:
     top: dict[str, Any] = {"netspec": 1, "name": imported.name}
     if imported.sequential:
         (only,) = imported.inputs.values()
@@ -59,25 +59,20 @@ def _top(imported: Imported, written: bool) -> dict[str, Any]:
             top["input_dtype"] = only["dtype"]
     else:
         top["inputs"] = imported.inputs
-    last = imported.entries[-1]["name"] if imported.entries else None
-    if imported.outputs and (imported.outputs != [last] or not written):
-        outs = imported.outputs
-        top["outputs"] = outs[0] if len(outs) == 1 else outs
+    if outputs is not None:
+        top["outputs"] = outputs[0] if len(outputs) == 1 else outputs
     return top
 
 
-def _entries(imported: Imported, written: bool) -> list[dict[str, Any]]:
-    names = written_names(imported) if written else [e["name"] for e in imported.entries]
-    out = []
-    for name, entry in zip(names, imported.entries, strict=True):
-        ordered = {"type": entry["type"]}
-        if name is not None:
-            ordered["name"] = name
-        if "inputs" in entry:
-            ordered["inputs"] = entry["inputs"]
-        ordered.update({k: v for k, v in entry.items() if k not in ("type", "name", "inputs")})
-        out.append(ordered)
-    return out
+def _flat_spec(imported: Imported) -> dict[str, Any]:
+    """The model as one flat spec with Keras's layer names (to load Keras's weights into)."""
+    top = _top(imported, imported.outputs)
+    layers = []
+    for call in imported.calls:
+        entry = dict(call.entry)
+        refs = call.refs
+        layers.append({**entry, "inputs": refs[0] if len(refs) == 1 else refs})
+    return {**top, "layers": layers}
 
 
 def _validate(text: str, output: Path, imported: Imported):
@@ -89,10 +84,7 @@ def _validate(text: str, output: Path, imported: Imported):
     except SpecError as exc:
         lines = []
         for d in exc.diagnostics:
-            match = re.match(r"layers\[(\d+)\]", d.path)
-            entry = imported.entries[int(match.group(1))] if match else None
-            where = f"layer '{entry['name']}' ({entry['type']}): " if entry else ""
-            lines.append(f"{where}{d.path}: {d.message}")
+            lines.append(f"{d.path}: {d.message}")
         raise NetspecError(
             f"{output}: the imported spec does not validate (a bug in netspec import):\n"
             + "\n".join(lines)

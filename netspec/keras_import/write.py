@@ -48,19 +48,20 @@ def _float(value: float) -> str:
     return text
 
 
-def layer_lines(entry: dict[str, Any]) -> list[str]:
+def layer_lines(entry: dict[str, Any], indent: str = "  ") -> list[str]:
     """One `layers:` item: flow style when it fits in WIDTH, else one key per line."""
-    flow = "  - " + scalar(entry)
+    flow = f"{indent}- " + scalar(entry)
     if len(flow) <= WIDTH:
         return [flow]
     lines = []
     for i, (key, value) in enumerate(entry.items()):
-        lines.append(("  - " if i == 0 else "    ") + f"{key}: {scalar(value)}")
+        lead = f"{indent}- " if i == 0 else f"{indent}  "
+        lines.append(lead + f"{key}: {scalar(value)}")
     return lines
 
 
-def spec_text(top: dict[str, Any], layers: list[dict[str, Any]], header: list[str]) -> str:
-    """The whole file: modeline, header comments, top-level keys, layers, outputs."""
+def spec_text(top: dict[str, Any], written: Any, header: list[str]) -> str:
+    """The whole file: modeline, header comments, top-level keys, blocks, layers, outputs."""
     lines = [f"# yaml-language-server: $schema={SCHEMA_ID}"]
     lines += [f"# {line}" for line in header]
     outputs = top.pop("outputs", None)
@@ -70,8 +71,18 @@ def spec_text(top: dict[str, Any], layers: list[dict[str, Any]], header: list[st
             lines += [f"  {name}: {scalar(spec)}" for name, spec in value.items()]
         else:
             lines.append(f"{key}: {scalar(value)}")
+    if written.blocks:
+        lines.append("blocks:")
+        for name, block in written.blocks.items():
+            lines.append(f"  {name}:")
+            for key, value in block.items():
+                if key != "layers":
+                    lines.append(f"    {key}: {scalar(value)}")
+            lines.append("    layers:")
+            for entry in block["layers"]:
+                lines += layer_lines(entry, "      ")
     lines.append("layers:")
-    for entry in layers:
+    for entry in written.layers:
         lines += layer_lines(entry)
     if outputs is not None:
         lines.append(f"outputs: {scalar(outputs)}")

@@ -81,6 +81,7 @@ class GroupQueryAttention(QueryMasked, Layer):
 
     arity = (2, 3)
     masks_rank3: ClassVar[bool] = True
+    runtime_masks: ClassVar[bool] = True
     examples = (
         {
             "args": {"head_dim": 3, "num_query_heads": 4, "num_key_value_heads": 2},

@@ -90,6 +90,8 @@ class MultiHeadAttention(QueryMasked, Layer):
 
     arity = (2, 3)
     masks_rank3: ClassVar[bool] = True
+    runtime_masks: ClassVar[bool] = True
+    clears_input_masks: ClassVar[bool] = True
     examples = (
         {"args": {"num_heads": 2, "key_dim": 3}, "inputs": [[4, 5], [6, 5]]},
         {"args": {"num_heads": 1, "key_dim": 4}, "inputs": [[None, 6], [None, 6]]},

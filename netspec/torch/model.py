@@ -180,12 +180,10 @@ def _mask_plan(graph, slot: dict[str, int]) -> list[tuple] | None:
     (None: no mask) for the layers that take each input's mask; how the step makes a mask:
     False, True (`compute_mask(*inputs)`), or a tuple of slots (`compute_mask(*inputs,
     mask=[...])`: merges)), or None when no layer takes a mask."""
-    from ..inference import value_mask
-
     takes: dict[str, str | list[str | None]] = {}  # consumer -> the mask(s) it takes
     for node in graph.nodes:
         if node.layer is not None and node.layer.consumes_mask:
-            masks = [value_mask(graph, r) for r in node.inputs]
+            masks = node.input_masks  # as they were when it ran (see clears_input_masks)
             if any(masks):
                 takes[node.name] = masks if node.layer.mask_inputs else next(m for m in masks if m)
     if not takes:
@@ -199,7 +197,7 @@ def _mask_plan(graph, slot: dict[str, int]) -> list[tuple] | None:
             continue
         makes[name] = True
         if node.layer is not None and node.layer.mask_inputs:  # a merge: its inputs' masks
-            makes[name] = [value_mask(graph, r) for r in node.inputs]
+            makes[name] = list(node.input_masks)
             stack += [m for m in makes[name] if m]
 
     def slots(masks: str | bool | list[str | None] | None):

@@ -94,6 +94,16 @@ class MultiHeadAttentionModule(AttentionDropout):
             mask = padding[:, None] if mask is None else mask & padding[:, None]
         # The fused kernel returns no weights, and its dropout draws from torch's global stream.
         seeded = self.dropout_active() and self.seed is not None
+        if padding is not None and self.rate == 0 and not self.scores and len(self.axes) == 1:
+            # Keras's dot_product_attention path (no dropout, no scores, one attention axis):
+            # the mask is added as -0.7 * 3.38953e38, so a fully masked query row attends
+            # to every step alike (the explicit path below gives zeros there).
+            bias = torch.zeros((), dtype=qh.dtype, device=qh.device).masked_fill(
+                torch.ones((), dtype=torch.bool, device=qh.device), -0.7 * 3.38953e38
+            )
+            additive = torch.where(mask, torch.zeros_like(bias), bias)
+            out = F.scaled_dot_product_attention(qh, kh, vh, attn_mask=additive, scale=self.scale)
+            return out, None
         if self.scores or seeded or padding is not None:
             return self._explicit(qh, kh, vh, mask)
         out = F.scaled_dot_product_attention(
