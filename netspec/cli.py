@@ -366,15 +366,15 @@ def import_(
     weights_out: Annotated[
         Path | None, typer.Option(help="Weights file (default: SPEC.safetensors).")
     ] = None,
+    partial: Annotated[
+        bool, typer.Option(help="Write unsupported layers as placeholders (exit 1 still).")
+    ] = False,
 ) -> None:
     """Write a Keras model as a spec (and its weights, when the file holds them)."""
     with user_errors():
         from netspec.keras_import import import_model
 
-        done = import_model(model, output, weights_out)
-        print(f"spec saved to {done.spec} ({done.layers} layers, {done.lines} lines)")
-        if done.weights is not None:
-            print(f"weights saved to {done.weights}")
+        print(import_model(model, output, weights_out, partial).report())
 
 
 def _console():

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, cast
 from .errors import Path, Problem
 from .graph import Graph, Node, Ref, check_ref, layer_refs, value_shape
 from .layers.base import Context, Layer, Shape, ShapeError, Weight, fmt_shape
+from .layers.lambda_layer import Lambda
 from .vocab.bounds import MAX_ELEMENTS, MAX_SIZE
 
 if TYPE_CHECKING:
@@ -202,6 +203,8 @@ def _apply_mask(
         else:
             node.mask = sources[0] if carried else None
         return
+    if isinstance(layer, Lambda) and layer.drops_mask:
+        return  # the masks stop here, on purpose
     if not layer.propagates_mask:
         _mask_problem(
             graph,

@@ -49,6 +49,33 @@ def test_encoder_block_with_padding_mask_as_keras(causal):
     assert model._mask_plan is not None
 
 
+def two_blocks() -> dict:
+    mha = {"type": "MultiHeadAttention", "num_heads": 2, "key_dim": 3}
+    return spec([
+        {**EMBED, "name": "emb"},
+        {**mha, "name": "mha1", "inputs": ["emb", "emb"]},
+        {"type": "Add", "inputs": ["emb", "mha1"], "name": "res1"},
+        {**mha, "name": "mha2", "inputs": ["res1", "res1"]},
+        {"type": "Add", "inputs": ["res1", "mha2"], "name": "res2"},
+        {"type": "GlobalAveragePooling1D", "name": "pool"},
+        {"type": "Dense", "units": 3},
+    ])  # fmt: skip
+
+
+def test_attention_after_a_residual_runs_unmasked_as_keras():
+    """Keras's MultiHeadAttention reads its masks from the tensors when it runs and removes
+    them (`set_keras_mask(query, None)`): the residual Add after it, and the second
+    attention, run unmasked; the pooling still gets the mask recorded when Keras built the
+    model (its `mask=` argument). A fully masked query row attends to every step alike, as
+    Keras's dot_product_attention path gives (the padding rows of X)."""
+    assert_keras_parity(two_blocks(), TOKENS[[0, 1, 2, 4, 5]])
+    nodes = {n.name: n for n in from_data(two_blocks()).graph.nodes}
+    assert nodes["mha1"].input_masks == ["emb", "emb"]
+    assert nodes["mha2"].input_masks == [None, None]  # what Keras's call sees
+    assert nodes["res1"].runtime_mask is None and nodes["res1"].mask == "emb"
+    assert nodes["pool"].input_masks == ["emb"]  # the mask Keras recorded when building
+
+
 ATTENTION = {
     "Attention": {},
     "AdditiveAttention": {},

@@ -326,13 +326,13 @@ def plugin_import(tmp_path: Path) -> None:
     model = keras.Sequential([
         keras.Input((5,)),
         layers.Dense(4),
-        Scaled(0.3, scale_initializer="random_normal", name="scaled"),
+        Scaled(0.3, scale_initializer="random_normal", name="per_feature"),
         layers.Dense(2),
     ])  # fmt: skip
     model.save(tmp_path / "model.keras")
     x = np.random.default_rng(0).normal(size=(3, 5)).astype("float32")
     data = import_and_predict(tmp_path, model, tmp_path / "model.keras", x)
-    assert data["layers"][1] == {"type": "ScaledByFactor", "name": "scaled", "factor": 0.3,
+    assert data["layers"][1] == {"type": "ScaledByFactor", "name": "per_feature", "factor": 0.3,
                                  "scale_initializer": "random_normal"}  # fmt: skip
 
 

@@ -4,12 +4,13 @@ holds them, its weights in netspec's layout."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ..errors import NetspecError, SpecError
 from .convert import Imported, convert
+from .flat import drop_masks, flat_spec, top_keys
 from .layout import Layout
 from .read import read_model_file
 from .write import spec_text
@@ -24,58 +25,95 @@ class ImportResult:
     layers: int
     lines: int
 
+    def report(self) -> str:
+        lines = [f"spec saved to {self.spec} ({self.layers} layers, {self.lines} lines)"]
+        if self.weights is not None:
+            lines.append(f"weights saved to {self.weights}")
+        return "\n".join(lines)
 
-def import_model(model: Path, output: Path, weights_out: Path | None = None) -> ImportResult:
+
+PLACEHOLDER = "NOT_IMPORTED_"  # the type of a --partial placeholder: no layer has it
+
+
+def import_model(
+    model: Path, output: Path, weights_out: Path | None = None, partial: bool = False
+) -> ImportResult:
     """Write the spec of the Keras model file `model` to `output` and, when the file holds
     weights, those weights to `weights_out` (default: `output` with suffix .safetensors).
-    Every unsupported thing is reported at once as a NetspecError; nothing is written then."""
+    Every unsupported thing is reported at once as a NetspecError; nothing is written then,
+    unless `partial`: then the spec is written with each unsupported layer as a placeholder
+    (`type: NOT_IMPORTED_Class`, its reasons in a comment above it) that fails validation
+    until a person replaces it, no weights are written, and the error says so."""
     source = read_model_file(Path(model))
     imported = convert(source.config, str(model))
-    if imported.reasons:
-        raise NetspecError(
-            "cannot import this model:\n" + "\n".join(imported.reasons) + "\nno spec written"
-        )
     origin = f"Keras {source.keras_version}" if source.keras_version else "Keras"
     header = [f"Imported by `netspec import` from {Path(model).name} ({origin})."]
+    if imported.reasons:
+        return _refuse(imported, output, header, partial)
+    channels_first = _channels_first(imported)
+    drop_masks(imported, channels_first)
     written = Layout(imported).render()
-    text = spec_text(_top(imported, written.outputs), written, header)
-    valid = _validate(text, output, imported)
+    top = top_keys(imported, written.outputs)
+    if channels_first:
+        top = {**dict(list(top.items())[:2]), "data_format": "channels_first", **top}
+    text = spec_text(top, written, header)
+    valid = _validate(text, output)
     target = None
     if source.has_weights:
         from .weights import write_weights
 
         target = Path(weights_out) if weights_out else Path(output).with_suffix(".safetensors")
-        write_weights(_flat_spec(imported), valid, Path(model), target)
+        write_weights(flat_spec(imported, channels_first), valid, Path(model), target)
     Path(output).write_text(text)
     return ImportResult(Path(output), target, len(imported.calls), text.count("\n"))
 
 
-def _top(imported: Imported, outputs: list[str] | None) -> dict[str, Any]:
-    top: dict[str, Any] = {"netspec": 1, "name": imported.name}
-    if imported.sequential:
-        (only,) = imported.inputs.values()
-        top["input_shape"] = only["shape"]
-        if "dtype" in only:
-            top["input_dtype"] = only["dtype"]
-    else:
-        top["inputs"] = imported.inputs
-    if outputs is not None:
-        top["outputs"] = outputs[0] if len(outputs) == 1 else outputs
-    return top
+def _channels_first(imported: Imported) -> bool:
+    """Whether every layer with a data_format is channels_first (Keras's image_data_format
+    set so): then the spec says it once, at the top, and the layers do not."""
+    from ..layers import LAYERS
+
+    def has_format(kind: str) -> bool:
+        return kind in LAYERS and "data_format" in LAYERS.get(kind).model_fields
+
+    formats = [c.entry for c in imported.calls if has_format(c.entry["type"])]
+    if not formats or any(e.get("data_format") != "channels_first" for e in formats):
+        return False
+    for entry in formats:
+        del entry["data_format"]
+    return True
 
 
-def _flat_spec(imported: Imported) -> dict[str, Any]:
-    """The model as one flat spec with Keras's layer names (to load Keras's weights into)."""
-    top = _top(imported, imported.outputs)
-    layers = []
+def _refuse(imported: Imported, output: Path, header: list[str], partial: bool) -> ImportResult:
+    reasons = "\n".join(imported.reasons)
+    by_layer: dict[str, list[str]] = {}
+    for reason in imported.reasons:
+        found = re.search(r": layer '(.*?)' \((.*?)\): (.*)$", reason)
+        if found:
+            by_layer.setdefault(found.group(1), []).append(found.group(3))
+    names = {c.entry["name"] for c in imported.calls}
+    placeable = sum(map(len, by_layer.values())) == len(imported.reasons) and set(by_layer) <= names
+    if not partial or not placeable:
+        why = " (not every reason is a layer's: no placeholders)" if partial else ""
+        raise NetspecError(f"cannot import this model:\n{reasons}\nno spec written{why}")
     for call in imported.calls:
-        entry = dict(call.entry)
-        refs = call.refs
-        layers.append({**entry, "inputs": refs[0] if len(refs) == 1 else refs})
-    return {**top, "layers": layers}
+        problems = by_layer.get(call.entry["name"])
+        if problems:
+            kind = call.entry["type"]
+            call.keras_class = ""  # its name is written, automatic or not
+            call.entry = {"type": f"{PLACEHOLDER}{kind}", "name": call.entry["name"],
+                          "_comment": [f"TODO netspec import: {p}" for p in problems]}  # fmt: skip
+    written = Layout(imported).render()
+    text = spec_text(top_keys(imported, written.outputs), written, header)
+    Path(output).write_text(text)
+    raise NetspecError(
+        f"cannot import this model:\n{reasons}\n"
+        f"partial spec written to {output}: replace its {PLACEHOLDER}* placeholders "
+        "(it does not validate until then); no weights written"
+    )
 
 
-def _validate(text: str, output: Path, imported: Imported):
+def _validate(text: str, output: Path):
     """The written spec, validated; a problem is this importer's bug, named by layer."""
     from ..loader import loads
 

@@ -127,10 +127,21 @@ def without_defaults(
         rest = {k: v for k, v in entry.items() if k != key}
         if _same(cls, rest, full, key):
             del out[key]
-        elif isinstance(value, list) and value and all(v == value[0] for v in value):
-            if _same(cls, {**entry, key: value[0]}, full, key):
-                out[key] = value[0]
+        else:
+            out[key] = _collapsed(cls, entry, full, key, value)
     return out
+
+
+def _collapsed(
+    cls: type[BaseModel], entry: dict[str, Any], full: BaseModel, key: str, value: Any
+) -> Any:
+    """An all-equal list as its one value, level by level while netspec reads it the same:
+    Keras's `((3, 3), (3, 3))` padding as `3`, but `((0, 1), (0, 1))` as it is."""
+    while isinstance(value, list) and value and all(v == value[0] for v in value):
+        if not _same(cls, {**entry, key: value[0]}, full, key):
+            break
+        value = value[0]
+    return value
 
 
 def _derived(cls: type[BaseModel], key: str, args: dict[str, Any], rank: int | None) -> bool:
@@ -170,12 +181,15 @@ def field_names(cls: type[BaseModel]) -> dict[str, str]:
 
 
 def _norm(value: Any) -> Any:
-    """A value for comparison: an all-equal list as its one value (Keras's `3` for `(3, 3)`)."""
+    """A value for comparison: an all-equal list as its one value (Keras's `3` for `(3, 3)`),
+    only where that one value is a number: `((0, 1), (0, 1))` (one-sided padding) is not
+    `(0, 1)`, which netspec reads as `((0, 0), (1, 1))`."""
     if isinstance(value, dict):
         return {k: _norm(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         items = [_norm(v) for v in value]
-        return items[0] if items and all(v == items[0] for v in items) else items
+        scalar = items and not isinstance(items[0], (list, dict))
+        return items[0] if scalar and all(v == items[0] for v in items) else items
     return value
 
 

@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..layers.base import snake_case
 from . import masks
 from .ops import is_op, op_entry
 from .translate import call_arguments, is_custom, layer_entry
@@ -26,6 +27,13 @@ class Call:
     entry: dict[str, Any]
     refs: list[str]
     group: int | None = None
+    op: bool = False  # a keras.ops node (which drops masks, unlike layers)
+    keras_class: str = ""  # Keras's class (its automatic names: `add_3` of an ops Add)
+
+    def automatic(self) -> bool:
+        """Whether its name is one Keras made (`dense_3`), not one a person chose."""
+        name = self.entry["name"]
+        return any(automatic(name, k) for k in (self.entry["type"], self.keras_class) if k)
 
 
 @dataclass
@@ -57,6 +65,11 @@ class Imported:
     @property
     def entries(self) -> list[dict[str, Any]]:
         return [c.entry for c in self.calls]
+
+
+def automatic(name: str, kind: str) -> bool:
+    """Whether `name` is Keras's automatic name for a layer of class `kind`."""
+    return re.fullmatch(re.escape(snake_case(kind)) + r"(_[0-9]+)?", name) is not None
 
 
 def clean_name(name: Any) -> str:
@@ -164,7 +177,9 @@ class _Builder:
             self.out.calls.append(Call(entry, refs, group))
             return made
         self.taken.add(name)
-        self.out.calls.append(Call(_entry(layer, name, kwargs, self.out.reasons), refs, group))
+        entry = _entry(layer, name, kwargs, self.out.reasons)
+        kind = str(layer.get("class_name") or "")
+        self.out.calls.append(Call(entry, refs, group, op=is_op(layer), keras_class=kind))
         return name
 
     def nested(

@@ -5,11 +5,9 @@ one, a Keras automatic name (`dense_3`) only where something refers to it."""
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..layers.base import snake_case
 from .convert import Imported
 from .repeats import Segment, find_segments
 
@@ -40,11 +38,6 @@ class Written:
     blocks: dict[str, dict[str, Any]]
     layers: list[dict[str, Any]]
     outputs: list[str] | None
-
-
-def automatic(name: str, kind: str) -> bool:
-    """Whether `name` is Keras's automatic name for a layer of class `kind`."""
-    return re.fullmatch(re.escape(snake_case(kind)) + r"(_[0-9]+)?", name) is not None
 
 
 class Layout:
@@ -92,7 +85,8 @@ class Layout:
                             named=prefix is not None, base=base, first=first)  # fmt: skip
             if prefix is not None:
                 inst.suffixes = {i: self.calls[i].entry["name"][len(prefix) + 1 :]
-                                 for i in range(start, end)}  # fmt: skip
+                                 for i in range(start, end)
+                                 if not self.calls[i].automatic()}  # fmt: skip
             self.instances.append(inst)
 
     def _outside_refs(self) -> dict[str, set[int]]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from .layout import Written, automatic
+from .layout import Written
 
 if TYPE_CHECKING:
     from .layout import Layout
@@ -69,7 +69,7 @@ class _Renderer:
         for i, c in enumerate(self.calls):
             if c.entry["type"] == "Shared":
                 self.needed.add(self.lay.index[c.entry["layer"]])
-            elif not automatic(c.entry["name"], c.entry["type"]):
+            elif not c.automatic():
                 self.needed.add(i)
 
     def _mark(self, ref: str, body: int | None) -> None:
@@ -100,11 +100,11 @@ class _Renderer:
         """The name written for call j in its body (None: left unnamed)."""
         body = self.lay.body[j]
         inst = self.lay.instances[body] if body is not None else None
-        if inst is not None and inst.named and inst.suffixes:
+        if inst is not None and j in inst.suffixes:
             return inst.suffixes[j]
         if j not in self.needed:
             return None
-        if inst is not None and not inst.named:  # an unnamed run: the first run's name
+        if inst is not None and inst.first is not None:  # a run: the first run's name
             first = inst if inst.first is None else self.lay.instances[inst.first]
             return self.calls[first.start + j - inst.start].entry["name"]
         return self.calls[j].entry["name"]

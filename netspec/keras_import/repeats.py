@@ -48,14 +48,14 @@ def find_segments(im: Imported, top: list[int], users: dict[str, set[int]]) -> l
 
 class _Finder:
     def __init__(self, im: Imported, top: set[int], users: dict[str, set[int]]):
-        from .layout import automatic, entry_key
+        from .layout import entry_key
 
         self.calls = im.calls
         self.free = top
         self.users = users
         self.index = {c.entry["name"]: i for i, c in enumerate(im.calls)}
         self.keys = [entry_key(c.entry) for c in im.calls]
-        self.auto = [automatic(c.entry["name"], c.entry["type"]) for c in im.calls]
+        self.auto = [c.automatic() for c in im.calls]
 
     def best(self) -> Segment | None:
         best, score = None, 0
@@ -132,18 +132,21 @@ class _Finder:
         raise AssertionError("a run without an input")
 
     def _prefixes(self, starts: list[int], k: int) -> list[str | None] | None:
-        """Each run's instance name, or None for all when every name is automatic."""
+        """Each run's instance name, or None for all when every name is automatic. A run's
+        made names must be its prefix and a suffix the same in every run; its automatic
+        names (Xception's `add_4` among `block6_sepconv1`) are left to the block."""
         if all(self.auto[i] for t in starts for i in range(t, t + k)):
             return [None] * len(starts)
         prefixes, suffixes = [], None
         for t in starts:
-            names = [self.calls[i].entry["name"] for i in range(t, t + k)]
+            made = [i for i in range(t, t + k) if not self.auto[i]]
+            names = [self.calls[i].entry["name"] for i in made]
             common = os.path.commonprefix(names)
             cut = common.rfind("_")
             if cut <= 0:
                 return None
-            ends = [n[cut + 1 :] for n in names]
-            if not all(ends) or (suffixes is not None and ends != suffixes):
+            ends = [(i - t, n[cut + 1 :]) for i, n in zip(made, names, strict=True)]
+            if not all(e for _, e in ends) or (suffixes is not None and ends != suffixes):
                 return None
             suffixes = ends
             prefixes.append(common[:cut])

@@ -50,10 +50,12 @@ def _float(value: float) -> str:
 
 def layer_lines(entry: dict[str, Any], indent: str = "  ") -> list[str]:
     """One `layers:` item: flow style when it fits in WIDTH, else one key per line."""
+    notes = [f"{indent}# {line}" for line in entry.get("_comment", [])]
+    entry = {k: v for k, v in entry.items() if k != "_comment"}
     flow = f"{indent}- " + scalar(entry)
     if len(flow) <= WIDTH:
-        return [flow]
-    lines = []
+        return [*notes, flow]
+    lines = notes
     for i, (key, value) in enumerate(entry.items()):
         lead = f"{indent}- " if i == 0 else f"{indent}  "
         lines.append(lead + f"{key}: {scalar(value)}")

@@ -42,6 +42,12 @@ class Lambda(Layer):
         description="Expected output shape without the batch axis "
         "(Keras's argument); must agree with the inferred shape (null matches any size).",
     )
+    drops_mask: bool = Field(
+        False,
+        description="true: the masks of masked inputs stop here, as Keras drops them at a "
+        "keras.ops call of functional code (`netspec import` writes it there); false: a mask "
+        "reaching this layer is an error, so a mask never silently stops mattering.",
+    )
 
     arity = (1, None)
     keras_parity = False
