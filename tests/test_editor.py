@@ -412,3 +412,23 @@ def test_a_layer_alias_narrows_like_its_name(editor):
     body = "".join(f"    {k}: {flow(v)}\n" for k, v in args.items())
     found = editor.diagnostics(HEAD + f"  - type: {alias}\n{body}    not_a_key: 1\n")
     assert found == [(4 + len(args), "Property not_a_key is not allowed.")]
+
+
+def test_imported_specs_have_no_diagnostics(editor, tmp_path):
+    """`netspec import` round-trips: what it writes (blocks, repeats, Shared, as:, drops_mask,
+    data_format) gets no diagnostic in the editor."""
+    import os
+
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    import keras
+    from test_keras_import import MODELS
+
+    from netspec.keras_import import import_model
+
+    for kind, make in MODELS.items():
+        keras.utils.set_random_seed(0)
+        make().save(tmp_path / f"{kind}.keras")
+        import_model(tmp_path / f"{kind}.keras", tmp_path / f"{kind}.yaml")
+        text = (tmp_path / f"{kind}.yaml").read_text()
+        body = text.split("\n", 1)[1]  # after the modeline: opened with the test's own
+        assert editor.diagnostics(body) == [], kind

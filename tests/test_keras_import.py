@@ -146,6 +146,19 @@ def named_blocks():
     return keras.Model(inputs, layers.GlobalAveragePooling2D(name="pool")(x))
 
 
+def two_tower():
+    """A nested Functional model with two inputs (a block with `inputs: [a, b]`) and a nested
+    Sequential beside it."""
+    a, b = keras.Input((6,), name="a"), keras.Input((6,), name="b")
+    h = layers.Concatenate()([layers.Dense(8, activation="relu")(a), layers.Dense(8)(b)])
+    fuse = keras.Model([a, b], layers.Dense(4)(h), name="fuse")
+    deep = keras.Sequential([keras.Input((4,)), layers.Dense(4, activation="relu"),
+                             layers.Dense(4)], name="deep")  # fmt: skip
+    user, item = keras.Input((6,), name="user"), keras.Input((6,), name="item")
+    x = fuse([layers.Dense(6)(user), item])
+    return keras.Model([user, item], layers.Dense(1)(layers.Add()([x, deep(x)])))
+
+
 def channels_first():
     keras.config.set_image_data_format("channels_first")
     try:
@@ -163,9 +176,10 @@ def channels_first():
 
 MODELS = {"mlp": mlp, "resnet": resnet, "conv1d": conv1d, "unet": unet, "lstm": lstm, "ops": ops,
           "nested": nested, "siamese": siamese, "transformer": transformer,
-          "named_blocks": named_blocks, "channels_first": channels_first}  # fmt: skip
-H5 = {"mlp", "resnet", "nested"}
-JSON = {"unet", "transformer"}
+          "named_blocks": named_blocks, "channels_first": channels_first,
+          "two_tower": two_tower}  # fmt: skip
+H5 = set(MODELS)  # Keras 2's format, as Keras 3's legacy saver writes it
+JSON = set(MODELS)
 # What each spec must show: the structure the importer writes.
 EXPECTED = {
     "nested": ["blocks:", "- {block: encoder, name: encoder}", "- {block: head, name: head}"],
@@ -173,6 +187,7 @@ EXPECTED = {
     "transformer": ["- {block: block, repeat: 3}", "- {type: Embedding, input_dim: 50"],
     "named_blocks": ['{block: stage2_block, name: "stage2_block${i}", repeat: 3}'],
     "channels_first": ["data_format: channels_first", "- {type: BatchNormalization, axis: 1}"],
+    "two_tower": ["    inputs: [a, b]", "- {block: fuse, name: fuse, inputs: [dense", ", item]}"],
 }
 
 

@@ -13,7 +13,7 @@ from .convert import Imported, convert
 from .flat import drop_masks, flat_spec, top_keys
 from .layout import Layout
 from .read import read_model_file
-from .write import spec_text
+from .write import schema_ref, spec_text
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ def import_model(
     top = top_keys(imported, written.outputs)
     if channels_first:
         top = {**dict(list(top.items())[:2]), "data_format": "channels_first", **top}
-    text = spec_text(top, written, header)
+    text = spec_text(top, written, header, schema_ref(Path(output)))
     valid = _validate(text, output)
     target = None
     if source.has_weights:
@@ -104,7 +104,7 @@ def _refuse(imported: Imported, output: Path, header: list[str], partial: bool) 
             call.entry = {"type": f"{PLACEHOLDER}{kind}", "name": call.entry["name"],
                           "_comment": [f"TODO netspec import: {p}" for p in problems]}  # fmt: skip
     written = Layout(imported).render()
-    text = spec_text(top_keys(imported, written.outputs), written, header)
+    text = spec_text(top_keys(imported, written.outputs), written, header, schema_ref(Path(output)))
     Path(output).write_text(text)
     raise NetspecError(
         f"cannot import this model:\n{reasons}\n"

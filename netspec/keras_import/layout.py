@@ -84,7 +84,7 @@ class Layout:
             inst = Instance(start, end, [seg.inputs[start]], ["x"], output, name=prefix,
                             named=prefix is not None, base=base, first=first)  # fmt: skip
             if prefix is not None:
-                inst.suffixes = {i: self.calls[i].entry["name"][len(prefix) + 1 :]
+                inst.suffixes = {i: _suffix(self.calls[i].entry["name"], prefix)
                                  for i in range(start, end)
                                  if not self.calls[i].automatic()}  # fmt: skip
             self.instances.append(inst)
@@ -119,3 +119,9 @@ class Layout:
 def entry_key(entry: dict[str, Any]) -> str:
     """An entry's arguments, without its name, as comparable text."""
     return json.dumps({k: v for k, v in entry.items() if k != "name"}, sort_keys=True)
+
+
+def _suffix(name: str, prefix: str) -> str:
+    """A layer's name in a block used as `prefix`: `1_conv` of `conv2_block2_1_conv`, and
+    `${name}` for the layer named as the use itself."""
+    return "${name}" if name == prefix else name[len(prefix) + 1 :]

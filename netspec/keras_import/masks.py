@@ -45,9 +45,9 @@ class MaskGraph:
                     self.uses.setdefault(source, set()).add(use)
 
     def _is_mask_op(self, layer: dict[str, Any]) -> bool:
-        module = layer.get("module")
-        return (isinstance(module, str) and module.startswith("keras.src.ops")
-                and layer.get("class_name") in MASK_OPS)  # fmt: skip
+        from .ops import is_op
+
+        return is_op(layer) and layer.get("class_name") in MASK_OPS
 
     def _sources(self, layer: dict[str, Any]) -> list[str]:
         return [s for node in layer.get("inbound_nodes") or [] if isinstance(node, dict)

@@ -117,8 +117,19 @@ class _Refused(Exception):
 
 
 def is_op(layer: dict[str, Any]) -> bool:
+    """Whether a serialized "layer" is a keras.ops node: its module says so in Keras 3's
+    formats; Keras 3's legacy .h5 writes no module, and an op's config, unlike a layer's,
+    has no `trainable` (its class name alone is ambiguous: ops.Add and layers.Add)."""
     module = layer.get("module")
-    return isinstance(module, str) and module.startswith("keras.src.ops")
+    if isinstance(module, str):
+        return module.startswith("keras.src.ops")
+    config = layer.get("config")
+    return (
+        isinstance(config, dict)
+        and "trainable" not in config
+        and bool(layer.get("inbound_nodes"))
+        and layer.get("class_name") != "InputLayer"
+    )
 
 
 def _is_tensor(value: Any) -> bool:

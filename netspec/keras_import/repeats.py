@@ -137,6 +137,9 @@ class _Finder:
         names (Xception's `add_4` among `block6_sepconv1`) are left to the block."""
         if all(self.auto[i] for t in starts for i in range(t, t + k)):
             return [None] * len(starts)
+        own = self._own_names(starts, k)
+        if own is not None:
+            return own
         prefixes, suffixes = [], None
         for t in starts:
             made = [i for i in range(t, t + k) if not self.auto[i]]
@@ -151,3 +154,12 @@ class _Finder:
             suffixes = ends
             prefixes.append(common[:cut])
         return prefixes if len(set(prefixes)) == len(prefixes) else None
+
+    def _own_names(self, starts: list[int], k: int) -> list[str | None] | None:
+        """The runs' names when each run has one made name, at the same place (InceptionV3's
+        `mixed5` among automatic names): the use is named so, the layer `${name}`."""
+        made = [[i - t for i in range(t, t + k) if not self.auto[i]] for t in starts]
+        if any(m != made[0] for m in made) or len(made[0]) != 1:
+            return None
+        names = [self.calls[t + made[0][0]].entry["name"] for t in starts]
+        return list(names) if len(set(names)) == len(names) else None

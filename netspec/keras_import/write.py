@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
+from pathlib import Path
 from typing import Any
 
 from ..schema import SCHEMA_ID
@@ -62,9 +64,21 @@ def layer_lines(entry: dict[str, Any], indent: str = "  ") -> list[str]:
     return lines
 
 
-def spec_text(top: dict[str, Any], written: Any, header: list[str]) -> str:
+def schema_ref(spec: Path) -> str:
+    """The modeline's schema for a spec written at `spec`: `schemas/netspec.schema.json` of
+    the nearest folder above that has one (`netspec schema -o schemas/netspec.schema.json`),
+    as a relative path, else the schema's id."""
+    folder = spec.resolve().parent
+    for above in (folder, *folder.parents):
+        found = above / "schemas" / "netspec.schema.json"
+        if found.is_file():
+            return Path(os.path.relpath(found, folder)).as_posix()
+    return SCHEMA_ID
+
+
+def spec_text(top: dict[str, Any], written: Any, header: list[str], schema: str) -> str:
     """The whole file: modeline, header comments, top-level keys, blocks, layers, outputs."""
-    lines = [f"# yaml-language-server: $schema={SCHEMA_ID}"]
+    lines = [f"# yaml-language-server: $schema={schema}"]
     lines += [f"# {line}" for line in header]
     outputs = top.pop("outputs", None)
     for key, value in top.items():
