@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, cast
 from .errors import Path, Problem
 from .graph import Graph, Node, Ref, check_ref, layer_refs, value_shape
 from .layers.base import Context, Layer, Shape, ShapeError, Weight, fmt_shape
-from .layers.lambda_layer import Lambda
 from .vocab.bounds import MAX_ELEMENTS, MAX_SIZE
 
 if TYPE_CHECKING:
@@ -142,14 +141,11 @@ def _masks(graph: Graph, node: Node, layer: Layer, cleared: set) -> None:
     MultiHeadAttention and GroupQueryAttention take (`query_mask`, `value_mask`) are read
     from the tensors when the model runs, after MultiHeadAttention has removed the masks of
     the tensors it took (`node.runtime_mask`)."""
-    from .layers.mask_inputs import QueryMasked
-
     shapes = node.input_shapes or []
     built = [value_mask(graph, r) for r in node.inputs]
     running = [None if (r.node, r.index) in cleared else value_mask(graph, r, runtime=True)
                for r in node.inputs]  # fmt: skip
-    masked = layer if isinstance(layer, QueryMasked) else None
-    runtime = masked is not None and masked.runtime_masks
+    runtime = layer.runtime_masks
     node.input_masks = running if runtime else built
     _apply_mask(graph, node, layer, shapes, built)
     node.runtime_mask = node.mask
@@ -159,7 +155,7 @@ def _masks(graph: Graph, node: Node, layer: Layer, cleared: set) -> None:
         _apply_mask(graph, scratch, layer, shapes, running)
         del graph.problems[found:]
         node.runtime_mask = scratch.mask
-    if masked is not None and masked.clears_input_masks:
+    if layer.clears_input_masks:
         cleared |= {(r.node, r.index) for r in node.inputs}
 
 
@@ -203,7 +199,7 @@ def _apply_mask(
         else:
             node.mask = sources[0] if carried else None
         return
-    if isinstance(layer, Lambda) and layer.drops_mask:
+    if layer.ends_masks():
         return  # the masks stop here, on purpose
     if not layer.propagates_mask:
         _mask_problem(

@@ -482,5 +482,5 @@ def test_validating_a_spec_imports_only_its_layer_modules():
     )
     assert python_output(code) == str(
         ["netspec.layers._index", "netspec.layers.base", "netspec.layers.dense",
-         "netspec.layers.dropout"]
+         "netspec.layers.dropout", "netspec.layers.shapes"]
     )  # fmt: skip

@@ -16,28 +16,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..registry import Registry
 from ..vocab.bounds import Size
+from .shapes import Dims, Shape, ShapeError, fmt_shape, known, need_rank
 
 if TYPE_CHECKING:
     import torch
-    from typing_extensions import TypeIs
 
     from ..vocab import Constraint, Initializer, Regularizer
     from .attention import EinsumKernelInit
 
-Shape = tuple[int | None, ...]  # without the batch axis; None is a variable dimension
-Dims = tuple[int, ...]  # a shape whose every size is known (a weight's)
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 LAYER_NAME_PATTERN = r"^[A-Za-z0-9_]+$"  # a digit first too: a block's `0_conv`
 DataFormat = Literal["channels_last", "channels_first"]
-
-
-class ShapeError(ValueError):
-    """A shape rule's refusal; `field` names the argument at fault (else the layer's inputs):
-    a key, or a tuple of keys for an argument nested in another (("layer", "units"))."""
-
-    def __init__(self, message: str, field: str | tuple[str | int, ...] | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 @dataclass
@@ -128,6 +117,14 @@ class Layer(BaseModel):
     propagates_mask: ClassVar[bool] = False
     consumes_mask: ClassVar[bool] = False
     mask_inputs: ClassVar[bool] = False
+    # Of the mask_inputs layers (mask_inputs.py): Keras reads their masks when the model runs;
+    # and (MultiHeadAttention) removes the masks of the tensors it takes.
+    runtime_masks: ClassVar[bool] = False
+    clears_input_masks: ClassVar[bool] = False
+
+    def ends_masks(self) -> bool:
+        """Whether masks reaching this layer stop here on purpose (Lambda's drops_mask)."""
+        return False
 
     def produces_mask(self) -> bool:
         """Whether this layer makes a new mask from its inputs (replacing any they carry)."""
@@ -179,21 +176,4 @@ def snake_case(name: str) -> str:
     return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
-def known(shape: Shape) -> TypeIs[Dims]:
-    return all(d is not None for d in shape)
-
-
-def need_rank(shape: Shape, rank: int | tuple[int, ...], what: str = "input") -> None:
-    """ShapeError unless `shape` (without batch) has the rank(s) given, counted with the batch
-    axis as Keras counts them."""
-    ranks = (rank,) if isinstance(rank, int) else rank
-    if len(shape) + 1 not in ranks:
-        want = " or ".join(str(r) for r in ranks)
-        raise ShapeError(
-            f"expects an {what} of rank {want} (batch axis included), got shape {fmt_shape(shape)}"
-        )
-
-
-def fmt_shape(shape: Shape) -> str:
-    """Keras's way of printing a shape: (None, 28, 28, 1), batch axis first."""
-    return "(" + ", ".join(str(d) for d in (None, *shape)) + ")"
+__all__ = ["Dims", "Shape", "ShapeError", "fmt_shape", "known", "need_rank"]

@@ -51,6 +51,10 @@ class Lambda(Layer):
 
     arity = (1, None)
     keras_parity = False
+
+    def ends_masks(self) -> bool:
+        return self.drops_mask
+
     examples = (
         {"args": {"expression": "x * 2 + 1"}, "inputs": [[3]]},
         {"args": {"expression": "tanh(x) * sigmoid(x)"}, "inputs": [[4, 5]]},

@@ -30,14 +30,11 @@ class QueryMasked:
     consumes_mask: ClassVar[bool] = True
     # MultiHeadAttention's and GroupQueryAttention's masks combine as (batch, Tq, Tv).
     masks_rank3: ClassVar[bool] = False
-    # Keras reads the masks of MultiHeadAttention and GroupQueryAttention (`query_mask`,
-    # `value_mask`, `key_mask`) from the tensors when the model runs, not when it is built.
-    runtime_masks: ClassVar[bool] = False
-    # Keras's MultiHeadAttention.call removes the masks of the tensors it takes
-    # (`backend.set_keras_mask(query, None)`, value and key too): a layer that runs after it
-    # and reads masks at run time from the same tensor sees none (the residual
-    # `Add()([x, mha(x, x)])` of a Transformer block, and the attention after it).
-    clears_input_masks: ClassVar[bool] = False
+    # Keras's MultiHeadAttention and GroupQueryAttention read their masks (`query_mask`, ...)
+    # from the tensors when the model runs (`runtime_masks`), and MultiHeadAttention.call
+    # removes the masks of the tensors it takes (`backend.set_keras_mask(query, None)`:
+    # `clears_input_masks`): a layer that runs after it and reads masks at run time from the
+    # same tensor sees none (the residual `Add()([x, mha(x, x)])` of a Transformer block).
     if TYPE_CHECKING:
         return_attention_scores: bool
 
