@@ -14,6 +14,18 @@ from typing import Annotated
 import typer
 
 from netspec.catalog import BY_NAME, KINDS
+from netspec.cli_options import (
+    WEIGHTS_HELP,
+    AllowExtra,
+    AllowNonfinite,
+    DataOpt,
+    Device,
+    MaxRestarts,
+    Nproc,
+    Precision,
+    SplitOpt,
+    WeightsOpt,
+)
 
 app = typer.Typer(
     name="netspec",
@@ -112,7 +124,9 @@ def build(
         if as_json:
             print(json.dumps(summary_dict(graph, None, valid.expansion, depth), indent=2))
         else:
-            _console().print(summary_table(graph, valid.expansion, depth))
+            from rich.console import Console
+
+            Console().print(summary_table(graph, valid.expansion, depth))
         if weights is not None:
             print(f"weights loaded from {weights}", file=sys.stderr if as_json else sys.stdout)
 
@@ -199,35 +213,6 @@ def schema(
         sys.stdout.write(text)
 
 
-Device = Annotated[str, typer.Option(help="cpu, cuda, cuda:N or auto (CUDA when available).")]
-DataOpt = Annotated[
-    Path, typer.Option("--data", help=".npz file or directory of .npy files.", show_default=False)
-]
-WEIGHTS_HELP = "weights.safetensors of a run, or a Keras weight file (.weights.h5, .keras, .h5)"
-WeightsOpt = Annotated[Path, typer.Option("--weights", help=WEIGHTS_HELP + ".", show_default=False)]
-AllowExtra = Annotated[
-    bool,
-    typer.Option(
-        "--allow-extra-weights",
-        help="Accept layers in a Keras weight file that the model lacks (an ImageNet file "
-        "with its top into an include_top: false model).",
-    ),
-]
-SplitOpt = Annotated[
-    str | None, typer.Option(help="train, val or test (default: test, else val, else train).")
-]
-
-
-AllowNonfinite = Annotated[
-    bool,
-    typer.Option("--allow-nonfinite", help="Use data that holds NaN or inf (refused by default)."),
-]
-Precision = Annotated[
-    str | None,
-    typer.Option(help="32, bf16 (autocast to bfloat16) or 16-mixed (float16 autocast, CUDA)."),
-]
-
-
 @app.command()
 def train(
     spec: Annotated[
@@ -275,10 +260,10 @@ def train(
     allow_nonfinite: AllowNonfinite = False,
     max_memory: Annotated[
         str | None,
-        typer.Option(
-            help="Memory budget of one training batch (e.g. 64GiB); default: half of the RAM."
-        ),
+        typer.Option(help="Memory budget of one batch (e.g. 64GiB); default: half of the RAM."),
     ] = None,
+    nproc: Nproc = None,
+    max_restarts: MaxRestarts = 0,
 ) -> None:
     """Train a spec's model on .npz data (Keras's fit); write the run folder."""
     sets = list(overrides or [])
@@ -298,6 +283,10 @@ def train(
             raise NetspecError("give a spec file to train, or --resume RUN to continue a run")
         if resume is not None and out is not None:
             raise NetspecError("--out and --resume: a resumed run stays in its folder")
+        if nproc is not None:  # the workers run this command without --nproc
+            from netspec.training.engine.launch import launch
+
+            return launch(nproc, max_restarts, sys.argv[1:], spec, data, out, resume)
         from netspec.compiler import parse_size
 
         live = not quiet and sys.stdout.isatty()
@@ -306,7 +295,8 @@ def train(
                       resume=resume, precision=precision, compile=compile_, live=live,
                       allow_nonfinite=allow_nonfinite, max_memory=budget,
                       init_weights=init_weights, allow_extra=allow_extra)  # fmt: skip
-        print(f"run saved to {path}")
+        if path is not None:  # None on the ranks other than 0 of a data-parallel run
+            print(f"run saved to {path}")
 
 
 @app.command()
@@ -377,10 +367,20 @@ def import_(
         print(import_model(model, output, weights_out, partial).report())
 
 
-def _console():
-    from rich.console import Console
+@app.command()
+def export(
+    spec: Annotated[Path, typer.Argument(help="Spec file.", show_default=False)],
+    output: Annotated[Path, typer.Option("--output", "-o", help="File to write.")],
+    fmt: Annotated[str, typer.Option("--format", help="onnx or torch-export (.pt2).")] = "onnx",
+    weights: Annotated[Path | None, typer.Option(help=f"Load {WEIGHTS_HELP}.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of the initial weights.")] = None,
+    opset: Annotated[int | None, typer.Option(help="ONNX opset (default: netspec's).")] = None,
+) -> None:
+    """Export the model to ONNX or a torch.export program, checked against netspec's output."""
+    with user_errors():
+        from netspec.export import export_spec
 
-    return Console()
+        print(export_spec(spec, output, fmt, weights=weights, seed=seed, opset=opset).report())
 
 
 def main(argv: list[str] | None = None) -> Callable | None:

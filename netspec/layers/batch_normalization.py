@@ -34,6 +34,13 @@ class BatchNormalization(_Affine):
     )
     momentum: float = Field(0.99, ge=0, le=1, description="Momentum of the moving averages.")
     epsilon: float = Field(1e-3, gt=0, le=FLOAT32_MAX, description=EPSILON)
+    synchronized: bool = Field(
+        False,
+        description="In a data-parallel run (netspec train --nproc, torchrun), normalize with "
+        "the statistics of the global batch, over every process (Keras's argument); false: "
+        "each process uses its own share's (rank 0's moving averages are saved). One process "
+        "alone: no difference.",
+    )
     moving_mean_initializer: InitializerField = _init("zeros", "Initializer of the moving mean.")
     moving_variance_initializer: InitializerField = _init(
         "ones", "Initializer of the moving variance."

@@ -23,6 +23,7 @@ class BatchNormModule(nn.Module):
         self.epsilon = float(spec.epsilon)
         self.frozen = not spec.trainable
         self.axis = axis
+        self.synchronized = spec.synchronized
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = like_weights(x, self.moving_mean)
@@ -31,6 +32,8 @@ class BatchNormModule(nn.Module):
         mean, var, m = self.moving_mean, self.moving_variance, self.momentum
         if not self.training or self.frozen:
             y = F.batch_norm(x, mean, var, self.gamma, self.beta, False, 0.0, self.epsilon)
+        elif self.synchronized and _world() > 1:
+            y = self._synchronized(x)
         elif x.numel() > x.shape[1]:  # more than one value per channel
             # torch updates `running` with the unbiased variance: m * var + (1 - m) * unbiased;
             # Keras wants the biased one, (n - 1) / n times it. (A copy: backward reads it.)
@@ -50,5 +53,52 @@ class BatchNormModule(nn.Module):
             y = y if self.beta is None else y + self.beta.view(shape)
         return y.movedim(1, self.axis) if self.axis != 1 else y
 
+    def _synchronized(self, x: torch.Tensor) -> torch.Tensor:
+        """Normalization by the global batch's mean and biased variance: each rank's sums
+        (count, sum, sum of squares per channel) all-reduced with their gradient (the backward
+        of SyncBatchNorm), the moving statistics updated with them as Keras does."""
+        dims = [d for d in range(x.ndim) if d != 1]
+        count = torch.full_like(x.select(1, 0).sum(), x.numel() // x.shape[1])
+        stats = torch.cat([count.reshape(1), x.sum(dims), (x * x).sum(dims)])
+        stats = _AllReduce.apply(stats)
+        n, channels = stats[0], x.shape[1]
+        mean = stats[1 : 1 + channels] / n
+        var = (stats[1 + channels :] / n - mean * mean).clamp_min(0.0)
+        with torch.no_grad():
+            m = self.momentum
+            self.moving_mean.copy_(self.moving_mean * m + mean.detach() * (1.0 - m))
+            self.moving_variance.copy_(self.moving_variance * m + var.detach() * (1.0 - m))
+        shape = (1, -1, *([1] * (x.ndim - 2)))
+        y = (x - mean.view(shape)) * torch.rsqrt(var.view(shape) + self.epsilon)
+        y = y if self.gamma is None else y * self.gamma.view(shape)
+        return y if self.beta is None else y + self.beta.view(shape)
+
     def extra_repr(self) -> str:
         return f"axis={self.axis}, momentum={self.momentum}, epsilon={self.epsilon}"
+
+
+def _world() -> int:
+    """The number of processes of the data-parallel run (1 without one)."""
+    import torch.distributed as dist
+
+    return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+
+
+class _AllReduce(torch.autograd.Function):
+    """The sum over the ranks, whose gradient is the sum of the ranks' gradients."""
+
+    @staticmethod
+    def forward(ctx, t: torch.Tensor) -> torch.Tensor:
+        import torch.distributed as dist
+
+        t = t.clone()
+        dist.all_reduce(t)
+        return t
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        import torch.distributed as dist
+
+        grad = grad.clone()
+        dist.all_reduce(grad)
+        return grad

@@ -47,23 +47,41 @@ class Batches:
         self.y = [_source(a) for a in split.y]
         self.x_dtypes = [_FLOATS.get(i.dtype) for i in graph.inputs]
         self.pin = device.type == "cuda"
+        self._order: np.ndarray | None = None
+        self._order_t: torch.Tensor | None = None
 
     def iterate(self, order: np.ndarray | None):
-        index_t = torch.from_numpy(order) if order is not None else None
+        for start in range(0, self.n, self.batch_size):
+            yield self._rows(order, start, min(start + self.batch_size, self.n))
+
+    def shares(self, order: np.ndarray | None, ranks):
+        """This rank's share of each global batch (distributed.Ranks.share): (xs, ys, the
+        number of its rows, the factor of its mean loss `rows * world / batch`, the global
+        batch's size). A rank whose share is empty (a last batch smaller than the world) takes
+        one row with factor 0, so every rank runs each step."""
         for start in range(0, self.n, self.batch_size):
             stop = min(start + self.batch_size, self.n)
-            index: slice | torch.Tensor
-            np_index: slice | np.ndarray
-            if index_t is None or order is None:  # both or neither
-                index, np_index = slice(start, stop), slice(start, stop)
-            else:
-                index, np_index = index_t[start:stop], order[start:stop]
-            xs = [
-                self._tensor(a, index, np_index, dtype)
-                for a, dtype in zip(self.x, self.x_dtypes, strict=True)
-            ]
-            ys = [self._tensor(a, index, np_index, None) for a in self.y]
-            yield xs, ys
+            lo, hi = ranks.share(start, stop)
+            rows = hi - lo
+            xs, ys = self._rows(order, lo, hi) if rows else self._rows(order, start, start + 1)
+            yield xs, ys, rows, rows * ranks.world / (stop - start), stop - start
+
+    def _rows(self, order: np.ndarray | None, start: int, stop: int):
+        """(xs, ys) of the rows start:stop of `order` (or of the data, when None)."""
+        index: slice | torch.Tensor
+        np_index: slice | np.ndarray
+        if order is None:
+            index, np_index = slice(start, stop), slice(start, stop)
+        else:
+            if self._order_t is None or self._order is not order:  # once per epoch's order
+                self._order, self._order_t = order, torch.from_numpy(order)
+            index, np_index = self._order_t[start:stop], order[start:stop]
+        xs = [
+            self._tensor(a, index, np_index, dtype)
+            for a, dtype in zip(self.x, self.x_dtypes, strict=True)
+        ]
+        ys = [self._tensor(a, index, np_index, None) for a in self.y]
+        return xs, ys
 
     def _tensor(self, a, index, np_index, dtype) -> torch.Tensor:
         if isinstance(a, torch.Tensor):

@@ -79,6 +79,11 @@ class Compiled:
         for _, _, state in self.metrics:
             state.reset()
 
+    def sync(self, total) -> None:
+        """Every metric's state summed over the ranks (distributed.Ranks.sum)."""
+        for _, _, state in self.metrics:
+            state.sync(total)
+
 
 def require_loss(valid) -> None:
     """Training and evaluation need a loss for at least one output (Keras: compile() before

@@ -36,9 +36,11 @@ def fit(model, spec, data: dict[str, Split], **options) -> dict[str, list[float]
 
 @torch.no_grad()
 def evaluate(
-    model, spec, data: Split, compiled=None, batch_size=None, forward=None, precision=None
-) -> dict:
-    """Keras's evaluate: the loss (with the penalties) and the metrics over `data`."""
+    model, spec, data: Split, compiled=None, batch_size=None, forward=None, precision=None,
+    ranks=None,
+) -> dict:  # fmt: skip
+    """Keras's evaluate: the loss (with the penalties) and the metrics over `data`; in a
+    data-parallel run (`ranks`), each rank evaluates its share and the sums are shared."""
     graph = spec.graph
     if compiled is None:
         compiled = compile_spec(spec, [tuple(a.shape) for a in data.y])
@@ -52,6 +54,9 @@ def evaluate(
     device = model_device(model)
     total = torch.zeros((), dtype=torch.float64, device=device)
     seen = 0
+    if ranks is not None:
+        lo, hi = ranks.share(0, len(data))
+        data = Split([a[lo:hi] for a in data.x], [a[lo:hi] for a in data.y])
     for xs, ys in Batches(data, graph, device, batch_size).iterate(None):
         with autocast():
             preds = preds_of(forward(*xs))
@@ -61,6 +66,10 @@ def evaluate(
         total += loss.double() * len(xs[0])
         seen += len(xs[0])
         compiled.update(preds, ys)
+    if ranks is not None:
+        summed, count = ranks.sum([float(total), float(seen)])
+        total, seen = torch.tensor(summed, dtype=torch.float64), int(count)
+        compiled.sync(ranks.sum)
     return {"loss": float(total) / max(seen, 1), **compiled.results()}
 
 

@@ -53,18 +53,29 @@ def resumed(held, run: Path, data_path, overrides, device, echo, options):
     from .checkpoint import NAME, read_checkpoint
     from .session import cannot_write
 
-    lock = claim_existing(run)
-    held.callback(lock.release)
+    ranks = options.get("ranks")
+    main = ranks is None or ranks.main  # in a data-parallel run, rank 0 alone writes
+    if main:
+        lock = claim_existing(run)
+        held.callback(lock.release)
     overrides = list(overrides)
     check_overrides(overrides)
     info = read_info(run)
-    with cannot_write(run):
-        _restore_spec(run, info, echo)
+    if main:
+        with cannot_write(run):
+            _restore_spec(run, info, echo)
+    if ranks is not None:
+        ranks.sum([0.0])  # a barrier: spec.yaml is there before the others read it
     tensors, meta = read_checkpoint(run) if (run / NAME).is_file() else (None, None)
     trainer = _trainer(run, info, meta, data_path, overrides, device, echo, options)
     action = _plan(run, trainer.train_cfg.epochs, meta, info)
     if action != "restart":
         trainer.resume(tensors, meta)  # checks the checkpoint against the spec first
+    if not main:
+        trainer.run = None
+        if action == "finish":
+            trainer.finished = True
+        return trainer
     with cannot_write(run):
         _record(run, info, trainer.info, meta, overrides, action)
     _announce(run, action, meta, echo)
@@ -98,6 +109,7 @@ def _trainer(run: Path, info: dict, meta, data_path, overrides, device, echo, op
     options = {
         "precision": options["precision"] or saved.get("precision", "32"),
         "compile": saved.get("compile", False) if compile_ is None else compile_,
+        "ranks": options.get("ranks"),
     }
     return make_trainer(model, spec, data, run, echo, options, data_path)
 

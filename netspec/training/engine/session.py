@@ -79,16 +79,24 @@ def train(
     `init_weights`: a weights file (runs.load_weights) a new run starts from."""
     from ..output.plot_worker import CurvesWriter
 
+    if resume is None and out is not None and _restarted(Path(out)):
+        resume, out = Path(out), None  # an elastic restart continues the run it started
     if init_weights is not None and resume is not None:
         raise NetspecError(
             "--init-weights and --resume: a resumed run continues from its checkpoint"
         )
-    options = {"precision": precision, "compile": compile}
+    from . import distributed
+
+    ranks = distributed.start(device)  # launched by torchrun / --nproc: one rank of several
+    if ranks is not None:
+        device, live = ranks.device, live and ranks.main
+        echo = echo if ranks.main else _silent
+    options = {"precision": precision, "compile": compile, "ranks": ranks}
     options["init"] = (init_weights, allow_extra)
     # the checks of prepare(): to train, one batch's memory, the data's values
     options["checks"] = {"allow_nonfinite": allow_nonfinite, "max_memory": max_memory}
     options["checks"]["training"] = True
-    with CurvesWriter() as curves, contextlib.ExitStack() as held:
+    with CurvesWriter() as curves, contextlib.ExitStack() as held, _peers(ranks):
         if resume is not None:
             from .resume import resumed
 
@@ -96,6 +104,33 @@ def train(
         else:
             trainer = _started(held, spec_path, data_path, out, overrides, device, echo, options)
         return trainer.run, _fit(trainer, echo, live, curves)
+
+
+@contextlib.contextmanager
+def _peers(ranks):
+    """A rank that loses the others (one died, or was killed) stops with one line, not the
+    process group's traceback; the launcher names the rank that failed."""
+    try:
+        yield
+    except RuntimeError as exc:
+        text = str(exc)
+        if ranks is None or not any(w in text for w in ("gloo", "NCCL", "Connection", "peer")):
+            raise
+        raise NetspecError(
+            f"rank {ranks.rank}: lost the other processes ({text.splitlines()[0][:200]})"
+        ) from None
+
+
+def _restarted(out: Path) -> bool:
+    """Whether torchrun restarted this worker (`--max-restarts`) after its run began."""
+    import os
+
+    again = int(os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")) > 0
+    return again and (out / "run.json").is_file()
+
+
+def _silent(*_args, **_kwargs) -> None:
+    """The echo of a rank other than 0: rank 0 alone prints."""
 
 
 def _started(held, spec_path, data_path, out, overrides, device, echo, options):
@@ -114,11 +149,15 @@ def _started(held, spec_path, data_path, out, overrides, device, echo, options):
         from ..output.runs import load_weights
 
         load_weights(model, options["init"][0], graph=spec.graph, allow_extra=options["init"][1])
-    options = {"precision": options["precision"] or "32", "compile": bool(options["compile"])}
+    ranks = options["ranks"]
+    options = {"precision": options["precision"] or "32", "compile": bool(options["compile"]),
+               "ranks": ranks}  # fmt: skip
     trainer = make_trainer(model, spec, data, None, echo, options, data_path)
     from .adapt import adapt_trainer
 
     adapt_trainer(trainer)  # Keras's Normalization.adapt(), for a new run only
+    if ranks is not None and not ranks.main:
+        return trainer  # rank 0 alone writes the run folder
     path, lock = claim_new(out, spec.name)
     held.callback(lock.release)
     trainer.run = path
@@ -140,7 +179,8 @@ def make_trainer(model, spec, data, path, echo, options, data_path):
     epochs = spec.train.epochs if spec.train is not None else 1
     # saved with each checkpoint: what --resume needs besides spec.yaml, and the planned epochs
     # (a finished checkpoint with as many planned is finished, not to be trained further)
-    trainer.info = {"data": str(Path(data_path).resolve()), **options, "epochs": epochs}
+    kept = {k: v for k, v in options.items() if k != "ranks"}
+    trainer.info = {"data": str(Path(data_path).resolve()), **kept, "epochs": epochs}
     return trainer
 
 
@@ -176,7 +216,8 @@ def _fit(trainer, echo, live, curves=None):
                 history = trainer.fit()
         except KeyboardInterrupt:
             raise Interrupted(trainer.run, trainer.epoch) from None
-        save_run(trainer.run, trainer.model, trainer.spec, history, curves, trainer.epoch)
+        if trainer.run is not None:  # None on a rank other than 0
+            save_run(trainer.run, trainer.model, trainer.spec, history, curves, trainer.epoch)
     return history
 
 

@@ -52,7 +52,7 @@ class Trainer:
     """One training run of `model` on `data` as `spec.compile` and `spec.train` say."""
 
     def __init__(self, model, spec, data, *, run=None, progress=None, precision="32",
-                 compile=False, warn=print, data_path=None):  # fmt: skip
+                 compile=False, warn=print, data_path=None, ranks=None):  # fmt: skip
         self.params = [p for p in model.parameters() if p.requires_grad]
         if not self.params:  # torch's optimizer: "got an empty parameter list"
             raise NetspecError(NO_TRAINABLE)
@@ -69,13 +69,20 @@ class Trainer:
         self.opt_cfg = self.compile_cfg.optimizer
         self.optimizer = self.opt_cfg.make(self.params)
         self.precision = Precision(precision, self.device)
-        self.forward = torch.compile(model) if compile else model
+        self.ranks = ranks if ranks is not None and ranks.world > 1 else None
+        forward = model if self.ranks is None else _data_parallel(model, self.device)
+        self.forward = torch.compile(forward) if compile else forward
         self.progress = progress if progress is not None else NoProgress()
         # fixed for the run: checked once, not per step
         self._penalties, self._constraints = model.has_losses, model.has_constraints
-        if self.train_cfg.seed is not None:
-            torch.manual_seed(self.train_cfg.seed)
-        self.rng = np.random.default_rng(self.train_cfg.seed)
+        seed = self.train_cfg.seed
+        if self.ranks is not None:  # one shuffled order on every rank; dropout of its own
+            drawn = int(np.random.default_rng().integers(2**62))
+            seed = self.ranks.broadcast(drawn if seed is None else seed)
+            torch.manual_seed(seed + self.ranks.rank)
+        elif seed is not None:
+            torch.manual_seed(seed)
+        self.rng = np.random.default_rng(seed)
         self.epoch, self.step, self.history = 0, 0, {}
         self.finished = False
         self.info: dict = {}  # saved with each checkpoint (the data path, precision)
@@ -154,17 +161,23 @@ class Trainer:
         order = self.rng.permutation(n) if self.train_cfg.shuffle else None
         total = torch.zeros((), dtype=torch.float64, device=self.device)
         seen = 0
-        for xs, ys in self.batches.iterate(order):
-            loss, preds = self._step(xs, ys)
-            size = len(xs[0])
-            total += loss.double() * size
-            seen += size
-            self.compiled.update(preds, ys)
-            self.progress.step(size, None, lambda t=total, n=seen: self._running(t, n))
+        for xs, ys, rows, factor, batch in self._batches(order):
+            loss, preds = self._step(xs, ys, factor)
+            if rows:
+                total += loss.double() * rows
+                seen += rows
+                self.compiled.update(preds, ys)
+            # rank 0's running values (the epoch's are every rank's), the global batch's size
+            self.progress.step(batch, None, lambda t=total, n=seen: self._running(t, n))
+        if self.ranks is not None:  # the epoch over every rank's share
+            total_sum, seen_sum = self.ranks.sum([float(total), seen])
+            total, seen = torch.tensor(total_sum, dtype=torch.float64), int(seen_sum)
+            self.compiled.sync(self.ranks.sum)
         logs = {"loss": float(total) / max(seen, 1), **self.compiled.results()}
         if self.val is not None:
-            val = evaluate(self.model, self.spec, self.val, self.compiled, forward=self.forward,
-                           precision=self.precision)  # fmt: skip
+            forward = self.forward if self.ranks is None else self.model
+            val = evaluate(self.model, self.spec, self.val, self.compiled, forward=forward,
+                           precision=self.precision, ranks=self.ranks)  # fmt: skip
             logs |= {f"val_{k}": v for k, v in val.items()}
         return logs, seen / max(time.perf_counter() - began, 1e-9)
 
@@ -172,7 +185,16 @@ class Trainer:
         """The epoch so far, for the progress bar (a device sync: called when it redraws)."""
         return {"loss": float(total) / max(seen, 1), **self.compiled.results()}
 
-    def _step(self, xs, ys):
+    def _batches(self, order):
+        """(xs, ys, rows, loss factor, batch size) of each step: the batch, or this rank's
+        share of it."""
+        if self.ranks is not None:
+            yield from self.batches.shares(order, self.ranks)
+            return
+        for xs, ys in self.batches.iterate(order):
+            yield xs, ys, len(xs[0]), None, len(xs[0])
+
+    def _step(self, xs, ys, factor=None):
         schedule = self.opt_cfg.schedule
         if schedule is not None:
             lr = schedule(self.step)
@@ -185,12 +207,14 @@ class Trainer:
                 loss = loss + self.model.losses()
         self.optimizer.zero_grad(set_to_none=True)
         scaler = self.precision.scaler
+        # a rank's share: its mean loss weighted so that DDP's mean is the global batch's
+        scaled = loss if factor is None else loss * factor
         if scaler is None:
-            loss.backward()
+            scaled.backward()
             self.opt_cfg.clip(self.params)
             self.optimizer.step()
         else:
-            scaler.scale(loss).backward()
+            scaler.scale(scaled).backward()
             scaler.unscale_(self.optimizer)
             self.opt_cfg.clip(self.params)
             scaler.step(self.optimizer)
@@ -275,3 +299,16 @@ class Trainer:
         if self.precision.scaler is not None and meta.get("scaler"):
             self.precision.scaler.load_state_dict(meta["scaler"])
         self.finished = False  # more epochs than the checkpoint's run (the caller checked)
+
+
+def _data_parallel(model, device: torch.device):
+    """The model under DistributedDataParallel (its gradients averaged over the ranks)."""
+    import warnings
+
+    from torch.nn.parallel import DistributedDataParallel
+
+    # Conv kernels are kept in Keras's layout (a permuted view): DDP copies their gradients
+    # into its buckets instead of viewing them, and says so once per rank.
+    warnings.filterwarnings("ignore", message="Grad strides do not match bucket view strides")
+    ids = [device.index] if device.type == "cuda" else None
+    return DistributedDataParallel(model, device_ids=ids)

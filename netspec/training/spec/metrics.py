@@ -75,6 +75,11 @@ class State:
     def reset(self) -> None:
         raise NotImplementedError
 
+    def sync(self, total) -> None:
+        """Replace the state by its sum over the ranks of a data-parallel run (`total`: a list
+        of floats to their sums, distributed.Ranks.sum)."""
+        raise NotImplementedError
+
 
 class MeanState(State):
     """Mean of per-sample values over every update (Keras's Mean / MeanMetricWrapper)."""
@@ -95,6 +100,10 @@ class MeanState(State):
             v = self.values(y_true.to(y_pred.device), y_pred.detach())
             self.total = v.double().sum() + self.total
             self.count += v.numel()
+
+    def sync(self, total) -> None:
+        self.total, count = total([float(self.total), float(self.count)])
+        self.count = int(count)
 
     def result(self) -> float:
         if not self.count:
@@ -280,6 +289,11 @@ class ConfusionState(State):
                 self.fp[i] += float(fp[i])
                 self.tn[i] += negatives - float(fp[i])
                 self.fn[i] += positives - float(tp[i])
+
+    def sync(self, total) -> None:
+        n = len(self.thresholds)
+        summed = total([*self.tp, *self.fp, *self.tn, *self.fn])
+        self.tp, self.fp, self.tn, self.fn = (summed[i * n : (i + 1) * n] for i in range(4))
 
     def result(self) -> float:
         return self._result(self)
