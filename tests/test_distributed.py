@@ -211,3 +211,19 @@ def test_bad_input_is_reported_once_before_any_worker_starts(work):
     assert done.returncode == 1
     assert done.stderr.count("bad.yaml:4:5: layers[0]: missing required key 'units'") == 1
     assert not (work / "runs").exists()
+
+
+def gpus() -> int:
+    import torch
+
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+@pytest.mark.skipif(gpus() < 2, reason="no GPU here (NCCL needs 2)")
+def test_nccl_on_gpus_equals_one_gpu(work):
+    """With GPUs, the workers take NCCL and one GPU each (cuda:LOCAL_RANK)."""
+    n = str(gpus())
+    netspec(work, "train", "cnn.yaml", "--data", "d.npz", "--out", "one", "-q", "--device", "cuda")
+    netspec(work, "train", "cnn.yaml", "--data", "d.npz", "--out", "all", "-q", "--device",
+            "cuda", "--nproc", n)  # fmt: skip
+    same_run(work / "one", work / "all", tol=1e-5)  # cuDNN's sums differ in order
