@@ -152,7 +152,9 @@ def test_a_killed_worker_stops_the_run_with_a_message(work):
 def test_max_restarts_continues_from_the_checkpoint(work):
     netspec(work, "train", "cnn.yaml", "--data", "d.npz", "--out", "whole", "-q",
             "--epochs", "40", "--nproc", "2")  # fmt: skip
-    done = kill_a_worker_once_checkpointed(work, "--max-restarts", "1")
+    # two restarts allowed: on a loaded machine a restarted group can fail to connect once
+    # (gloo refuses a peer not yet listening), which the elastic agent restarts again
+    done = kill_a_worker_once_checkpointed(work, "--max-restarts", "2")
     assert done.returncode == 0, done.stdout + done.stderr
     same_run(work / "whole", work / "run", tol=0.0)  # resumed exactly
 

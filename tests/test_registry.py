@@ -149,7 +149,9 @@ def test_the_table_imports_no_model():
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == str(["netspec", "netspec.catalog", "netspec.cli"])
+    assert done.stdout.strip() == str(
+        ["netspec", "netspec.catalog", "netspec.cli", "netspec.cli_options"]
+    )
 
 
 def error_of(text: str) -> str:

@@ -35,6 +35,7 @@ class LayerScale(Layer):
         {"args": {"init_values": 0.5, "projection_dim": 8}, "inputs": [[3, 3, 8]]},
         {"args": {"init_values": 0.1, "projection_dim": 3}, "inputs": [[None, 3]]},
         {"args": {"init_values": 2.0, "projection_dim": 5}, "inputs": [[2, 1]]},
+        {"args": {"init_values": 0.5, "projection_dim": 1}, "inputs": [[None]]},
         {
             "args": {"init_values": 1.0, "projection_dim": 2},
             "inputs": [[3, 2]],
@@ -55,6 +56,8 @@ class LayerScale(Layer):
                 f"{shape[-1]} (input {fmt_shape(shape)}): gamma multiplies the last axis",
                 "projection_dim",
             )
+        if shape[-1] is None and self.projection_dim == 1:  # gamma (1,) broadcasts to any size
+            return shape
         return (*shape[:-1], self.projection_dim)
 
     def weights(self, shapes: list[Shape], ctx: Context) -> list[Weight]:

@@ -86,7 +86,12 @@ def start(device: str) -> Ranks | None:
     if cuda:
         torch.cuda.set_device(local)
     if not dist.is_initialized():
-        dist.init_process_group("nccl" if cuda else "gloo")
+        try:
+            dist.init_process_group("nccl" if cuda else "gloo")
+        except RuntimeError as exc:  # a peer gone before the group formed
+            first = str(exc).splitlines()[0][:200]
+            message = f"rank {rank}: could not join the other processes ({first})"
+            raise NetspecError(message) from None
     return Ranks(rank, world, local, where)
 
 
