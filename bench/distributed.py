@@ -1,9 +1,10 @@
 """Data-parallel scaling: `netspec train --nproc N` against 1 process, same spec, data, global
-batch size and epochs, as whole processes (start-up included), the fastest of `--rounds`.
+batch size and epochs, as whole processes (start-up included).
 
-    python bench/distributed.py [--nproc 2] [--rounds 3] [--epochs 3] [--device cpu|cuda]
+    python bench/distributed.py [--nproc 2] [--rounds 4] [--epochs 2] [--device cpu|cuda]
 
-Prints the wall time of each and the speed-up (time of 1 process / time of N). On this
+Interleaved rounds (bench/common.py); prints each one's median wall time and the paired
+speed-up (time of 1 process / time of N). On this
 machine's 2 cores expect about 1x or below: the two processes share the cores that one
 process's intra-op threads already use, and pay the gradient all-reduce on top. On a machine
 with N GPUs, `--device cuda --nproc N` measures the real scaling.
@@ -11,15 +12,15 @@ with N GPUs, `--device cuda --nproc N` measures the real scaling.
 
 from __future__ import annotations
 
-import argparse
+import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import yaml
+from common import alternate, machine, parser, report
 
 SPEC = {
     "netspec": 1,
@@ -39,35 +40,46 @@ SPEC = {
 }
 
 
-def run(folder: Path, nproc: int, epochs: int, device: str) -> float:
+def run(folder: Path, nproc: int, epochs: int, device: str) -> None:
     command = [sys.executable, "-m", "netspec", "train", "spec.yaml", "--data", "d.npz", "-q",
-               "--epochs", str(epochs), "--device", device]  # fmt: skip
+               "--epochs", str(epochs), "--device", device, "--out", "run"]  # fmt: skip
     if nproc > 1:
         command += ["--nproc", str(nproc)]
-    began = time.perf_counter()
+    shutil.rmtree(folder / "run", ignore_errors=True)
     subprocess.run(command, cwd=folder, check=True, capture_output=True)
-    return time.perf_counter() - began
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--nproc", type=int, default=2)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--samples", type=int, default=8192)
-    parser.add_argument("--device", default="cpu")
-    args = parser.parse_args()
+    p = parser(__doc__.splitlines()[0])
+    p.add_argument("--nproc", type=int, default=2)
+    p.add_argument("--rounds", type=int, default=4)
+    p.add_argument("--epochs", type=int, default=2)
+    p.add_argument("--samples", type=int, default=8192)
+    p.add_argument("--device", default="cpu")
+    args = p.parse_args()
+    rounds = 2 if args.quick else args.rounds
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         (folder / "spec.yaml").write_text(yaml.safe_dump(SPEC))
         rng = np.random.default_rng(0)
         x = rng.normal(size=(args.samples, 28, 28, 1)).astype("float32")
         np.savez(folder / "d.npz", x=x, y=rng.integers(0, 10, size=args.samples))
-        one = min(run(folder, 1, args.epochs, args.device) for _ in range(args.rounds))
-        many = min(run(folder, args.nproc, args.epochs, args.device) for _ in range(args.rounds))
-    print(f"1 process: {one:.2f} s; {args.nproc} processes: {many:.2f} s; "
-          f"speed-up {one / many:.2f}x ({args.samples} samples x {args.epochs} epochs, "
-          f"global batch 128, {args.device})")  # fmt: skip
+        many = f"{args.nproc} processes"
+        result = alternate(
+            {
+                "1 process": lambda: run(folder, 1, args.epochs, args.device),
+                many: lambda: run(folder, args.nproc, args.epochs, args.device),
+            },
+            rounds,
+            warmup=0,
+        )
+    title = (f"netspec train, whole processes: {args.samples} samples x {args.epochs} epochs, "
+             f"global batch 128, {args.device} ({machine()})")  # fmt: skip
+    report(result, "1 process", title, "per run")
+    speedup = result.paired_ratio("1 process", many)
+    print(f"SUMMARY distributed --nproc {args.nproc} ({args.device}): 1 process "
+          f"{result.median('1 process'):.2f} s, {many} {result.median(many):.2f} s: speed-up "
+          f"{speedup:.2f}x")  # fmt: skip
 
 
 if __name__ == "__main__":
