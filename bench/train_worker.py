@@ -27,8 +27,8 @@ import numpy as np
 LR, EPS = 1e-3, 1e-7
 
 
-def hand(net: str, data: dict, epochs: int, batch: int, out: Path, tuned: bool = False) -> None:
-    import torch
+def hand_model(net: str, features: int = 16):
+    """The hand-written network `net` (mlp, cnn, lstm) as a plain `nn.Module`."""
     import torch.nn.functional as F
     from torch import nn
 
@@ -67,9 +67,16 @@ def hand(net: str, data: dict, epochs: int, batch: int, out: Path, tuned: bool =
             _, (h, _) = self.lstm(x)
             return self.fc(h[-1])
 
+    return {"mlp": MLP, "cnn": CNN}[net]() if net != "lstm" else LSTM(features)
+
+
+def hand(net: str, data: dict, epochs: int, batch: int, out: Path, tuned: bool = False) -> None:
+    import torch
+    import torch.nn.functional as F
+
     torch.manual_seed(0)
     x, y = torch.from_numpy(data["x_train"]), torch.from_numpy(data["y_train"])
-    model = {"mlp": MLP, "cnn": CNN}[net]() if net != "lstm" else LSTM(x.shape[-1])
+    model = hand_model(net, x.shape[-1])
     classifier = net != "lstm"
     opt = torch.optim.Adam(model.parameters(), lr=LR, eps=EPS, **({"fused": True} if tuned else {}))
     if tuned:  # set-up done: freeze what is alive, collect the loop's garbage

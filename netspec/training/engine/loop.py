@@ -73,15 +73,31 @@ def evaluate(
     return {"loss": float(total) / max(seen, 1), **compiled.results()}
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def predict(model, spec, data: Split, batch_size: int | None = None) -> list[np.ndarray]:
-    """The model's outputs over `data`, one array per output."""
+    """The model's outputs over `data`, one array per output: under `torch.inference_mode`
+    (no autograd bookkeeping), each batch written into arrays allocated once for the whole
+    data where the outputs' shapes are static (else the batches are joined at the end)."""
     graph = spec.graph
     batch_size = batch_size or train_settings(spec)[1].batch_size
     model.eval()
     device = model_device(model)
+    n = len(data)
+    shapes = graph.output_shapes()
+    out: list[np.ndarray | None] = [
+        np.empty((n, *s), dtype=np.float32) if s is not None and None not in s else None
+        for s in shapes
+    ]
     parts: list[list[np.ndarray]] = [[] for _ in graph.outputs]
+    start = 0
     for xs, _ in Batches(Split(data.x, []), graph, device, batch_size).iterate(None):
+        rows = len(xs[0])
         for k, p in enumerate(preds_of(model(*xs))):
-            parts[k].append(p.float().cpu().numpy())
-    return [np.concatenate(p) for p in parts]
+            values = p.float().cpu().numpy()
+            target = out[k]
+            if target is not None:
+                target[start : start + rows] = values
+            else:
+                parts[k].append(values)
+        start += rows
+    return [o if o is not None else np.concatenate(parts[k]) for k, o in enumerate(out)]
