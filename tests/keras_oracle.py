@@ -266,6 +266,19 @@ def layer_spec(
     return spec
 
 
+def example_spec(name: str, example: dict):
+    """The validated one-layer spec of one of a layer's `examples`."""
+    return from_data(
+        layer_spec(
+            name,
+            example["args"],
+            example["inputs"],
+            example.get("dtypes"),
+            example.get("data_format"),
+        )
+    )
+
+
 def _bidirectional(layer: Layer, graph: Graph, name: str) -> keras.layers.Layer:
     backward = layer.backward_layer
     return keras.layers.Bidirectional(

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from keras_oracle import layer_spec
+from keras_oracle import example_spec as first_example_spec
 from typer.testing import CliRunner
 
 import netspec
@@ -20,7 +20,6 @@ from netspec.export import export_spec
 from netspec.export.common import TOLERANCE, difference
 from netspec.export.locate import _named_in
 from netspec.layers import LAYERS
-from netspec.loader import from_data
 from netspec.spec import spec_model
 from netspec.training.output.runs import save_weights
 
@@ -53,16 +52,7 @@ def cli(*args: str):
 
 
 def example_spec(name: str):
-    example = LAYERS.get(name).examples[0]
-    return from_data(
-        layer_spec(
-            name,
-            example["args"],
-            example["inputs"],
-            example.get("dtypes"),
-            example.get("data_format"),
-        )
-    )
+    return first_example_spec(name, LAYERS.get(name).examples[0])
 
 
 # ----------------------------------------------------------------------- the layer registry

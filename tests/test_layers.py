@@ -15,15 +15,16 @@ from helpers import assert_located, python_output
 from keras_oracle import (
     as_list,
     copy_weights,
+    example_spec,
     keras_model,
     keras_output_shapes,
     keras_param_counts,
     keras_predict,
-    layer_spec,
 )
 
 import netspec
 from netspec.compiler import param_counts
+from netspec.export.common import TORCH_DTYPES
 from netspec.layers import LAYERS
 from netspec.loader import from_data
 from netspec.spec import spec_model
@@ -44,30 +45,6 @@ PARITY_CASES = [
 ]
 # (batch size, size given to variable dims): two different runs of each example.
 RUNS = ((1, 5), (3, 2))
-TORCH_DTYPES = {
-    "float32": torch.float32,
-    "float64": torch.float64,
-    "float16": torch.float16,
-    "bfloat16": torch.bfloat16,
-    "int64": torch.int64,
-    "int32": torch.int32,
-    "int16": torch.int16,
-    "int8": torch.int8,
-    "uint8": torch.uint8,
-    "bool": torch.bool,
-}
-
-
-def example_spec(name: str, example: dict):
-    return from_data(
-        layer_spec(
-            name,
-            example["args"],
-            example["inputs"],
-            example.get("dtypes"),
-            example.get("data_format"),
-        )
-    )
 
 
 def make_inputs(spec, batch: int, var: int, seed: int = 0) -> list[torch.Tensor]:
