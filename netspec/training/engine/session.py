@@ -97,6 +97,8 @@ def train(
     options["checks"] = {"allow_nonfinite": allow_nonfinite, "max_memory": max_memory}
     options["checks"]["training"] = True
     with CurvesWriter() as curves, contextlib.ExitStack() as held, _peers(ranks):
+        if ranks is not None:  # the group's threads end before the interpreter does
+            held.callback(distributed.stop)
         if resume is not None:
             from .resume import resumed
 
