@@ -22,7 +22,6 @@ class Instance:
     input_names: list[str]
     output: str
     name: str | None = None  # a named use (its layers' names get the `name_` prefix)
-    handle: str | None = None  # `as:` of an unnamed use that something refers to
     named: bool = True  # body names written as `name:` (else `as:` handles)
     parent: int | None = None
     block: str = ""
