@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -41,3 +43,15 @@ Nproc = Annotated[
 MaxRestarts = Annotated[
     int, typer.Option(min=0, help="With --nproc: restart the workers after a failure, N times.")
 ]
+
+
+@contextmanager
+def user_errors():
+    """Map netspec's user errors to their message on stderr and exit code 1."""
+    from netspec.errors import NetspecError
+
+    try:
+        yield
+    except NetspecError as exc:
+        print(str(exc), file=sys.stderr)
+        raise typer.Exit(getattr(exc, "exit_code", 1)) from None
