@@ -104,7 +104,7 @@ def _adapt_layer(model, node, batches: Batches) -> None:
     handle = module.register_forward_pre_hook(capture)
     try:
         with torch.no_grad():
-            for xs, _ in batches.iterate(None):
+            for xs, _, _ in batches.iterate(None):
                 try:
                     model(*xs)
                 except _Captured as captured:

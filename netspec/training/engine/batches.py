@@ -38,13 +38,16 @@ def _source(a: np.ndarray):
 
 
 class Batches:
-    """`iterate(order)` yields (xs, ys) of `batch_size` samples: in `order` (an index array,
-    one shuffle of the epoch) or in sequence when `order` is None."""
+    """`iterate(order)` yields (xs, ys, sws) of `batch_size` samples: in `order` (an index
+    array, one shuffle of the epoch) or in sequence when `order` is None; `sws` holds each
+    output's sample weights as float32 (None: unweighted), or is empty when the split has
+    none."""
 
     def __init__(self, split: Split, graph, device: torch.device, batch_size: int):
         self.n, self.batch_size, self.device = len(split), batch_size, device
         self.x = [_source(a) for a in split.x]
         self.y = [_source(a) for a in split.y]
+        self.sw = [None if a is None else _source(a) for a in split.sw]
         self.x_dtypes = [_FLOATS.get(i.dtype) for i in graph.inputs]
         self.pin = device.type == "cuda"
         self._order: np.ndarray | None = None
@@ -55,7 +58,7 @@ class Batches:
             yield self._rows(order, start, min(start + self.batch_size, self.n))
 
     def shares(self, order: np.ndarray | None, ranks):
-        """This rank's share of each global batch (distributed.Ranks.share): (xs, ys, the
+        """This rank's share of each global batch (distributed.Ranks.share): (xs, ys, sws, the
         number of its rows, the factor of its mean loss `rows * world / batch`, the global
         batch's size). A rank whose share is empty (a last batch smaller than the world) takes
         one row with factor 0, so every rank runs each step."""
@@ -63,11 +66,11 @@ class Batches:
             stop = min(start + self.batch_size, self.n)
             lo, hi = ranks.share(start, stop)
             rows = hi - lo
-            xs, ys = self._rows(order, lo, hi) if rows else self._rows(order, start, start + 1)
-            yield xs, ys, rows, rows * ranks.world / (stop - start), stop - start
+            batch = self._rows(order, lo, hi) if rows else self._rows(order, start, start + 1)
+            yield *batch, rows, rows * ranks.world / (stop - start), stop - start
 
     def _rows(self, order: np.ndarray | None, start: int, stop: int):
-        """(xs, ys) of the rows start:stop of `order` (or of the data, when None)."""
+        """(xs, ys, sws) of the rows start:stop of `order` (or of the data, when None)."""
         index: slice | torch.Tensor
         np_index: slice | np.ndarray
         if order is None:
@@ -81,7 +84,10 @@ class Batches:
             for a, dtype in zip(self.x, self.x_dtypes, strict=True)
         ]
         ys = [self._tensor(a, index, np_index, None) for a in self.y]
-        return xs, ys
+        sws = [
+            None if a is None else self._tensor(a, index, np_index, torch.float32) for a in self.sw
+        ]
+        return xs, ys, sws
 
     def _tensor(self, a, index, np_index, dtype) -> torch.Tensor:
         if isinstance(a, torch.Tensor):

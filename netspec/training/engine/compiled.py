@@ -35,11 +35,13 @@ class Compiled:
     metrics: list[tuple[str, int, State]] = field(default_factory=list)  # (name, output, state)
     directions: dict[str, str] = field(default_factory=dict)  # name -> up/down (Keras 3)
 
-    def loss(self, preds, ys):
-        """(total loss, per-output losses) of one batch, without the model's penalties."""
+    def loss(self, preds, ys, sws=()):
+        """The total loss of one batch, without the model's penalties; `sws`: each output's
+        sample weights (None: unweighted), or empty."""
+        sws = sws or [None] * len(preds)
         terms = [
-            fn(p, y) * w
-            for fn, w, p, y in zip(self.loss_fns, self.weights, preds, ys, strict=True)
+            (fn(p, y) if s is None else fn(p, y, sample_weight=s)) * w
+            for fn, w, p, y, s in zip(self.loss_fns, self.weights, preds, ys, sws, strict=True)
             if fn is not None
         ]
         total = terms[0]
@@ -47,9 +49,12 @@ class Compiled:
             total = total + t
         return total
 
-    def update(self, preds, ys) -> None:
+    def update(self, preds, ys, sws=()) -> None:
         for _, k, state in self.metrics:
-            state.update(preds[k], ys[k])
+            if sws and sws[k] is not None:
+                state.update(preds[k], ys[k], sample_weight=sws[k])
+            else:
+                state.update(preds[k], ys[k])
 
     def results(self) -> dict[str, float]:
         return {name: state.result() for name, _, state in self.metrics}

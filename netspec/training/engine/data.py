@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -24,17 +24,24 @@ _FLOAT = ("float16", "bfloat16", "float32", "float64")
 
 @dataclass
 class Split:
-    """One split: an array per input, an array per output (empty for predict-only data)."""
+    """One split: an array per input, an array per output (empty for predict-only data), and
+    Keras's `sample_weight`: per output, the weights of its samples (None: unweighted); an
+    empty list when the data has none."""
 
     x: list[np.ndarray]
     y: list[np.ndarray]
+    sw: list[np.ndarray | None] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.x[0])
 
     def take(self, index) -> Split:
         """The samples at `index` (a slice or an index array): one fancy-index per array."""
-        return Split([a[index] for a in self.x], [a[index] for a in self.y])
+        return Split(
+            [a[index] for a in self.x],
+            [a[index] for a in self.y],
+            [None if a is None else a[index] for a in self.sw],
+        )
 
 
 def _open(path: Path, budget: int) -> dict[str, np.ndarray]:
@@ -113,7 +120,44 @@ def _split(arrays: dict, split: str, inputs: list[str], outputs: list[str], wher
         raise NetspecError(f"{where}: the {split} arrays differ in length ({listed})")
     if not any(lengths.values()) and all(a.ndim for a in x + y):  # Keras refuses it too
         raise NetspecError(f"{where}: {', '.join(lengths)} hold no samples")
-    return Split(x, y), keys_x, present
+    sw = _sample_weights(arrays, split, outputs, len(x[0]), where) if present else []
+    return Split(x, y, sw), keys_x, present
+
+
+def _sample_weights(arrays: dict, split: str, outputs: list[str], n: int, where: str) -> list:
+    """Keras's `sample_weight` of a split: `sample_weight` (or `sw`; `_val`/`_test` for those
+    splits) weighs every output's samples, `sample_weight_<output>` one output's; shape (n,)
+    or, for sequence outputs, (n, steps) as Keras's temporal weights."""
+    tags = ("", "_train") if split == "train" else (f"_{split}",)
+    keys = [f"{prefix}{tag}" for prefix in ("sample_weight", "sw") for tag in tags]
+    per = {k: [f"{k}_{o.replace(':', '_')}" for o in outputs] for k in keys}
+    found = [k for k in keys if k in arrays or any(e in arrays for e in per[k])]
+    if not found:
+        return []
+    if len(found) > 1:
+        raise NetspecError(f"{where}: has sample weights as both {found[0]} and {found[1]}")
+    key = found[0]
+    if key in arrays and any(e in arrays for e in per[key]):
+        raise NetspecError(f"{where}: has both {key} and per-output {key}_<output>; keep one")
+    names = [key] * len(outputs) if key in arrays else per[key]
+    weights = [arrays.get(k) for k in names]
+    for k, a in zip(names, weights, strict=True):
+        if a is not None:
+            _check_weights(k, a, n, where)
+    return weights
+
+
+def _check_weights(key: str, a: np.ndarray, n: int, where: str) -> None:
+    if a.ndim == 0 or len(a) != n:
+        raise NetspecError(
+            f"{where}: {key} has shape {_shape_text(a.shape)}; expected one weight per sample "
+            f"({n},)"
+        )
+    if a.dtype.kind not in "biuf":
+        raise NetspecError(f"{where}: {key} holds {a.dtype} values; sample weights are numbers")
+    row = first_nonfinite_row(a)
+    if row is not None:
+        raise NetspecError(f"{where}: {key} has NaN or inf at row {row}")
 
 
 def _shape_text(dims) -> str:

@@ -56,16 +56,16 @@ def evaluate(
     seen = 0
     if ranks is not None:
         lo, hi = ranks.share(0, len(data))
-        data = Split([a[lo:hi] for a in data.x], [a[lo:hi] for a in data.y])
-    for xs, ys in Batches(data, graph, device, batch_size).iterate(None):
+        data = data.take(slice(lo, hi))
+    for xs, ys, sws in Batches(data, graph, device, batch_size).iterate(None):
         with autocast():
             preds = preds_of(forward(*xs))
-            loss = compiled.loss(preds, ys)
+            loss = compiled.loss(preds, ys, sws)
             if getattr(model, "has_losses", True):
                 loss = loss + model.losses()
         total += loss.double() * len(xs[0])
         seen += len(xs[0])
-        compiled.update(preds, ys)
+        compiled.update(preds, ys, sws)
     if ranks is not None:
         summed, count = ranks.sum([float(total), float(seen)])
         total, seen = torch.tensor(summed, dtype=torch.float64), int(count)
@@ -90,7 +90,7 @@ def predict(model, spec, data: Split, batch_size: int | None = None) -> list[np.
     ]
     parts: list[list[np.ndarray]] = [[] for _ in graph.outputs]
     start = 0
-    for xs, _ in Batches(Split(data.x, []), graph, device, batch_size).iterate(None):
+    for xs, _, _ in Batches(Split(data.x, []), graph, device, batch_size).iterate(None):
         rows = len(xs[0])
         for k, p in enumerate(preds_of(model(*xs))):
             values = p.float().cpu().numpy()

@@ -24,6 +24,7 @@ from .batches import Batches, model_device, preds_of
 from .callbacks import EarlyStopping
 from .compiled import NO_TRAINABLE, compile_spec
 from .data import Split, holdout
+from .hooks import Callback, CallbackList
 from .loop import evaluate, train_settings
 
 PRECISIONS = ("32", "bf16", "16-mixed")
@@ -52,7 +53,8 @@ class Trainer:
     """One training run of `model` on `data` as `spec.compile` and `spec.train` say."""
 
     def __init__(self, model, spec, data, *, run=None, progress=None, precision="32",
-                 compile=False, warn=print, data_path=None, ranks=None):  # fmt: skip
+                 compile=False, warn=print, data_path=None, ranks=None,
+                 callbacks=None):  # fmt: skip
         self.params = [p for p in model.parameters() if p.requires_grad]
         if not self.params:  # torch's optimizer: "got an empty parameter list"
             raise NetspecError(NO_TRAINABLE)
@@ -86,6 +88,12 @@ class Trainer:
         self.epoch, self.step, self.history = 0, 0, {}
         self.finished = False
         self.info: dict = {}  # saved with each checkpoint (the data path, precision)
+        self.hooks = CallbackList(callbacks)
+        # per-step calls only when a callback wants them (the loop stays as lean as before)
+        self._batch_hooks = any(
+            type(c).on_train_batch_end is not Callback.on_train_batch_end
+            for c in self.hooks.callbacks
+        )
         self._callbacks()
 
     def _splits(self, data: dict[str, Split], warn) -> tuple[Split, Split | None]:
@@ -138,9 +146,11 @@ class Trainer:
     def fit(self) -> dict[str, list[float]]:
         """Train from `self.epoch` to `train.epochs`; returns Keras's History dict."""
         epochs = self.train_cfg.epochs
+        self.hooks.on_train_begin(self)
         while self.epoch < epochs and not self.finished:
             logs, rate = self._epoch()
             stop = self._epoch_end(logs)
+            self.hooks.on_epoch_end(self, self.epoch, logs)
             self.progress.end_epoch(self.epoch, logs, rate)
             self.epoch += 1
             self.finished = stop or self.epoch >= epochs
@@ -150,6 +160,7 @@ class Trainer:
                 self.progress.message(f"Epoch {self.stopper.stopped_epoch + 1}: early stopping")
             self.stopper.on_train_end()
         self.model.eval()
+        self.hooks.on_train_end(self)
         return self.history
 
     def _epoch(self) -> tuple[dict[str, float], float]:
@@ -161,12 +172,14 @@ class Trainer:
         order = self.rng.permutation(n) if self.train_cfg.shuffle else None
         total = torch.zeros((), dtype=torch.float64, device=self.device)
         seen = 0
-        for xs, ys, rows, factor, batch in self._batches(order):
-            loss, preds = self._step(xs, ys, factor)
+        for xs, ys, sws, rows, factor, batch in self._batches(order):
+            loss, preds = self._step(xs, ys, sws, factor)
+            if self._batch_hooks:
+                self.hooks.on_train_batch_end(self, loss)
             if rows:
                 total += loss.double() * rows
                 seen += rows
-                self.compiled.update(preds, ys)
+                self.compiled.update(preds, ys, sws)
             # rank 0's running values (the epoch's are every rank's), the global batch's size
             self.progress.step(batch, None, lambda t=total, n=seen: self._running(t, n))
         if self.ranks is not None:  # the epoch over every rank's share
@@ -186,15 +199,15 @@ class Trainer:
         return {"loss": float(total) / max(seen, 1), **self.compiled.results()}
 
     def _batches(self, order):
-        """(xs, ys, rows, loss factor, batch size) of each step: the batch, or this rank's
-        share of it."""
+        """(xs, ys, sws, rows, loss factor, batch size) of each step: the batch, or this
+        rank's share of it."""
         if self.ranks is not None:
             yield from self.batches.shares(order, self.ranks)
             return
-        for xs, ys in self.batches.iterate(order):
-            yield xs, ys, len(xs[0]), None, len(xs[0])
+        for xs, ys, sws in self.batches.iterate(order):
+            yield xs, ys, sws, len(xs[0]), None, len(xs[0])
 
-    def _step(self, xs, ys, factor=None):
+    def _step(self, xs, ys, sws, factor=None):
         schedule = self.opt_cfg.schedule
         if schedule is not None:
             lr = schedule(self.step)
@@ -202,7 +215,7 @@ class Trainer:
                 group["lr"] = lr
         with self.precision.autocast():
             preds = preds_of(self.forward(*xs))
-            loss = self.compiled.loss(preds, ys)
+            loss = self.compiled.loss(preds, ys, sws)
             if self._penalties:
                 loss = loss + self.model.losses()
         self.optimizer.zero_grad(set_to_none=True)
