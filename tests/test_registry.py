@@ -150,7 +150,14 @@ def test_the_table_imports_no_model():
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == str(
-        ["netspec", "netspec.catalog", "netspec.cli", "netspec.cli_options"]
+        [
+            "netspec",
+            "netspec.catalog",
+            "netspec.cli",
+            "netspec.cli_options",
+            "netspec.cli_review",
+            "netspec.cli_train",
+        ]
     )
 
 

@@ -29,6 +29,8 @@ def check_sections(
         problems += _names(compiled, outputs)
         problems += _one_tensor_each(spec, compiled, graph)
         problems += _shapes(compiled, graph)
+    if train is not None and compiled is not None:
+        problems += _unreduced(compiled, outputs)
     if train is not None:
         problems += _monitors(compiled, train, outputs)
         problems += _schedule_and_plateau(compiled, train)
@@ -119,7 +121,7 @@ def _per_output(value: Any, outputs: list[str], path: Path) -> list[tuple[int, A
 
 
 def _shapes(compiled: CompileSpec, graph: Graph) -> list[Problem]:
-    """A sparse loss (labels are class indices) on an output with fewer than 2 values on its
+    """A class-index loss (labels are class indices) on an output with fewer than 2 values on its
     last axis: Keras fails there at the first label above 0 ("Target 1 is out of bounds"),
     netspec before training."""
     outputs = [str(ref) for ref in graph.outputs]
@@ -129,9 +131,24 @@ def _shapes(compiled: CompileSpec, graph: Graph) -> list[Problem]:
         shape = shapes[k]
         if loss is None or not shape or shape[-1] is None:
             continue
-        if type(loss).sparse and shape[-1] < 2:
+        if type(loss).label_kind == "classes" and shape[-1] < 2:
             problems.append(Problem(path, _class_axis_message(loss, outputs[k], shape)))
     return problems
+
+
+def _unreduced(compiled: CompileSpec, outputs: list[str]) -> list[Problem]:
+    """`reduction: none` leaves one loss per sample, which fit cannot step on (Keras's torch
+    backend fails at the first step: "grad can be implicitly created only for scalar outputs");
+    evaluate reports their mean, as Keras does."""
+    return [
+        Problem(
+            (*path, "reduction"),
+            "reduction none leaves one loss value per sample, and training needs one number; "
+            "use sum_over_batch_size (Keras's default), sum, mean or mean_with_sample_weight",
+        )
+        for _, loss, path in _per_output(compiled.loss, outputs, ("compile", "loss"))
+        if loss is not None and not isinstance(loss, str) and loss.reduction in (None, "none")
+    ]
 
 
 def _class_axis_message(entry: Any, output: str, shape: tuple) -> str:
