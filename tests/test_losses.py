@@ -30,8 +30,20 @@ def ours(spec, y_pred, y_true, activation=None, **kwargs):
     return float(out)
 
 
+def ours_array(spec, y_pred, y_true, sample_weight=None, activation=None):
+    """The loss as an array: a scalar, or the values for reduction none."""
+    fn = loss_of(spec).function(activation)
+    weight = None if sample_weight is None else torch.as_tensor(sample_weight)
+    out = fn(torch.as_tensor(y_pred), torch.as_tensor(y_true), sample_weight=weight)
+    return out.detach().numpy()
+
+
 def keras_value(obj, y_pred, y_true):
     return float(keras.ops.convert_to_numpy(obj(y_true, y_pred)))
+
+
+def keras_array(obj, y_pred, y_true, sample_weight=None):
+    return keras.ops.convert_to_numpy(obj(y_true, y_pred, sample_weight=sample_weight))
 
 
 def softmax(x):
@@ -57,15 +69,21 @@ def test_every_loss_has_examples(name):
 
 @pytest.mark.parametrize(("name", "index", "example"), CASES)
 def test_keras_parity(name, index, example):
-    """The loss of the example's arguments equals keras.losses.<name>(**args) on its arrays;
-    a loss with a stable form also equals it there (probabilities inside Keras's clip)."""
+    """The loss of the example's arguments (and sample weights) equals
+    keras.losses.<name>(**args) on its arrays, the values too for reduction none; a loss with a
+    stable form also equals it there (probabilities inside Keras's clip)."""
     y_true, y_pred = loss_inputs.pair(example, batch=4, seed=index)
+    weight = loss_inputs.weights(example, batch=4, seed=index)
     spec = {"type": name, **example["args"]}
-    expected = keras_value(getattr(keras.losses, name)(**example["args"]), y_pred, y_true)
-    close(ours(spec, y_pred, y_true), expected)
+    keras_loss = getattr(keras.losses, name)(**example["args"])
+    expected = keras_array(keras_loss, y_pred, y_true, weight)
+    got = ours_array(spec, y_pred, y_true, weight)
+    assert got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
     stable_after = LOSSES.get(name).stable_after
     if stable_after and not example["args"].get("from_logits"):
-        close(ours(spec, y_pred, y_true, stable_after), expected)
+        stable = ours_array(spec, y_pred, y_true, weight, stable_after)
+        np.testing.assert_allclose(stable, expected, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize(
