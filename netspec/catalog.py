@@ -146,7 +146,8 @@ KINDS: tuple[Kind, ...] = (
         "metrics",
         "Metrics",
         "compile",
-        "The `metrics` of `compile:`.",
+        "The `metrics` of `compile:`. Also `accuracy` (or `acc`): binary, categorical or "
+        "sparse categorical accuracy, picked from the shapes as Keras's compile does.",
         "netspec.training.spec.metrics",
         "METRICS",
         "keras.metrics",
