@@ -1,0 +1,1 @@
+"""Seeing and reviewing models: `netspec plot`, `netspec diff` and `netspec compare`."""
