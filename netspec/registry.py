@@ -26,9 +26,7 @@ T = TypeVar("T")
 def did_you_mean(name: str, candidates: Iterable[str], n: int = 2) -> str:
     """Return `; did you mean 'x'?` (or '') for the closest candidates to `name`."""
     pool = list(candidates)
-    lowered: dict[str, str] = {}
-    for c in pool:  # names equal but for case: the first listed (the caller's preferred) is shown
-        lowered.setdefault(c.lower(), c)
+    lowered = {c.lower(): c for c in pool}
     close = difflib.get_close_matches(name.lower(), list(lowered), n=n, cutoff=0.6)
     hits = [lowered[c] for c in close]
     if not hits:
