@@ -1,7 +1,8 @@
 """netspec: Keras-vocabulary YAML specs, validated with located errors, compiled to PyTorch.
 
 `load(path)` validates a spec (no torch import) into a `ValidSpec` (the typed spec and its
-resolved graph); `build(valid_or_path, device, seed)` compiles it into a `torch.nn.Module`.
+resolved graph); `build(valid_or_path, device, seed)` compiles it into a `torch.nn.Module` that
+keeps its spec (`model.spec`); `fit`, `evaluate` and `predict` are Keras's, on arrays (api.py).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
 
     import torch
 
-    from .compiler import build
+    from .api import History, build, evaluate, fit, predict
     from .errors import Diagnostic, NetspecError, SpecError
     from .loader import ValidSpec, from_data, load, loads
     from .torch.model import NetspecModel
@@ -26,7 +27,11 @@ __version__ = "0.1.0"
 # which the console script imports before anything else) does not pay for pydantic's import.
 _PUBLIC = {
     "adapt": "training.engine.adapt",
-    "build": "compiler",
+    "build": "api",
+    "evaluate": "api",
+    "fit": "api",
+    "History": "api",
+    "predict": "api",
     "Diagnostic": "errors",
     "NetspecError": "errors",
     "SpecError": "errors",
@@ -59,14 +64,18 @@ def load_run(run: str | Path, device: str | torch.device | None = None) -> Netsp
 
 __all__ = [
     "Diagnostic",
+    "History",
     "NetspecError",
     "SpecError",
     "ValidSpec",
     "__version__",
     "adapt",
     "build",
+    "evaluate",
+    "fit",
     "from_data",
     "load",
     "load_run",
     "loads",
+    "predict",
 ]

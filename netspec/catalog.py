@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:
     from .registry import Registry
 
-Section = Literal["model", "compile"]
+Section = Literal["model", "compile", "train"]
 
 
 @dataclass(frozen=True)
@@ -152,6 +152,16 @@ KINDS: tuple[Kind, ...] = (
         "METRICS",
         "keras.metrics",
         "Metric",
+    ),
+    Kind(
+        "loggers",
+        "Loggers",
+        "train",
+        "The `loggers` of `train:`: experiment trackers, as Keras's callbacks of the same names.",
+        "netspec.training.loggers.spec",
+        "LOGGERS",
+        "keras.callbacks",
+        "Logger",
     ),
 )
 BY_NAME: dict[str, Kind] = {kind.name: kind for kind in KINDS}

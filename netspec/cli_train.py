@@ -9,16 +9,22 @@ from typing import Annotated
 import typer
 
 from netspec.cli_options import (
+    DATA_HELP,
     WEIGHTS_HELP,
     AllowExtra,
     AllowNonfinite,
-    DataOpt,
     Device,
+    FeaturesOpt,
     MaxRestarts,
     Nproc,
     Precision,
+    RunDataOpt,
+    RunSpec,
+    RunWeightsOpt,
+    SampleWeightOpt,
     SplitOpt,
-    WeightsOpt,
+    TargetOpt,
+    data_overrides,
     user_errors,
 )
 
@@ -37,7 +43,7 @@ def train(
         Path | None,
         typer.Option(
             "--data",
-            help=".npz file or directory of .npy files (default with --resume: the run's).",
+            help=DATA_HELP + " (default with --resume: the run's).",
             show_default=False,
         ),
     ] = None,
@@ -79,9 +85,24 @@ def train(
     ] = None,
     nproc: Nproc = None,
     max_restarts: MaxRestarts = 0,
+    target: TargetOpt = None,
+    features: FeaturesOpt = None,
+    sample_weight: SampleWeightOpt = None,
+    logger: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Adds a logger to train.loggers (tensorboard, mlflow, csv); repeatable.",
+            metavar="NAME",
+        ),
+    ] = None,
 ) -> None:
-    """Train a spec's model on .npz data (Keras's fit); write the run folder."""
-    sets = list(overrides or [])
+    """Train a spec's model on data (Keras's fit); write the run folder."""
+    sets = [*data_overrides(target, features, sample_weight), *(overrides or [])]
+    if logger:  # as a --set of train.loggers: the spec's loggers and these
+        with user_errors():
+            from netspec.training.loggers import logger_sets
+
+            sets += logger_sets(spec if resume is None else resume / "spec.yaml", logger)
     for key, value in (
         ("train.epochs", epochs),
         ("train.batch_size", batch_size),
@@ -115,9 +136,9 @@ def train(
 
 
 def evaluate(
-    spec: Annotated[Path, typer.Argument(help="Spec file.", show_default=False)],
-    weights: WeightsOpt,
-    data: DataOpt,
+    spec: RunSpec,
+    weights: RunWeightsOpt = None,
+    data: RunDataOpt = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print JSON (null for a non-finite value).")
     ] = False,
@@ -125,13 +146,18 @@ def evaluate(
     device: Device = "auto",
     allow_nonfinite: AllowNonfinite = False,
     allow_extra: AllowExtra = False,
+    target: TargetOpt = None,
+    features: FeaturesOpt = None,
+    sample_weight: SampleWeightOpt = None,
 ) -> None:
     """Loss and metrics of trained weights on data (Keras's evaluate)."""
     with user_errors():
         from netspec.training.engine.session import evaluate as run
 
+        sets = data_overrides(target, features, sample_weight)
         results = run(spec, weights, data, split=split, device=device,
-                      allow_nonfinite=allow_nonfinite, allow_extra=allow_extra)  # fmt: skip
+                      allow_nonfinite=allow_nonfinite, allow_extra=allow_extra,
+                      overrides=sets)  # fmt: skip
         if as_json:
             from netspec.training.output.runs import strict_json
 
@@ -142,21 +168,30 @@ def evaluate(
 
 
 def predict(
-    spec: Annotated[Path, typer.Argument(help="Spec file.", show_default=False)],
-    weights: WeightsOpt,
-    data: DataOpt,
+    spec: RunSpec,
+    weights: RunWeightsOpt = None,
+    data: RunDataOpt = None,
     output: Annotated[
-        Path, typer.Option("--output", "-o", help="Output .npz (y, or y_<output>).")
+        Path,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Output file: .npz (y, or y_<output>), .npy (one output), .csv or .parquet "
+            "(a column per value: y, or y_0, y_1, ...).",
+        ),
     ] = Path("predictions.npz"),
     split: SplitOpt = None,
     device: Device = "auto",
     allow_nonfinite: AllowNonfinite = False,
     allow_extra: AllowExtra = False,
+    target: TargetOpt = None,
+    features: FeaturesOpt = None,
 ) -> None:
-    """The model's outputs on data, written to an .npz (Keras's predict)."""
+    """The model's outputs on data, written by the output's extension (Keras's predict)."""
     with user_errors():
         from netspec.training.engine.session import predict as run
 
         run(spec, weights, data, output, split=split, device=device,
-            allow_nonfinite=allow_nonfinite, allow_extra=allow_extra)  # fmt: skip
+            allow_nonfinite=allow_nonfinite, allow_extra=allow_extra,
+            overrides=data_overrides(target, features, None))  # fmt: skip
         print(f"predictions saved to {output}")

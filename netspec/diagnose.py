@@ -85,13 +85,24 @@ def _models_in(annotation: Any) -> list[type[BaseModel]]:
     return [m for a in typing.get_args(annotation) for m in _models_in(a)]
 
 
+# the top-level sections validated by their own models (spec.py's Deferred fields)
+_SECTIONS = {
+    "compile": ("netspec.training.spec.sections", "CompileSpec"),
+    "train": ("netspec.training.spec.sections", "TrainSpec"),
+    "data": ("netspec.training.spec.data_section", "DataSpec"),
+}
+
+
 def _section_model(path: Path) -> type[BaseModel] | None:
-    """The model that owns the last key of a `compile`/`train` path (train.early_stopping.x:
+    """The model that owns the last key of a `compile`/`train`/`data` path (train.early_stopping.x:
     EarlyStoppingSpec), following the fields' model types."""
-    module = sys.modules.get("netspec.training.spec.sections")
-    if module is None or not path or path[0] not in module.SECTIONS:
+    if not path or path[0] not in _SECTIONS:
         return None
-    owner: Any = module.SECTIONS[path[0]]
+    module_name, class_name = _SECTIONS[path[0]]
+    module = sys.modules.get(module_name)  # loaded when the spec has the section
+    if module is None:
+        return None
+    owner: Any = module.__dict__[class_name]
     for part in path[1:-1]:
         field = owner.model_fields.get(part) if isinstance(part, str) else None
         owner = _model_in(field.annotation) if field is not None else None

@@ -43,6 +43,7 @@ _COMPILE = "Keras's compile(): optimizer, loss, loss_weights, metrics."
 _TRAIN = "Keras's fit(): epochs, batch_size, shuffle, validation_split, seed, callbacks."
 
 if TYPE_CHECKING:
+    from .training.spec.data_section import DataSpec
     from .training.spec.sections import CompileSpec, TrainSpec
 
     AnyLayer = Layer
@@ -52,6 +53,7 @@ else:  # validated through netspec.deferred: only the layer types a spec uses ge
         Any, Deferred("compile", "netspec.training.spec.sections", "CompileSpec")
     ]
     TrainSpec = Annotated[Any, Deferred("train", "netspec.training.spec.sections", "TrainSpec")]
+    DataSpec = Annotated[Any, Deferred("data", "netspec.training.spec.data_section", "DataSpec")]
 
 
 class Spec(BaseModel):
@@ -102,6 +104,9 @@ class Spec(BaseModel):
     layers: list[AnyLayer] = Field(..., min_length=1, description="The layers, in order.")
     compile: CompileSpec | None = Field(None, description=_COMPILE)
     train: TrainSpec | None = Field(None, description=_TRAIN)
+    data: DataSpec | None = Field(
+        None, description="How --data reads a CSV or Parquet table or an image folder."
+    )
 
     @field_validator("netspec", mode="before")
     @classmethod

@@ -238,9 +238,9 @@ def test_public_names_resolve_on_first_use():
     for name in netspec.__all__:
         assert getattr(netspec, name) is not None
         assert name in dir(netspec)
-    from netspec.compiler import build
+    from netspec.api import build
 
-    assert netspec.build is build
+    assert netspec.build is build  # compiler.build, keeping the spec (model.spec)
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         netspec.nope  # noqa: B018
 

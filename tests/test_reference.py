@@ -100,7 +100,10 @@ def test_compile_and_train_sections_are_in_the_reference():
         for key, field in cls.model_fields.items():
             assert f"| `{field.alias or key}` |" in section, (path, key)
             assert " ".join((field.description or "").split()) in section, (path, key)
-    assert "| `compile` | [{optimizer, loss, loss_weights, metrics}](#compile) or null |" in top
+    assert (
+        "| `compile` | [{optimizer, loss, loss_weights, metrics, weighted_metrics}](#compile) "
+        "or null |" in top
+    )
     assert "| `optimizer` | [optimizer](#optimizers) (name or {type: ...}) | `rmsprop` |" in top
     assert "list of (accuracy or acc or [metric](#metrics) (name or {type: ...}))" in top
     assert "(#trainearly_stopping) or null |" in top
@@ -168,14 +171,15 @@ def test_optimizer_arguments_in_keras_order():
     """Keras's signatures: `Adam(learning_rate, beta_1, ..., weight_decay, clipnorm, ...)`,
     `AdamW(learning_rate, weight_decay, beta_1, ...)`, `SGD(learning_rate, momentum, ...)`."""
     args = {e.name: [a.name for a in e.args] for e in entries() if e.kind == "optimizers"}
-    clip = ["clipnorm", "clipvalue", "global_clipnorm"]
+    clip = ["clipnorm", "clipvalue", "global_clipnorm", "use_ema", "ema_momentum"]
+    clip += ["ema_overwrite_frequency", "loss_scale_factor", "gradient_accumulation_steps"]
     adam = ["beta_1", "beta_2", "epsilon", "amsgrad"]
     assert args["Adam"] == ["learning_rate", *adam, "weight_decay", *clip]
     assert args["AdamW"] == ["learning_rate", "weight_decay", *adam, *clip]
     assert args["SGD"] == ["learning_rate", "momentum", "nesterov", "weight_decay", *clip]
     assert all(names[0] == "learning_rate" for names in args.values())
     losses = {e.name: [a.name for a in e.args] for e in entries() if e.kind == "losses"}
-    assert losses["BinaryCrossentropy"] == ["from_logits", "label_smoothing", "axis"]
+    assert losses["BinaryCrossentropy"] == ["from_logits", "label_smoothing", "axis", "reduction"]
 
 
 def test_explain_layer_shows_descriptions_and_defaults():

@@ -131,7 +131,7 @@ def test_the_table_of_kinds():
     for kind in KINDS:
         registry = kind.registry()
         assert len(registry) > 0, kind.name
-        assert kind.section in ("model", "compile") and kind.description.endswith(".")
+        assert kind.section in ("model", "compile", "train") and kind.description.endswith(".")
         assert kind.keras.startswith("keras.") and kind.title
         name, cls = registry.items()[0]
         assert registry.name_of(cls) == name and kind.noun == registry.kind

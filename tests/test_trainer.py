@@ -272,7 +272,7 @@ def test_several_inputs_and_outputs_with_loss_weights(tmp_path):
     model = netspec.build(spec, seed=0)
     reference = netspec.build(spec, seed=0)
     history = fit(model, spec, load_data(tmp_path / "d.npz", spec))
-    assert list(history) == ["loss", "cls_accuracy", "reg_mae"]
+    assert list(history) == ["loss", "cls_loss", "reg_loss", "cls_accuracy", "reg_mae"]
     # the same steps by hand: weighted losses, SGD, batches in order
     opt = torch.optim.SGD(reference.parameters(), lr=0.05)
     t = {k: torch.from_numpy(v) for k, v in arrays.items()}

@@ -40,7 +40,7 @@ def _optimizer_tensors(optimizer) -> tuple[dict[str, torch.Tensor], dict[str, An
             else:
                 scalars.setdefault(str(index), {})[key] = value
     lrs = [group["lr"] for group in state["param_groups"]]
-    # the rate of the last step, by which optimizers._keras_momentum rescales momentum
+    # the rate of the last step, by which optim_common._rescale_momentum rescales momentum
     keras_lrs = [group.get("keras_lr") for group in state["param_groups"]]
     return tensors, {"scalars": scalars, "lr": lrs, "keras_lr": keras_lrs}
 

@@ -197,7 +197,13 @@ def _expected_state(optimizer, params: list) -> list[dict[str, torch.Tensor | No
     parameter's shape and dtype) or a template (a scalar, as `step`). Found by letting an
     optimizer of the same class and settings take one zero-gradient step on a 2-element probe
     of each dtype and device: the state names depend on the settings (amsgrad, momentum,
-    centered), which the probe follows without a table per class."""
+    centered), which the probe follows without a table per class. netspec's optimizers
+    (`optim_common.KerasSteps`) probe themselves: their state can depend on the weight's shape
+    (Adafactor, Muon) and on accumulation, which a 2-element single step does not show."""
+    from .optim_common import KerasSteps
+
+    if isinstance(optimizer, KerasSteps):
+        return optimizer.expected_state()
     probes: dict[tuple, dict] = {}
     out = []
     for p in params:

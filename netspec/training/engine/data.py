@@ -1,5 +1,6 @@
-"""Training data: a .npz file or a directory of .npy files (memory-mapped), checked against the
-spec before any training (no torch import).
+"""Training data: a .npz file, a directory of .npy files (memory-mapped, or shards KEY.N.npy
+of one array), a CSV or Parquet table or an image folder (netspec.training.sources), checked
+against the spec before any training (no torch import).
 
 Keys: `x`/`y` (or `x_train`/`y_train`), `x_val`/`y_val`, `x_test`/`y_test`; a model with
 several inputs reads `x_<input>` (`x_train_<input>`, `x_val_<input>`, ...), several outputs
@@ -16,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import NetspecError
-from .arrays import first_nonfinite_row, open_npy, read_npz, value_range
+from .arrays import first_nonfinite_row, read_npz, value_range
 
 SPLITS = ("train", "val", "test")
 _FLOAT = ("float16", "bfloat16", "float32", "float64")
@@ -44,12 +45,13 @@ class Split:
         )
 
 
-def _open(path: Path, budget: int) -> dict[str, np.ndarray]:
-    if path.is_dir():
-        files = sorted(path.glob("*.npy"))
-        if not files:
-            raise NetspecError(f"{path}: no .npy files in this directory")
-        return {f.stem: open_npy(f, budget) for f in files}
+def _open(path: Path, budget: int, spec, labels: bool):
+    """(arrays by key, the names messages give keys, when not the key itself)."""
+    from ..sources import open_source
+
+    found = open_source(path, spec, budget, labels)
+    if found is not None:
+        return found
     if not path.exists():
         raise NetspecError(f"{path}: no such data file")
     try:
@@ -58,8 +60,11 @@ def _open(path: Path, budget: int) -> dict[str, np.ndarray]:
     except OSError as exc:
         raise NetspecError(f"{path}: cannot read data: {exc.strerror}") from None
     if not archive:
-        raise NetspecError(f"{path}: not a .npz archive (or a directory of .npy files)")
-    return read_npz(path, budget)
+        raise NetspecError(
+            f"{path}: not a .npz archive, a .csv or .parquet table, an image folder or a "
+            "directory of .npy files"
+        )
+    return read_npz(path, budget), {}
 
 
 def key_names(prefix: str, names: list[str], split: str) -> list[str]:
@@ -213,7 +218,10 @@ def _check_labels(key: str, a: np.ndarray, name: str, classes: int, where: str) 
     first batch that holds one)."""
     if not a.size:
         return
-    low, high = int(a.min()), int(a.max())
+    found = value_range(a)  # chunk by chunk: `a` may be memory-mapped or sharded
+    if found is None:
+        return
+    low, high = int(found[0]), int(found[1])
     if low < 0 or high >= classes:
         raise NetspecError(
             f"{where}: {key} holds class labels from {low} to {high}; output '{name}' has "
@@ -239,13 +247,15 @@ def load_data(path, spec, labels: bool = True, *, allow_nonfinite: bool = False,
 
     path = Path(path)
     where = str(path)
-    arrays = _open(path, memory_budget() if max_bytes is None else max_bytes)
+    arrays, names = _open(path, memory_budget() if max_bytes is None else max_bytes, spec, labels)
     graph = spec.graph
     inputs = [i.name for i in graph.inputs]
     outputs = [str(r) for r in graph.outputs]
     found: dict[str, Split] = {}
     for split in SPLITS:
         got = _split(arrays, split, inputs, outputs, where, labels)
+        if got is not None and names:  # a table's arrays named by their columns
+            got = (got[0], *([names.get(k, k) for k in keys] for keys in got[1:]))
         if got is not None:
             found[split] = _checked(graph, spec, got, labels, allow_nonfinite, where)
     if not found:

@@ -1,8 +1,11 @@
 """Keras's fit / evaluate / predict on a netspec model (torch imported here).
 
 The reported loss is Keras's: the compiled (weighted) loss plus the model's penalties
-(`model.losses()`), averaged over the batches weighted by their sizes; metrics accumulate over
-the epoch. `fit` runs a `trainer.Trainer` (schedules, callbacks, checkpoints).
+(`model.losses()`), averaged over the batches weighted by their sizes (Keras's loss tracker, a
+`Mean` updated with `sample_weight=batch size`, sample weights or not); metrics accumulate over
+the epoch; with several losses, each output's own (unweighted, without penalties) as
+`<output>_loss`, averaged the same way. `fit` runs a `trainer.Trainer` (schedules, callbacks,
+checkpoints).
 """
 
 from __future__ import annotations
@@ -53,6 +56,8 @@ def evaluate(
     compiled.reset()
     device = model_device(model)
     total = torch.zeros((), dtype=torch.float64, device=device)
+    names = compiled.loss_names  # each output's loss, with several (Keras 3's CompileLoss)
+    parts = torch.zeros(len(names), dtype=torch.float64, device=device)
     seen = 0
     if ranks is not None:
         lo, hi = ranks.share(0, len(data))
@@ -60,17 +65,23 @@ def evaluate(
     for xs, ys, sws in Batches(data, graph, device, batch_size).iterate(None):
         with autocast():
             preds = preds_of(forward(*xs))
-            loss = compiled.loss(preds, ys, sws)
+            terms = compiled.terms(preds, ys, sws)
+            loss = compiled.total(terms)
             if getattr(model, "has_losses", True):
                 loss = loss + model.losses()
-        total += loss.double() * len(xs[0])
+        total.add_(loss, alpha=len(xs[0]))  # float64 += rows * loss: exact promotion
+        if names:
+            parts.add_(torch.stack([t.float() for t in terms]), alpha=len(xs[0]))
         seen += len(xs[0])
         compiled.update(preds, ys, sws)
     if ranks is not None:
-        summed, count = ranks.sum([float(total), float(seen)])
-        total, seen = torch.tensor(summed, dtype=torch.float64), int(count)
+        summed = ranks.sum([float(total), float(seen), *parts.tolist()])
+        total, seen = torch.tensor(summed[0], dtype=torch.float64), int(summed[1])
+        parts = torch.tensor(summed[2:], dtype=torch.float64)
         compiled.sync(ranks.sum)
-    return {"loss": float(total) / max(seen, 1), **compiled.results()}
+    logs = {"loss": float(total) / max(seen, 1)}
+    logs |= dict(zip(names, (parts / max(seen, 1)).tolist(), strict=True))
+    return logs | compiled.results()
 
 
 @torch.inference_mode()

@@ -19,12 +19,15 @@ from pathlib import Path
 
 from ...errors import NetspecError
 
-# what --resume may change: the length of the run, its callbacks and its learning rate
+# what --resume may change: the length of the run, its callbacks (loggers, the NaN stop) and
+# its learning rate
 SAFE_KEYS = (
     "train.epochs",
     "train.early_stopping",
     "train.reduce_lr_on_plateau",
     "train.checkpoint",
+    "train.terminate_on_nan",
+    "train.loggers",
     "compile.optimizer.learning_rate",
 )
 LEARNING_RATE = "compile.optimizer.learning_rate"

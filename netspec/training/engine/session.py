@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import time
 from pathlib import Path
-from typing import Any
 
 from ... import heap
 from ...errors import NetspecError
@@ -175,9 +174,12 @@ def now() -> str:
 
 
 def make_trainer(model, spec, data, path, echo, options, data_path):
+    from ..loggers import make_loggers
     from .trainer import Trainer
 
-    trainer = Trainer(model, spec, data, run=path, warn=echo, data_path=data_path, **options)
+    loggers = make_loggers(spec, options.get("ranks"))  # train.loggers; none on ranks > 0
+    trainer = Trainer(model, spec, data, run=path, warn=echo, data_path=data_path,
+                      callbacks=loggers, **options)  # fmt: skip
     epochs = spec.train.epochs if spec.train is not None else 1
     # saved with each checkpoint: what --resume needs besides spec.yaml, and the planned epochs
     # (a finished checkpoint with as many planned is finished, not to be trained further)
@@ -233,13 +235,19 @@ def _split(data, split: str | None, data_path):
 
 def evaluate(
     spec_path, weights, data_path, split=None, device="auto", allow_nonfinite=False,
-    allow_extra=False,
+    allow_extra=False, overrides=(),
 ):  # fmt: skip
+    """Keras's evaluate: the loss and metrics of `weights` on `data_path`. `spec_path` may be a
+    run folder (sources.runs: its spec, `weights` best/last/None or a file, its data)."""
     from ..output.runs import load_weights
+    from ..sources.runs import resolve
     from .loop import evaluate as run
 
-    spec, model, data = prepare(spec_path, data_path, (), device, allow_nonfinite=allow_nonfinite,
-                                declared_weights=False)  # fmt: skip
+    spec_path, weights, data_path, recorded = resolve(spec_path, weights, data_path)
+    spec, model, data = prepare(
+        spec_path, data_path, [*recorded, *overrides], device, allow_nonfinite=allow_nonfinite,
+        declared_weights=False,
+    )  # fmt: skip
     load_weights(model, weights, graph=spec.graph, allow_extra=allow_extra)
     part = _split(data, split, data_path)
     if not part.y:
@@ -250,33 +258,34 @@ def evaluate(
 
 def predict(
     spec_path, weights, data_path, output: Path, split=None, device="auto", allow_nonfinite=False,
-    allow_extra=False,
+    allow_extra=False, overrides=(),
 ) -> None:  # fmt: skip
-    import io
-
-    import numpy as np
-
+    """Keras's predict, written to `output` by its extension (sources.writers: .npz, .npy,
+    .csv, .parquet), which is checked before anything is read. `spec_path` may be a run
+    folder, as for evaluate."""
     from ..output.atomic import write_atomic
     from ..output.runs import load_weights
+    from ..sources.runs import resolve
+    from ..sources.writers import FORMATS, check_output, encode
     from .data import key_names
     from .loop import predict as run
 
     output = Path(output)
+    if output.suffix.lower() not in FORMATS:  # before the spec is even read
+        check_output(output, [], [])
     if not output.parent.is_dir():  # checked first; not created: a typo would go unnoticed
         raise NetspecError(f"{output}: no such directory: {output.parent}")
+    spec_path, weights, data_path, recorded = resolve(spec_path, weights, data_path)
     spec, model, data = prepare(
-        spec_path, data_path, (), device, labels=False, allow_nonfinite=allow_nonfinite,
-        declared_weights=False,
+        spec_path, data_path, [*recorded, *overrides], device, labels=False,
+        allow_nonfinite=allow_nonfinite, declared_weights=False,
     )  # fmt: skip
+    names = key_names("y", [str(r) for r in spec.graph.outputs], "train")
+    check_output(output, names, spec.graph.output_shapes())
     load_weights(model, weights, graph=spec.graph, allow_extra=allow_extra)
     heap.settle()
     preds = run(model, spec, _split(data, split, data_path))
-    names = key_names("y", [str(r) for r in spec.graph.outputs], "train")
-    buffer = io.BytesIO()
-    # Any: numpy's stub reads any keyword as possibly its `allow_pickle` flag
-    arrays: dict[str, Any] = dict(zip(names, preds, strict=True))
-    np.savez(buffer, **arrays)
     try:
-        write_atomic(output, buffer.getvalue())
+        write_atomic(output, encode(output, names, preds))
     except OSError as exc:  # a directory of that name, no permission, disk full
         raise NetspecError(f"{output}: cannot write predictions: {exc.strerror}") from None

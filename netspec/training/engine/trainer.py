@@ -1,16 +1,19 @@
 """Keras's `fit` as a small trainer (torch imported here).
 
 Each step: the learning rate of the step (a schedule's value at Keras's `iterations`),
-forward (under autocast with `precision` bf16 or 16-mixed), the compiled loss plus the model's
-penalties, backward, Keras's gradient clipping, the optimizer step, the constraints. Each
-epoch: the metrics, the validation pass, then the callbacks in Keras's order
-(ReduceLROnPlateau, EarlyStopping, best.safetensors) and the resumable checkpoint, so a run
-resumed from a checkpoint continues exactly as the uninterrupted run (CPU, same seed).
+forward (under autocast with `precision` bf16 or 16-mixed), the compiled loss (sample and class
+weights included) plus the model's penalties, backward, Keras's gradient clipping, the
+optimizer step, the constraints, TerminateOnNaN's check (callbacks.NanWatch, no host sync).
+Each epoch: the loss (and each output's, with several losses), the metrics, the validation
+pass, then the callbacks in Keras's order (ReduceLROnPlateau, EarlyStopping, ModelCheckpoint:
+best.safetensors and the `keep` best) and the resumable checkpoint, so a run resumed from a
+checkpoint continues exactly as the uninterrupted run (CPU, same seed).
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 from pathlib import Path
 
@@ -21,8 +24,8 @@ from ...errors import NetspecError
 from ..output.progress import NoProgress
 from ..spec.monitor import Monitor, float32, history_keys, maximize
 from .batches import Batches, model_device, preds_of
-from .callbacks import EarlyStopping
-from .compiled import NO_TRAINABLE, compile_spec
+from .callbacks import EarlyStopping, ModelCheckpoint, NanWatch, NonFiniteLoss
+from .compiled import NO_TRAINABLE, class_weighted, compile_spec
 from .data import Split, holdout
 from .hooks import Callback, CallbackList
 from .loop import evaluate, train_settings
@@ -60,16 +63,22 @@ class Trainer:
             raise NetspecError(NO_TRAINABLE)
         self.compile_cfg, self.train_cfg = train_settings(spec)
         self.model, self.spec, self.run = model, spec, Path(run) if run else None
-        self.graph = spec.graph
+        self.graph, self.data_path = spec.graph, data_path
         self.train_data, self.val = self._splits(data, warn)
         self.compiled = compile_spec(spec, [a.shape for a in self.train_data.y])
         shapes = [(None, *s) for s in self.graph.output_shapes()]
-        self.data_path = data_path
         self.compiled.check(shapes, self.train_data.y, data_path)
         self.device = model_device(model)
         self.batches = Batches(self.train_data, self.graph, self.device, self.train_cfg.batch_size)
         self.opt_cfg = self.compile_cfg.optimizer
-        self.optimizer = self.opt_cfg.make(self.params)
+        self._scale_loss = self.opt_cfg.scale_loss
+        # Keras's weight paths (`dense/kernel`), which Muon's exclusion rules read
+        names = [
+            n.removeprefix("layers.").replace(".", "/")
+            for n, p in model.named_parameters()
+            if p.requires_grad
+        ]
+        self.optimizer = self.opt_cfg.make(self.params, names=names)
         self.precision = Precision(precision, self.device)
         self.ranks = ranks if ranks is not None and ranks.world > 1 else None
         forward = model if self.ranks is None else _data_parallel(model, self.device)
@@ -77,6 +86,7 @@ class Trainer:
         self.progress = progress if progress is not None else NoProgress()
         # fixed for the run: checked once, not per step
         self._penalties, self._constraints = model.has_losses, model.has_constraints
+        self._parts = bool(self.compiled.loss_names)
         seed = self.train_cfg.seed
         if self.ranks is not None:  # one shuffled order on every rank; dropout of its own
             drawn = int(np.random.default_rng().integers(2**62))
@@ -103,14 +113,20 @@ class Trainer:
         if "val" in data:
             if fraction:  # Keras ignores validation_split when validation_data is given
                 warn(f"warning: validation_split {fraction} ignored: the data has x_val/y_val")
-            return data["train"], data["val"]
-        return holdout(data["train"], fraction)
+            train, val = data["train"], data.get("val")
+        else:
+            train, val = holdout(data["train"], fraction)
+        weights = self.train_cfg.class_weight
+        if weights is not None:  # training only: Keras weighs no validation data by class
+            train = class_weighted(train, self.spec, weights, self.data_path)
+        return train, val
 
     def _callbacks(self) -> None:
         cfg = self.train_cfg
         names = [name for name, _, _ in self.compiled.metrics]
         plateau = cfg.reduce_lr_on_plateau
-        keys = history_keys(names, self.val is not None, ("learning_rate",) * bool(plateau))
+        extra = ("learning_rate",) * bool(plateau)
+        keys = history_keys(names, self.val is not None, extra, self.compiled.loss_outputs)
         ups = self.compiled.directions
 
         def up(owner: str, monitor: str, mode: str) -> bool:
@@ -134,36 +150,56 @@ class Trainer:
         if stop is not None:
             maximise = up("early_stopping", stop.monitor, stop.mode)
             self.stopper = EarlyStopping(stop, maximise, self.model)
-        self.best: Monitor | None = None  # ModelCheckpoint(save_best_only=True): no min_delta
-        best = cfg.checkpoint
+        self.best: ModelCheckpoint | None = None  # no min_delta, as Keras's
+        best, monitor = cfg.checkpoint, None
         if best.monitor is not None:
-            self.best = Monitor(best.monitor, up("checkpoint", best.monitor, best.mode))
+            monitor = Monitor(best.monitor, up("checkpoint", best.monitor, best.mode))
         elif stop is not None and self.stopper is not None:
-            self.best = Monitor(stop.monitor, self.stopper.monitor.up)
+            monitor = Monitor(stop.monitor, self.stopper.monitor.up)
+        if monitor is not None:
+            self.best = ModelCheckpoint(monitor, self.model, self.run, best.keep,
+                                        best.restore_best_weights)  # fmt: skip
+        # per step only when on; a data-parallel run checks the epoch's summed loss (its ranks
+        # must stop at the same step)
+        on = cfg.terminate_on_nan and self.ranks is None
+        self.nan_watch = NanWatch(self.device) if on else None
 
     # -- the loop ---------------------------------------------------------------------------
 
     def fit(self) -> dict[str, list[float]]:
         """Train from `self.epoch` to `train.epochs`; returns Keras's History dict."""
         epochs = self.train_cfg.epochs
+        if self.best is not None:
+            self.best.run = self.run  # the session sets the run folder after __init__
         self.hooks.on_train_begin(self)
+        bad: int | None = None
         while self.epoch < epochs and not self.finished:
-            logs, rate = self._epoch()
+            logs, rate, bad = self._epoch()
             stop = self._epoch_end(logs)
             self.hooks.on_epoch_end(self, self.epoch, logs)
             self.progress.end_epoch(self.epoch, logs, rate)
+            if bad is not None:  # the history with this epoch; the checkpoint stays before it
+                self._save_history()
+                break
             self.epoch += 1
             self.finished = stop or self.epoch >= epochs
             self._checkpoint()
+        # Keras's finalize_variable_values (use_ema: the averages become the weights), before
+        # EarlyStopping's restore_best_weights, as in Keras's fit
+        self.optimizer.finalize()
         if self.stopper is not None:
             if self.stopper.stopped_epoch:
                 self.progress.message(f"Epoch {self.stopper.stopped_epoch + 1}: early stopping")
             self.stopper.on_train_end()
+        if self.best is not None:
+            self.best.on_train_end()
         self.model.eval()
         self.hooks.on_train_end(self)
+        if bad is not None:
+            raise NonFiniteLoss(self.epoch, bad, self.run, self.history)
         return self.history
 
-    def _epoch(self) -> tuple[dict[str, float], float]:
+    def _epoch(self) -> tuple[dict[str, float], float, int | None]:
         began = time.perf_counter()
         self.model.train()
         self.compiled.reset()
@@ -171,32 +207,55 @@ class Trainer:
         n = len(self.train_data)
         order = self.rng.permutation(n) if self.train_cfg.shuffle else None
         total = torch.zeros((), dtype=torch.float64, device=self.device)
-        seen = 0
-        for xs, ys, sws, rows, factor, batch in self._batches(order):
-            loss, preds = self._step(xs, ys, sws, factor)
+        names = self.compiled.loss_names  # each output's loss: Keras 3 with several losses
+        parts = torch.zeros(len(names), dtype=torch.float64, device=self.device)
+        seen, watch = 0, self.nan_watch
+        if watch is not None:
+            watch.reset()
+        for index, (xs, ys, sws, rows, factor, batch) in enumerate(self._batches(order)):
+            loss, preds, terms = self._step(xs, ys, sws, factor)
             if self._batch_hooks:
                 self.hooks.on_train_batch_end(self, loss)
-            if rows:
-                total += loss.double() * rows
+            if rows:  # one kernel each: float64 += rows * loss (the promotion is exact)
+                total.add_(loss, alpha=rows)
+                if terms is not None:  # Keras's per-output Mean, weighted by the batch size
+                    parts.add_(terms, alpha=rows)
                 seen += rows
                 self.compiled.update(preds, ys, sws)
             # rank 0's running values (the epoch's are every rank's), the global batch's size
-            self.progress.step(batch, None, lambda t=total, n=seen: self._running(t, n))
+            self.progress.step(batch, None, lambda t=total, p=parts, n=seen: self._running(t, p, n))
+            if watch is not None and watch.add(index, loss):
+                break  # TerminateOnNaN: Keras ends the epoch there (and still validates)
         if self.ranks is not None:  # the epoch over every rank's share
-            total_sum, seen_sum = self.ranks.sum([float(total), seen])
-            total, seen = torch.tensor(total_sum, dtype=torch.float64), int(seen_sum)
+            summed = self.ranks.sum([float(total), seen, *parts.tolist()])
+            total, seen = torch.tensor(summed[0], dtype=torch.float64), int(summed[1])
+            parts = torch.tensor(summed[2:], dtype=torch.float64)
             self.compiled.sync(self.ranks.sum)
-        logs = {"loss": float(total) / max(seen, 1), **self.compiled.results()}
+        logs = {"loss": float(total) / max(seen, 1)}
+        logs |= dict(zip(names, (parts / max(seen, 1)).tolist(), strict=True))
+        logs |= self.compiled.results()
+        bad = self._non_finite(watch, logs["loss"])
         if self.val is not None:
             forward = self.forward if self.ranks is None else self.model
             val = evaluate(self.model, self.spec, self.val, self.compiled, forward=forward,
                            precision=self.precision, ranks=self.ranks)  # fmt: skip
             logs |= {f"val_{k}": v for k, v in val.items()}
-        return logs, seen / max(time.perf_counter() - began, 1e-9)
+        return logs, seen / max(time.perf_counter() - began, 1e-9), bad
 
-    def _running(self, total, seen: int) -> dict[str, float]:
+    def _non_finite(self, watch: NanWatch | None, loss: float) -> int | None:
+        """The epoch's first batch with a non-finite loss, when TerminateOnNaN stops (-1: a
+        data-parallel run, which checks the epoch's loss)."""
+        if not self.train_cfg.terminate_on_nan:
+            return None
+        if watch is not None:
+            return watch.flush()
+        return None if math.isfinite(loss) else -1
+
+    def _running(self, total, parts, seen: int) -> dict[str, float]:
         """The epoch so far, for the progress bar (a device sync: called when it redraws)."""
-        return {"loss": float(total) / max(seen, 1), **self.compiled.results()}
+        logs = {"loss": float(total) / max(seen, 1)}
+        logs |= dict(zip(self.compiled.loss_names, (parts / max(seen, 1)).tolist(), strict=True))
+        return logs | self.compiled.results()
 
     def _batches(self, order):
         """(xs, ys, sws, rows, loss factor, batch size) of each step: the batch, or this
@@ -215,27 +274,30 @@ class Trainer:
                 group["lr"] = lr
         with self.precision.autocast():
             preds = preds_of(self.forward(*xs))
-            loss = self.compiled.loss(preds, ys, sws)
+            terms = self.compiled.terms(preds, ys, sws)
+            loss = self.compiled.total(terms)
             if self._penalties:
                 loss = loss + self.model.losses()
         self.optimizer.zero_grad(set_to_none=True)
         scaler = self.precision.scaler
         # a rank's share: its mean loss weighted so that DDP's mean is the global batch's
-        scaled = loss if factor is None else loss * factor
+        # (Keras's loss_scale_factor multiplies it; the optimizer's step divides the gradients,
+        # then accumulates and clips them as Keras's apply does)
+        scaled = self._scale_loss(loss)
+        scaled = scaled if factor is None else scaled * factor
         if scaler is None:
             scaled.backward()
-            self.opt_cfg.clip(self.params)
             self.optimizer.step()
         else:
             scaler.scale(scaled).backward()
             scaler.unscale_(self.optimizer)
-            self.opt_cfg.clip(self.params)
             scaler.step(self.optimizer)
             scaler.update()
         if self._constraints:
             self.model.apply_constraints()
         self.step += 1
-        return loss.detach(), [p.detach() for p in preds]
+        parts = torch.stack([t.detach().float() for t in terms]) if self._parts else None
+        return loss.detach(), [p.detach() for p in preds], parts
 
     def _epoch_end(self, logs: dict[str, float]) -> bool:
         """Record the epoch; run the callbacks; whether to stop."""
@@ -254,13 +316,8 @@ class Trainer:
         for key, value in logs.items():
             self.history.setdefault(key, []).append(value)
         stop = self.stopper.on_epoch_end(self.epoch, logs) if self.stopper else False
-        if self.best is not None and self.run is not None:
-            current = logs.get(self.best.monitor)
-            if current is not None and self.best.improved(current):
-                self.best.best = current
-                from ..output.runs import save_weights
-
-                save_weights(self.run / "best.safetensors", self.model)
+        if self.best is not None:
+            self.best.on_epoch_end(self.epoch, logs)
         return stop
 
     # -- checkpoints ------------------------------------------------------------------------
@@ -271,13 +328,18 @@ class Trainer:
         every = self.train_cfg.checkpoint.every
         if self.run is None or not (self.finished or (every and self.epoch % every == 0)):
             return
-        from ..output.runs import save_history
         from .checkpoint import save_checkpoint
 
-        save_history(self.run, self.history)
+        self._save_history()
         if every:
             best = self.stopper.best_weights if self.stopper else None
             save_checkpoint(self.run, self.model, self.optimizer, self.state_dict(), best)
+
+    def _save_history(self) -> None:
+        if self.run is not None:
+            from ..output.runs import save_history
+
+            save_history(self.run, self.history)
 
     def state_dict(self) -> dict:
         """The JSON side of the checkpoint."""
@@ -308,6 +370,7 @@ class Trainer:
         if self.plateau is not None and meta.get("reduce_lr_on_plateau"):
             self.plateau.load_state_dict(meta["reduce_lr_on_plateau"])
         if self.best is not None and meta.get("best"):
+            self.best.run = self.run
             self.best.load_state_dict(meta["best"])
         if self.precision.scaler is not None and meta.get("scaler"):
             self.precision.scaler.load_state_dict(meta["scaler"])

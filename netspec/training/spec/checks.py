@@ -14,7 +14,7 @@ from typing import Any
 from ...errors import Path, Problem
 from ...graph import Graph
 from ...registry import did_you_mean
-from .monitor import goes_up, history_keys
+from .monitor import goes_up, history_keys, loss_outputs
 from .sections import CompileSpec, TrainSpec
 
 
@@ -72,6 +72,7 @@ def _names(compiled: CompileSpec, outputs: list[str]) -> list[Problem]:
     given = {
         "loss": compiled.loss,
         "metrics": compiled.metrics,
+        "weighted_metrics": compiled.weighted_metrics,
         "loss_weights": compiled.loss_weights,
     }
     for key, value in given.items():
@@ -165,11 +166,15 @@ def _metric_names(compiled: CompileSpec | None, outputs: list[str]) -> dict[str,
     if compiled is None:
         return {}
     names: dict[str, str] = {}
-    for k, metrics, _ in _per_output(compiled.metrics, outputs, ()):
-        for m in metrics:
-            label = m if isinstance(m, str) else m.display_name()
-            direction = "up" if isinstance(m, str) else type(m).direction
-            names[history_name(label, outputs[k], len(outputs))] = direction
+    for key in ("metrics", "weighted_metrics"):
+        for k, metrics, _ in _per_output(getattr(compiled, key), outputs, ()):
+            for m in metrics:
+                label = m if isinstance(m, str) else m.display_name()
+                direction = "up" if isinstance(m, str) else type(m).direction
+                full = history_name(label, outputs[k], len(outputs))
+                if key == "weighted_metrics" and full in names:  # Keras: `weighted_` if taken
+                    full = history_name(f"weighted_{label}", outputs[k], len(outputs))
+                names[full] = direction
     return names
 
 
@@ -179,7 +184,8 @@ def _monitors(compiled: CompileSpec | None, train: TrainSpec, outputs: list[str]
     directions = _metric_names(compiled, outputs)
     plateau = train.reduce_lr_on_plateau
     has_val = train.validation_split > 0
-    keys = history_keys(list(directions), True, ("learning_rate",) * bool(plateau))
+    losses = loss_outputs(compiled.loss if compiled is not None else None, outputs)
+    keys = history_keys(list(directions), True, ("learning_rate",) * bool(plateau), losses)
     watched: list[tuple[str, str | None, str]] = [
         ("early_stopping", *_monitor_of(train.early_stopping)),
         ("reduce_lr_on_plateau", *_monitor_of(plateau)),

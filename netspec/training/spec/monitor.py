@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import struct
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from pydantic import Field
@@ -20,10 +20,35 @@ from ...errors import NetspecError
 from ...registry import did_you_mean
 
 
-def history_keys(metric_names: list[str], has_val: bool, extra: tuple[str, ...] = ()) -> list[str]:
-    """The entries fit() reports each epoch: loss, the metrics, their `val_` twins."""
-    keys = ["loss", *metric_names]
+def history_keys(
+    metric_names: list[str],
+    has_val: bool,
+    extra: tuple[str, ...] = (),
+    loss_outputs: Sequence[str] = (),
+) -> list[str]:
+    """The entries fit() reports each epoch: loss, each output's loss (`output_loss_names`),
+    the metrics, their `val_` twins, then `extra`."""
+    keys = ["loss", *output_loss_names(loss_outputs), *metric_names]
     return keys + [f"val_{k}" for k in keys] * has_val + list(extra)
+
+
+def output_loss_names(loss_outputs: Sequence[str]) -> list[str]:
+    """Keras 3's per-output loss entries (`CompileLoss.build`: a `Mean` named
+    `<output>_loss` per loss when the model has more than one loss; `:` as `_`), given the
+    names of the outputs that have a loss, in output order: none for a single loss."""
+    if len(loss_outputs) < 2:
+        return []
+    return [f"{name.replace(':', '_')}_loss" for name in loss_outputs]
+
+
+def loss_outputs(loss: Any, outputs: Sequence[str]) -> list[str]:
+    """The outputs that `compile.loss` gives a loss (a mapping may leave some out), in
+    order: what `history_keys` needs for the per-output loss entries."""
+    if loss is None:
+        return []
+    if isinstance(loss, Mapping):
+        return [o for o in outputs if loss.get(o) is not None]
+    return list(outputs)
 
 
 # The `mode` of every monitoring section (early_stopping, reduce_lr_on_plateau, checkpoint).
@@ -44,7 +69,7 @@ def goes_up(monitor: str, mode: str, directions: Mapping[str, str]) -> bool:
     name = monitor.removeprefix("val_")
     if name in directions:
         return directions[name] == "up"
-    if name == "loss":
+    if name == "loss" or name.endswith("_loss"):  # an output's loss (not a metric's name)
         return False
     raise ValueError(
         f"cannot tell whether monitor={monitor} should go up or down; give mode: max (higher "

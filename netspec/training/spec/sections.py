@@ -5,11 +5,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from ...layers.base import NAME_PATTERN
 from ...registry import did_you_mean
 from ...vocab.bounds import SEED_END
+from ..loggers.spec import LoggerField
 from .losses import LossField
 from .metrics import METRICS, MetricField
 from .monitor import MODE_FIELD, MonitorMode
@@ -18,13 +26,16 @@ from .plateau import ReduceLROnPlateau
 
 OutputName = Annotated[str, Field(pattern=NAME_PATTERN[:-1] + r"(:[0-9]+)?$")]
 Accuracy = Literal["accuracy", "acc"]
+# a class index: YAML's integer key, or its text where the spec went through JSON (a run's
+# spec.yaml, JSON's string keys)
+ClassIndex = Annotated[int, Field(ge=0, strict=False)]
 
 
 def _known_metric(value: Any) -> Any:
     # one message for an unknown name (rather than one per branch of the union below), and
     # `accuracy`, the name most often meant, among the suggestions
     if isinstance(value, str) and value not in ("accuracy", "acc") and value not in METRICS:
-        names = ["accuracy", "acc", *METRICS.all_names()]
+        names = [*METRICS.all_names(), "accuracy", "acc"]  # the last of equal names shows
         raise ValueError(f"unknown metric '{value}'" + did_you_mean(value, names))
     return value
 
@@ -59,7 +70,14 @@ class CompileSpec(BaseModel):
         "accuracy from the shapes, as Keras does.",
     )
 
-    @field_validator("metrics", mode="before")
+    weighted_metrics: list[Metric] | dict[OutputName, list[Metric]] = Field(
+        [],
+        description="Metrics weighted by the samples' weights (sample_weight in the data, or "
+        "train.class_weight), as Keras's weighted_metrics; `metrics` never are. Named as "
+        "metrics, with `weighted_` before a name `metrics` already has (weighted_accuracy).",
+    )
+
+    @field_validator("metrics", "weighted_metrics", mode="before")
     @classmethod
     def _keep_given_names(cls, value: Any) -> Any:
         # Keras names a metric given as a string by that string (`mae` is reported as mae);
@@ -114,6 +132,21 @@ class CheckpointSpec(BaseModel):
         "monitor when early_stopping is set; else no best.safetensors).",
     )
     mode: MonitorMode = MODE_FIELD
+    keep: int | None = Field(
+        None,
+        ge=1,
+        description="Also keep the `keep` best epochs' weights by the monitor, as "
+        "best/weights.EPOCH-VALUE.safetensors (Keras's ModelCheckpoint filepath "
+        "'weights.{epoch:02d}-{val_loss:.4f}', epochs from 1); a worse epoch's file is removed "
+        "when a better one comes; best.safetensors stays the best. Needs a monitor.",
+    )
+    restore_best_weights: bool = Field(
+        False,
+        description="At the end of training, give the model (and so weights.safetensors) the "
+        "weights of best.safetensors, the best epoch by the monitor; the resumable "
+        "checkpoint keeps the last epoch's. Needs a monitor. Applied after "
+        "early_stopping.restore_best_weights when both are set.",
+    )
 
 
 class TrainSpec(BaseModel):
@@ -145,9 +178,43 @@ class TrainSpec(BaseModel):
     checkpoint: CheckpointSpec = Field(
         CheckpointSpec(), description="Resumable checkpoints and best.safetensors."
     )
+    class_weight: dict[ClassIndex, float] | None = Field(
+        None,
+        description="Keras's fit(class_weight=): class index -> weight of the training "
+        "samples of that class in the loss and the weighted_metrics (a class not listed: 1). A "
+        "sample's class is its label, rounded, or the argmax of a one-hot label. A model with "
+        "one output only, and not with sample weights in the data (as Keras); the validation "
+        "data stays unweighted.",
+        json_schema_extra={"propertyNames": {"pattern": "^[0-9]+$"}},
+    )
+    terminate_on_nan: bool = Field(
+        True,
+        description="Keras's TerminateOnNaN: stop when a batch's loss is NaN or infinite, "
+        "naming the epoch and batch. The run keeps its history (with that epoch) and its last "
+        "checkpoint from before it; no weights.safetensors is written and the command exits "
+        "with 1.",
+    )
+    loggers: list[LoggerField] = Field(
+        [],
+        description="Experiment trackers, each a name (tensorboard, mlflow, csv) or an object "
+        "with Keras's callback arguments ({type: TensorBoard, log_dir: logs, update_freq: "
+        "batch}); relative paths are in the run folder. Rank 0 alone writes.",
+    )
+
+    @model_validator(mode="after")
+    def _needs_monitor(self) -> TrainSpec:
+        best = self.checkpoint
+        if best.monitor is None and self.early_stopping is None:
+            wanted = [k for k in ("keep", "restore_best_weights") if getattr(best, k)]
+            if wanted:
+                raise ValueError(
+                    f"checkpoint.{wanted[0]} needs a monitor to rank the epochs: set "
+                    "checkpoint.monitor (val_loss, ...) or early_stopping"
+                )
+        return self
 
 
 # The spec's sections these models validate (the loader validates each on its own).
-SECTIONS: dict[str, type[BaseModel]] = {"compile": CompileSpec, "train": TrainSpec}
 
-__all__ = ["SECTIONS", "CheckpointSpec", "CompileSpec", "EarlyStoppingSpec", "TrainSpec"]
+
+__all__ = ["CheckpointSpec", "CompileSpec", "EarlyStoppingSpec", "TrainSpec"]
