@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import NetspecError
-from .arrays import first_nonfinite_row, read_npz, value_range
+from .arrays import chunks, first_nonfinite_row, read_npz, value_range
 
 SPLITS = ("train", "val", "test")
 _FLOAT = ("float16", "bfloat16", "float32", "float64")
@@ -187,46 +187,72 @@ def _check_x(key: str, a: np.ndarray, name: str, shape, dtype: str, where: str) 
 
 
 def _check_y(key: str, a: np.ndarray, name: str, shape, loss, where: str) -> None:
-    sparse = loss is not None and getattr(type(loss), "sparse", False)
+    kind = type(loss).label_kind if loss is not None else "values"
     dims = tuple(a.shape[1:])
-    if sparse:
-        ok = dims in (tuple(shape[:-1]), (*shape[:-1], 1))
-        expected = f"{_shape_text(shape[:-1])} integer class labels"
-        if ok and a.dtype.kind not in "iu":
-            raise NetspecError(
-                f"{where}: {key} has dtype {a.dtype}; compile.loss {type(loss).__name__} expects "
-                "integer labels"
-            )
-        if ok and shape and shape[-1] is not None:
-            _check_labels(key, a, name, shape[-1], where)
-    else:
+    if kind == "values":
         squeezed = tuple(shape[:-1]) if shape and shape[-1] == 1 else None
         ok = _fits(dims, shape) or (squeezed is not None and _fits(dims, squeezed))
         ok = ok or (_fits(dims[:-1], shape) and dims[-1:] == (1,))
         expected = _shape_text(shape)
         if ok and a.dtype.kind not in "fiub":
             raise NetspecError(f"{where}: {key} has dtype {a.dtype}; expected numbers")
+    else:
+        ok, expected = _label_shape(kind, dims, tuple(shape))
+        if ok and a.dtype.kind not in "iu":
+            raise NetspecError(
+                f"{where}: {key} has dtype {a.dtype}; compile.loss {type(loss).__name__} expects "
+                "integer labels"
+            )
+        if ok and kind != "groups" and shape and shape[-1] is not None:
+            _check_labels(key, a, name, shape[-1], where, getattr(loss, "ignore_class", None))
     if not ok:
         raise NetspecError(
             f"{where}: {key} has shape {tuple(a.shape)}; output '{name}' expects {expected}"
         )
 
 
-def _check_labels(key: str, a: np.ndarray, name: str, classes: int, where: str) -> None:
-    """Class labels within [0, classes): an index outside would pick another class's
-    probability without an error (Keras's torch backend raises IndexError mid-run, at the
-    first batch that holds one)."""
+def _label_shape(kind: str, dims: tuple, shape: tuple) -> tuple[bool, str]:
+    """Whether integer labels of per-sample shape `dims` fit an output of `shape`: class
+    indices (`classes`, one per position but the class axis), a CTC loss's padded label
+    sequences (`sequences`: (N, max_label_length)), a Circle loss's group ids (`groups`)."""
+    if kind == "sequences":
+        return len(dims) == 1, "(N, max_label_length) integer labels, 0-padded"
+    ok = dims in (shape[:-1], (*shape[:-1], 1))
+    what = "integer group ids" if kind == "groups" else "integer class labels"
+    return ok, f"{_shape_text(shape[:-1])} {what}"
+
+
+def _check_labels(key: str, a: np.ndarray, name: str, classes: int, where: str,
+                  ignore: int | None = None) -> None:  # fmt: skip
+    """Class labels within [0, classes) (but for a loss's `ignore_class`): an index outside
+    would pick another class's probability without an error (Keras's torch backend raises
+    IndexError mid-run, at the first batch that holds one)."""
     if not a.size:
         return
-    found = value_range(a)  # chunk by chunk: `a` may be memory-mapped or sharded
+    if ignore is None:
+        found = value_range(a)  # chunk by chunk: `a` may be memory-mapped or sharded
+    else:
+        found = _range_without(a, ignore)
     if found is None:
         return
     low, high = int(found[0]), int(found[1])
     if low < 0 or high >= classes:
+        but = f" (besides ignore_class {ignore})" if ignore is not None else ""
         raise NetspecError(
-            f"{where}: {key} holds class labels from {low} to {high}; output '{name}' has "
-            f"{classes} classes (labels 0 to {classes - 1})"
+            f"{where}: {key} holds class labels from {low} to {high}{but}; output '{name}' "
+            f"has {classes} classes (labels 0 to {classes - 1})"
         )
+
+
+def _range_without(a: np.ndarray, ignore: int) -> tuple[float, float] | None:
+    """(min, max) of the values other than `ignore`, chunk by chunk (None: there are none)."""
+    low = high = None
+    for _, part in chunks(a):
+        kept = part[part != ignore]
+        if kept.size:
+            low = kept.min() if low is None else min(low, kept.min())
+            high = kept.max() if high is None else max(high, kept.max())
+    return None if low is None or high is None else (float(low), float(high))
 
 
 def _fits(dims: tuple, shape) -> bool:
