@@ -1,4 +1,4 @@
-"""Parse + validate + build time of a 200-layer spec, in-process, after the imports.
+"""Parse + validate + build time of a 200-layer spec and of ResNet50, in-process, after imports.
 
 The spec is 200 Dense(64) with relu on a 64-wide input (written to a temporary file). Contenders,
 timed in alternating rounds (medians):
@@ -13,11 +13,21 @@ shorter alternation against netspec (importing Keras and building 200 layers tak
 keras.Model.from_config of the functional model, and keras.Sequential.from_config (which adds
 the layers one by one and grows superlinearly with depth: seconds at 200 layers).
 
-The first call in the process (pydantic schema assembly, lazy torch-side imports) is reported
-apart. Goal: netspec load+build under 25 ms. `--profile` prints the time of each stage (YAML,
-pydantic, graph, build) and cProfile's top functions of load+build instead.
+Then ResNet50, a big model (25.6M weights), in a second alternation:
 
-    python bench/build_time.py [--quick] [--keras] [--profile] [--layers N]
+  plain PyTorch ResNet-50   the hand-written torch.nn ResNet-50 of bench/build_resnet50.py (the
+                            same layers and parameter count, torch's default initialisation;
+                            the baseline)
+  netspec load+build        netspec.build(netspec.load("specs/applications/resnet50.yaml"),
+                            seed=0): blocks expanded, validated, Keras initialisers, modules
+  netspec build             netspec.build of the already validated spec
+
+The first call in the process (pydantic schema assembly, lazy torch-side imports) is reported
+apart. Goals: netspec load+build of the 200 layers under 25 ms; of ResNet50 <= 1.5x the plain
+PyTorch ResNet-50 (issue 16). `--profile` prints the time of each stage (YAML, pydantic, graph,
+build) and cProfile's top functions of load+build instead; `--no-resnet` leaves ResNet50 out.
+
+    python bench/build_time.py [--quick] [--keras] [--profile] [--no-resnet] [--layers N]
 """
 
 from __future__ import annotations
@@ -30,6 +40,43 @@ from pathlib import Path
 import common
 
 GOAL_MS = 25.0
+RESNET_GOAL = 1.5  # netspec load+build / plain PyTorch ResNet-50
+
+
+def resnet50(rounds: int) -> str:
+    """Alternate the zoo's ResNet50 (load+build, build alone) with a plain PyTorch ResNet-50;
+    print the report and return the SUMMARY's part."""
+    from build_resnet50 import SPEC, torch_resnet50
+
+    import netspec
+
+    valid = netspec.load(SPEC)
+
+    def count(model) -> int:  # Keras counts BatchNorm's moving statistics, torch's buffers
+        tensors = [*model.parameters(), *model.buffers()]
+        return sum(t.numel() for t in tensors if t.is_floating_point())
+
+    n_ours = count(netspec.build(valid, seed=0))
+    assert n_ours == count(torch_resnet50()), n_ours
+    contenders = {
+        "plain PyTorch ResNet-50": torch_resnet50,
+        "netspec load+build": lambda: netspec.build(netspec.load(SPEC), seed=0),
+        "netspec build": lambda: netspec.build(valid, seed=0),
+    }
+    result = common.alternate(contenders, rounds=rounds, number=1, warmup=1)
+    base = "plain PyTorch ResNet-50"
+    common.report(result, base, f"ResNet50 ({n_ours:,} parameters), one build per round")
+    ratio = result.paired_ratio("netspec load+build", base)
+    print(
+        f"\nnetspec ResNet50 load+build {common.fmt_time(result.median('netspec load+build'))} "
+        f"= {ratio:.2f}x plain PyTorch (goal <= {RESNET_GOAL}x: {common.goal(ratio, RESNET_GOAL)})"
+    )
+    return (
+        f"; ResNet50 load+build {common.fmt_time(result.median('netspec load+build'))} "
+        f"(build alone {common.fmt_time(result.median('netspec build'))}), plain PyTorch "
+        f"ResNet-50 {common.fmt_time(result.median(base))} (netspec/plain {ratio:.2f}x, goal "
+        f"<= {RESNET_GOAL}x: {common.goal(ratio, RESNET_GOAL)})"
+    )
 
 
 def keras_contenders(layers: int, width: int, calls: int) -> dict:
@@ -116,6 +163,7 @@ def main() -> None:
     p.add_argument("--keras", action="store_true", help="also time keras from_config (slow)")
     p.add_argument("--profile", action="store_true", help="cProfile load+build and exit")
     p.add_argument("--layers", type=int, default=200, help="Dense layers in the spec (200)")
+    p.add_argument("--no-resnet", action="store_true", help="leave ResNet50 out")
     args = p.parse_args()
     layers, width = args.layers, 64
 
@@ -210,13 +258,14 @@ def main() -> None:
         f"\nnetspec load+build {build_ms:.1f} ms (goal < {GOAL_MS:.0f} ms: "
         f"{'met' if build_ms < GOAL_MS else 'MISSED'}), {ratio:.2f}x nn.Sequential"
     )
+    resnet_part = "" if args.no_resnet else resnet50(rounds=5 if args.quick else 15)
     print(
         f"SUMMARY build_time: {layers} x Dense(64) spec, {common.machine()}: "
         f"netspec load+validate+build {build_ms:.1f} ms "
         f"(goal < {GOAL_MS:.0f} ms: {'met' if build_ms < GOAL_MS else 'MISSED'}), "
         f"validate only {load_ms:.1f} ms, nn.Sequential "
         f"{common.fmt_time(result.median('nn.Sequential'))} "
-        f"(netspec/nn.Sequential {ratio:.2f}x){keras_part}"
+        f"(netspec/nn.Sequential {ratio:.2f}x){resnet_part}{keras_part}"
     )
     tmp.cleanup()
 

@@ -107,7 +107,9 @@ def marks_for(doc: Document, origins: list[Origin]) -> tuple[dict, dict]:
     keys = {p: m for p, m in doc.key_marks.items() if not p or p[0] != "layers"}
     grouped: dict[int, dict] = {}
     for k, origin in enumerate(origins):
-        groups = grouped.setdefault(id(origin.doc), _by_entry(origin.doc))
+        if id(origin.doc) not in grouped:  # once per document (setdefault's default is not lazy)
+            grouped[id(origin.doc)] = _by_entry(origin.doc)
+        groups = grouped[id(origin.doc)]
         base: YamlPath = ("layers", k)
         for rest, mark, at_key in groups.get(origin.path, ()):
             (keys if at_key else marks)[base + rest] = mark

@@ -86,7 +86,7 @@ class ConvLSTM(RecurrentArgs, ConvLSTMCellArgs, SpatialConv):
         from ..torch.conv_lstm import ConvLSTMModule
 
         spatial = self.spatial_sizes(shapes[0], ctx)
-        return ConvLSTMModule(self, spatial, self.weights(shapes, ctx), ctx)
+        return ConvLSTMModule(self, spatial, self.graph_weights(shapes, ctx), ctx)
 
 
 @register_layer

@@ -35,7 +35,7 @@ class Recurrent(RecurrentArgs, RecurrentCell, Layer):
         from ..torch.recurrent import RecurrentModule
 
         loop = (self.return_sequences, self.return_state, self.go_backwards)
-        return RecurrentModule(self, self.weights(shapes, ctx), ctx, *loop)
+        return RecurrentModule(self, self.graph_weights(shapes, ctx), ctx, *loop)
 
 
 class GatedRecurrent(Recurrent):

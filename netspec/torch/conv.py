@@ -99,12 +99,13 @@ class BaseConvModule(nn.Module):
                 create_weight(self, weight, ctx)
                 continue
             rank, dw = len(weight.shape) - 2, depthwise or weight.name == "depthwise_kernel"
-            param = create_weight(self, weight, ctx, (depthwise_perm if dw else conv_perm)(rank))
+            perm = (depthwise_perm if dw else conv_perm)(rank)
+            # channels_last: `in` innermost in memory, torch's channels_last kernel format
+            order = (0, *range(2, rank + 2), 1) if self.to_first is not None and not dw else None
+            param = create_weight(self, weight, ctx, perm, order=order)
             shape = tuple(param.shape)
             if dw:
                 shape = (shape[0] * shape[1], 1, *shape[2:])
-            elif self.to_first is not None:
-                param.data = param.data.movedim(1, -1).contiguous().movedim(-1, 1)
             shape = (*shape[:2], 1, *shape[2:]) if self.lift else shape
             views.append(None if shape == tuple(param.shape) else shape)
         return views

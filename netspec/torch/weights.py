@@ -3,6 +3,12 @@
 A module stores each weight in the layout its torch kernel wants; `keras_weights` records the
 permutation from the Keras layout, so initializers, regularizers and constraints always see the
 Keras layout (a Dense kernel is (in, out) to them, (out, in) in the module).
+
+A weight whose initializer draws i.i.d. values (`Elementwise`: every random and constant one but
+Orthogonal and Identity) is sampled straight into its storage, fans from the Keras shape: no
+permuted copy, the cost of a build is torch's own (a permute-and-copy of every kernel was most
+of a ResNet50 build). Which random value lands at which Keras index then depends on the torch
+layout, but not the distribution, which is all Keras specifies (its backends differ in values).
 """
 
 from __future__ import annotations
@@ -13,6 +19,12 @@ import torch
 from torch import nn
 
 from ..layers.base import Context, Weight
+from ..vocab.initializers import Elementwise
+
+
+def inverse(perm: tuple[int, ...]) -> tuple[int, ...]:
+    """The permutation that undoes `perm`."""
+    return tuple(sorted(range(len(perm)), key=perm.__getitem__))
 
 
 @dataclass(frozen=True)
@@ -29,6 +41,10 @@ class GateLayout:
         blocks = value.chunk(len(self.order), dim=-1)
         value = torch.cat([blocks[i] for i in self.order], dim=-1)
         return value.mT if self.transpose else value
+
+    def torch_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        """The torch shape of a Keras weight of `shape` (gate blocks keep the shape)."""
+        return (*shape[:-2], shape[-1], shape[-2]) if self.transpose else shape
 
     def to_keras(self, value: torch.Tensor) -> torch.Tensor:
         if self.transpose:
@@ -49,10 +65,14 @@ class KerasWeight:
     def keras_view(self, param: torch.Tensor) -> torch.Tensor:
         if self.layout is not None:
             return self.layout.to_keras(param)
-        if self.perm is None:
-            return param
-        inverse = sorted(range(len(self.perm)), key=self.perm.__getitem__)
-        return param.permute(inverse)
+        return param if self.perm is None else param.permute(inverse(self.perm))
+
+    def torch_shape(self) -> tuple[int, ...]:
+        """The shape of the torch parameter."""
+        shape = tuple(self.weight.shape)
+        if self.layout is not None:
+            return self.layout.torch_shape(shape)
+        return shape if self.perm is None else tuple(shape[i] for i in self.perm)
 
     def from_keras(self, value: torch.Tensor) -> torch.Tensor:
         if self.layout is not None:
@@ -66,11 +86,27 @@ def create_weight(
     ctx: Context,
     perm: tuple[int, ...] | None = None,
     layout: GateLayout | None = None,
+    order: tuple[int, ...] | None = None,
 ) -> nn.Parameter:
-    """Sample `weight` in Keras layout, store it permuted by `perm` (or rearranged by `layout`)
-    as `module.<name>`."""
+    """Create `weight` as `module.<name>`, in torch layout: the Keras layout permuted by `perm`
+    (or rearranged by `layout`), its memory laid out in `order` (the torch axes from outermost
+    to innermost; None: contiguous). An `Elementwise` initializer fills that memory directly;
+    any other samples in Keras layout, then one copy puts the values in place."""
     info = KerasWeight(weight, perm, layout)
-    data = info.from_keras(weight.initializer.sample(weight.shape, ctx.generator)).contiguous()
+    init = weight.initializer
+    if isinstance(init, Elementwise):
+        stored = info.torch_shape()
+        if order is not None:
+            stored = tuple(stored[i] for i in order)
+        data = init.fill_(torch.empty(stored), tuple(weight.shape), ctx.generator)
+        if order is not None:
+            data = data.permute(inverse(order))
+    else:
+        data = info.from_keras(init.sample(weight.shape, ctx.generator))
+        if order is not None:
+            data = data.permute(order).contiguous().permute(inverse(order))
+        else:
+            data = data.contiguous()
     param = nn.Parameter(data, requires_grad=weight.trainable)
     module.register_parameter(weight.name, param)
     # module.__dict__, not hasattr: nn.Module.__getattr__ raises (slowly) for plain attributes.

@@ -57,45 +57,57 @@ class Initializer(VocabModel):
         return None
 
 
+class Elementwise(Initializer):
+    """An initializer whose values are i.i.d., from a distribution that depends on the Keras
+    shape only through its fans: the values need no particular layout, so a weight is drawn
+    straight into the tensor that stores it (`fill_`), whatever order its axes are kept in,
+    with no permuted copy (Orthogonal and Identity, whose values depend on the layout, are
+    sampled in Keras layout and permuted)."""
+
+    def fill_(self, out, shape: tuple[int, ...], generator=None):
+        """Fill the float32 tensor `out` (as many elements as `shape`, in any layout) in place
+        with this initializer's values for a Keras weight of `shape`; return `out`."""
+        raise NotImplementedError
+
+    def sample(self, shape, generator=None):
+        import torch
+
+        return self.fill_(torch.empty(shape), tuple(shape), generator)
+
+
 @INITIALIZERS.register("zeros", "zero")
-class Zeros(Initializer):
+class Zeros(Elementwise):
     """All zeros."""
 
     type: Literal["Zeros"] = "Zeros"
 
-    def sample(self, shape, generator=None):
-        import torch
-
-        return torch.zeros(shape)
+    def fill_(self, out, shape, generator=None):
+        return out.zero_()
 
 
 @INITIALIZERS.register("ones", "one")
-class Ones(Initializer):
+class Ones(Elementwise):
     """All ones."""
 
     type: Literal["Ones"] = "Ones"
 
-    def sample(self, shape, generator=None):
-        import torch
-
-        return torch.ones(shape)
+    def fill_(self, out, shape, generator=None):
+        return out.fill_(1.0)
 
 
 @INITIALIZERS.register("constant")
-class Constant(Initializer):
+class Constant(Elementwise):
     """Every value equal to `value`."""
 
     type: Literal["Constant"] = "Constant"
     value: Float32 = Field(0.0, description="The constant.")
 
-    def sample(self, shape, generator=None):
-        import torch
-
-        return torch.full(shape, float(self.value))
+    def fill_(self, out, shape, generator=None):
+        return out.fill_(float(self.value))
 
 
 @INITIALIZERS.register("random_normal", "normal")
-class RandomNormal(Initializer):
+class RandomNormal(Elementwise):
     """Normal distribution N(mean, stddev^2)."""
 
     type: Literal["RandomNormal"] = "RandomNormal"
@@ -105,15 +117,12 @@ class RandomNormal(Initializer):
     )
     seed: int | None = Seed
 
-    def sample(self, shape, generator=None):
-        import torch
-
-        out = torch.empty(shape)
+    def fill_(self, out, shape, generator=None):
         return out.normal_(self.mean, self.stddev, generator=self._gen(generator))
 
 
 @INITIALIZERS.register("random_uniform", "uniform")
-class RandomUniform(Initializer):
+class RandomUniform(Elementwise):
     """Uniform distribution on [minval, maxval)."""
 
     type: Literal["RandomUniform"] = "RandomUniform"
@@ -126,17 +135,13 @@ class RandomUniform(Initializer):
             return f"RandomUniform's minval {self.minval} is above its maxval {self.maxval}"
         return None
 
-    def sample(self, shape, generator=None):
-        import torch
-
-        out = torch.empty(shape)
+    def fill_(self, out, shape, generator=None):
         return out.uniform_(self.minval, self.maxval, generator=self._gen(generator))
 
 
-def _truncated(shape, mean: float, stddev: float, generator):
+def _truncated(out, mean: float, stddev: float, generator):
     import torch
 
-    out = torch.empty(shape)
     if stddev == 0.0:  # a subnormal scale underflows: the distribution is its mean (torch
         return out.fill_(mean)  # would divide by the zero stddev)
     lo, hi = mean - 2 * stddev, mean + 2 * stddev
@@ -144,7 +149,7 @@ def _truncated(shape, mean: float, stddev: float, generator):
 
 
 @INITIALIZERS.register("truncated_normal")
-class TruncatedNormal(Initializer):
+class TruncatedNormal(Elementwise):
     """Normal distribution N(mean, stddev^2) with values beyond 2 stddev redrawn, as Keras."""
 
     type: Literal["TruncatedNormal"] = "TruncatedNormal"
@@ -154,30 +159,28 @@ class TruncatedNormal(Initializer):
     )
     seed: int | None = Seed
 
-    def sample(self, shape, generator=None):
-        return _truncated(shape, self.mean, self.stddev, self._gen(generator))
+    def fill_(self, out, shape, generator=None):
+        return _truncated(out, self.mean, self.stddev, self._gen(generator))
 
 
-class _Scaling(Initializer):
+class _Scaling(Elementwise):
     """Shared sampler of VarianceScaling and its named presets (Glorot, He, Lecun)."""
 
     def _params(self) -> tuple[float, str, str]:
         raise NotImplementedError
 
-    def sample(self, shape, generator=None):
-        import torch
-
+    def fill_(self, out, shape, generator=None):
         scale, mode, distribution = self._params()
         fan_in, fan_out = compute_fans(tuple(shape))
         fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[mode]
         scale /= max(1.0, fan)
         gen = self._gen(generator)
         if distribution == "truncated_normal":
-            return _truncated(shape, 0.0, math.sqrt(scale) / TRUNCATION_CORRECTION, gen)
+            return _truncated(out, 0.0, math.sqrt(scale) / TRUNCATION_CORRECTION, gen)
         if distribution == "untruncated_normal":
-            return torch.empty(shape).normal_(0.0, math.sqrt(scale), generator=gen)
+            return out.normal_(0.0, math.sqrt(scale), generator=gen)
         limit = math.sqrt(3.0 * scale)
-        return torch.empty(shape).uniform_(-limit, limit, generator=gen)
+        return out.uniform_(-limit, limit, generator=gen)
 
 
 @INITIALIZERS.register("variance_scaling")
