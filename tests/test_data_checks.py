@@ -96,7 +96,12 @@ def test_nan_and_inf_are_refused_unless_allowed(tiny, tmp_path):
     message = f"{data}: x has NaN or inf at row 17; pass --allow-nonfinite to use it"
     refused(cli("train", spec, "--data", data, "--out", out), message)
     assert not out.exists()
-    assert cli("train", spec, "--data", data, "--out", out, "--allow-nonfinite").exit_code == 0
+    # allowed, the NaN reaches the loss: TerminateOnNaN (on by default) stops the run
+    stopped = cli("train", spec, "--data", data, "--out", tmp_path / "s", "--allow-nonfinite")
+    assert stopped.exit_code == 1 and "the loss is NaN or infinite" in stopped.output
+    off = "train.terminate_on_nan=false"
+    done = cli("train", spec, "--data", data, "--out", out, "--allow-nonfinite", "--set", off)
+    assert done.exit_code == 0, done.output
     weights = out / "weights.safetensors"
     refused(cli("evaluate", spec, "--weights", weights, "--data", data), message)
     refused(
