@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
+from .layout import ChannelsFirstCapable
 from .normalization import create_weights, like_weights
 
 
-class BatchNormModule(nn.Module):
+class BatchNormModule(ChannelsFirstCapable):
     """Keras BatchNormalization on channel axis `axis` (of the full shape), with torch's
     F.batch_norm (the channel axis moved to dim 1 as a view). Training: the batch's mean and
     biased variance normalize, and the moving statistics are updated Keras's way (torch's
@@ -25,9 +25,14 @@ class BatchNormModule(nn.Module):
         self.axis = axis
         self.synchronized = spec.synchronized
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def takes_channels_first(self, rank: int) -> bool:
+        return self.axis == rank - 1
+
+    def forward(self, x: torch.Tensor, channels_first: bool = False) -> torch.Tensor:
+        """`channels_first`: x and the result are channels-first views (layout.py)."""
         x = like_weights(x, self.moving_mean)
-        if self.axis != 1:
+        moved = self.axis != 1 and not channels_first
+        if moved:
             x = x.movedim(self.axis, 1)
         mean, var, m = self.moving_mean, self.moving_variance, self.momentum
         if not self.training or self.frozen:
@@ -51,7 +56,7 @@ class BatchNormModule(nn.Module):
             y = (x - x) * self.epsilon**-0.5
             y = y if self.gamma is None else y * self.gamma.view(shape)
             y = y if self.beta is None else y + self.beta.view(shape)
-        return y.movedim(1, self.axis) if self.axis != 1 else y
+        return y.movedim(1, self.axis) if moved else y
 
     def _synchronized(self, x: torch.Tensor) -> torch.Tensor:
         """Normalization by the global batch's mean and biased variance: each rank's sums

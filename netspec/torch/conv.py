@@ -3,8 +3,9 @@ every convolution module shares (conv_transpose, depthwise_conv, separable_conv)
 
 Kernels are stored in torch's layout, channels-first; a channels_last input is permuted to
 channels-first as a view, which torch's CPU and CUDA kernels run in channels_last memory format
-(no copy), and the output is permuted back, again a view. A channels_last 1-D convolution runs
-as a 2-D one over (1, steps): torch's conv1d has no channels_last path and copies. Keras's
+(no copy), and the output is permuted back, again a view (in a model's conv stack, the views
+pass from layer to layer without either permute: layout.py). A channels_last 1-D convolution
+runs as a 2-D one over (1, steps): torch's conv1d has no channels_last path and copies. Keras's
 `same` padding is torch's symmetric `padding` argument where it is symmetric, else the extra
 zero at the end comes from `F.pad`, computed per call when a variable size decides it.
 """
@@ -13,9 +14,9 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from .activations import activation_fn
+from .layout import ChannelsFirstCapable
 from .same_padding import causal_padding, flat_pads, same_padding
 from .weights import create_weight
 
@@ -34,7 +35,7 @@ def depthwise_perm(rank: int) -> tuple[int, ...]:
     return (rank, rank + 1, *range(rank))
 
 
-class BaseConvModule(nn.Module):
+class BaseConvModule(ChannelsFirstCapable):
     """Layout, padding and activation shared by the convolution modules."""
 
     def __init__(self, spec, spatial, ctx, padding: str | None = None):
@@ -64,22 +65,24 @@ class BaseConvModule(nn.Module):
             extra = [(a - m, b - m) for (a, b), m in zip(pairs, self.padding, strict=True)]
             self.pads = flat_pads(extra) if any(map(any, extra)) else None
 
-    def first(self, x: torch.Tensor) -> torch.Tensor:
-        """The input as a channels-first view, padded as Keras pads it."""
+    def first(self, x: torch.Tensor, channels_first: bool = False) -> torch.Tensor:
+        """The input as a channels-first view (already one with `channels_first`), padded as
+        Keras pads it."""
         if not x.is_floating_point():
             x = x.float()
         if self.lift:
             x = x.unsqueeze(1)
-        if self.to_first is not None:
+        if self.to_first is not None and not channels_first:
             x = x.permute(self.to_first)
         if self.windows is not None:
             pairs = [same_padding(n, *w) for n, w in zip(x.shape[2:], self.windows, strict=True)]
             return F.pad(x, flat_pads(pairs))
         return x if self.pads is None else F.pad(x, self.pads)
 
-    def last(self, y: torch.Tensor) -> torch.Tensor:
-        """A channels-first result back in the layer's layout, activated."""
-        if self.to_last is not None:
+    def last(self, y: torch.Tensor, channels_first: bool = False) -> torch.Tensor:
+        """A channels-first result back in the layer's layout (kept so with `channels_first`),
+        activated."""
+        if self.to_last is not None and not channels_first:
             y = y.permute(self.to_last)
         if self.lift:
             y = y.squeeze(1)
@@ -121,9 +124,11 @@ class ConvModule(BaseConvModule):
         self.groups = weights[0].shape[-2] if depthwise else spec.groups
         self.op = CONV[self.rank]
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def takes_channels_first(self, rank: int) -> bool:
+        return self.to_first is not None and not self.lift
+
+    def forward(self, x: torch.Tensor, channels_first: bool = False) -> torch.Tensor:
         k = self.kernel if self.view is None else self.kernel.view(self.view)
-        y = self.op(
-            self.first(x), k, self.bias, self.stride, self.padding, self.dilation, self.groups
-        )
-        return self.last(y)
+        x = self.first(x, channels_first)
+        y = self.op(x, k, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        return self.last(y, channels_first)

@@ -1,7 +1,8 @@
 """The compiled model: a plain nn.Module that runs the spec's graph.
 
 Each spec layer is a submodule under its spec name (`model.layers["dense_1"]`), so state_dict
-keys are stable and readable. `forward` walks a precomputed plan (one tuple per layer), so its
+keys are stable and readable. `forward` walks a precomputed plan (one tuple per layer, and one
+per permute where a value enters or leaves a channels_last conv stack: layout.py), so its
 overhead is that of a hand-written module's `forward` calling its submodules in turn.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .layout import layout_plan
 from .weights import KerasWeight
 
 
@@ -29,18 +31,20 @@ class NetspecModel(nn.Module):
             args = tuple((slot[r.node], r.index) for r in node.inputs)
             plan.append((self.layers[node.name], args, activity.get(node.name)))
             slot[node.name] = len(self.input_names) + k
-        self._plan = plan
         self._outputs = tuple((slot[r.node], r.index) for r in graph.outputs)
-        self._single_output = len(self._outputs) == 1
-        # A plain chain (one input, each layer fed by the one before, the last one returned, no
-        # activity penalties) runs as `for m in chain: x = m(x)`, as a hand-written module does.
-        chained = all(refs == ((k, None),) for k, (_, refs, _) in enumerate(plan))
-        plain = chained and not activity and self._outputs == ((len(plan), None),)
-        self._chain = tuple(m for m, _, _ in plan) if plain and len(self.input_names) == 1 else None
         # Masks (docs/spec-format.md, "Masks"): per plan step, the slot of the mask its module
         # takes as `mask=` and whether it makes one. None when no layer uses a mask: then
         # forward does no mask work at all.
         self._mask_plan = _mask_plan(graph, slot)
+        if self._mask_plan is None:  # channels_last conv stacks pass channels-first views
+            plan, self._outputs = layout_plan(graph, self.layers, activity, len(self.input_names))
+        self._plan = plan
+        self._single_output = len(self._outputs) == 1
+        # A plain chain (one input, each step fed by the one before, the last one returned, no
+        # activity penalties) runs as `for m in chain: x = m(x)`, as a hand-written module does.
+        chained = all(refs == ((k, None),) for k, (_, refs, _) in enumerate(plan))
+        plain = chained and not activity and self._outputs == ((len(plan), None),)
+        self._chain = tuple(m for m, _, _ in plan) if plain and len(self.input_names) == 1 else None
         # Inputs declared float16, bfloat16 or float64 become float32 before the first layer,
         # as Keras's layers autocast floating inputs to their float32 compute dtype.
         self._cast = tuple(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from .base import as_float
+from .layout import ChannelsFirstCapable
 from .same_padding import flat_pads, same_padding
 
 _MAX = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}
@@ -31,7 +31,7 @@ def same_window(n: int, k: int, s: int) -> tuple[int, int, int, int]:
     return before, last + k - n - before, k, s if last else 1
 
 
-class PoolModule(nn.Module):
+class PoolModule(ChannelsFirstCapable):
     """Keras MaxPooling / AveragePooling (1D, 2D, 3D) on channels_last or channels_first inputs.
 
     channels_last inputs are viewed channels-first for torch's kernels (no copy: a 4D/5D view is
@@ -52,12 +52,17 @@ class PoolModule(nn.Module):
         self.channels_last = channels_last
         self.fn = (_MAX if mode == "max" else _AVG)[len(self.pool)]
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def takes_channels_first(self, rank: int) -> bool:
+        return self.channels_last
+
+    def forward(self, x: torch.Tensor, channels_first: bool = False) -> torch.Tensor:
+        """`channels_first`: x and the result are channels-first views (layout.py)."""
         x = as_float(x)
-        if self.channels_last:
+        moved = self.channels_last and not channels_first
+        if moved:
             x = x.movedim(-1, 1)
         y = self._same(x) if self.same else self.fn(x, self.pool, self.strides)
-        return y.movedim(1, -1) if self.channels_last else y
+        return y.movedim(1, -1) if moved else y
 
     def _same(self, x: torch.Tensor) -> torch.Tensor:
         plan = [

@@ -6,6 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .layout import ChannelsFirstCapable
+
 _INTEGERS = (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)
 
 
@@ -32,7 +34,7 @@ class RepeatModule(nn.Module):
         return f"repeats={self.repeats}"
 
 
-class ResizeModule(nn.Module):
+class ResizeModule(ChannelsFirstCapable):
     """Keras UpSampling2D `bilinear` / `bicubic`, as Keras's torch backend's `image.resize`:
     `F.interpolate` to (rows * f0, cols * f1), align_corners=False, no antialiasing, computed in
     float32 unless the input is float64; the result goes back to the input's dtype (integers
@@ -45,9 +47,14 @@ class ResizeModule(nn.Module):
         self.factors = tuple(factors)
         self.channels_last = channels_last
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def takes_channels_first(self, rank: int) -> bool:
+        return self.channels_last
+
+    def forward(self, x: torch.Tensor, channels_first: bool = False) -> torch.Tensor:
+        """`channels_first`: x and the result are channels-first views (layout.py)."""
         dtype = x.dtype
-        if self.channels_last:
+        moved = self.channels_last and not channels_first
+        if moved:
             x = x.movedim(-1, 1)
         if dtype not in (torch.float32, torch.float64):
             x = x.float()
@@ -59,7 +66,7 @@ class ResizeModule(nn.Module):
             if dtype in _INTEGERS:
                 y = y.round()
             y = y.to(dtype)
-        return y.movedim(1, -1) if self.channels_last else y
+        return y.movedim(1, -1) if moved else y
 
     def extra_repr(self) -> str:
         return f"{self.mode}, factors={self.factors}"
