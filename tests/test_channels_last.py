@@ -67,11 +67,13 @@ def assert_bit_identical(spec) -> None:
             assert (x is None and y is None) or (x.shape == y.shape and torch.equal(x, y))
 
 
-# The permutes left: the input's view entering the stack, and (mnist, digits) the view
-# back to Keras's layout that Flatten reads (Flatten keeps Keras's NHWC order).
+# The permutes left: the input's view entering the stack, and the view back to Keras's layout
+# that Flatten (Keras's NHWC order) or global pooling reads. Global pooling stays out of the
+# stacks: reducing a channels-first view sums the backward in another order (1 ulp off on one
+# thread).
 @pytest.mark.parametrize(
     ("name", "borders", "per_layer_permutes"),
-    [("mnist_cnn", 2, 12), ("digits_cnn", 2, 8), ("resnet_blocks", 1, 32)],
+    [("mnist_cnn", 2, 12), ("digits_cnn", 2, 8), ("resnet_blocks", 2, 32)],
 )
 def test_a_cnn_forward_permutes_only_at_its_stacks_borders(name, borders, per_layer_permutes):
     spec = load(f"specs/{name}.yaml")
@@ -129,7 +131,7 @@ STACKS = {
             {"type": "GlobalAveragePooling2D"},
         ],
         [5, 4, 3],
-        (7, 12),
+        (8, 12),
     ),
     "three_d": (
         [
@@ -153,8 +155,8 @@ STACKS = {
 def test_stacks_are_bit_identical_to_the_per_layer_path(stack):
     """Each stack's permutes (as the forward's, per-layer's): a model input enters and a model
     output, Dropout, a softmax, a nearest UpSampling2D (a Keras-layout repeat), Flatten and
-    AdaptiveAveragePooling2D (its own movedims) leave the stack; GlobalMaxPooling2D reduces a
-    Keras-layout value as it is; channels_first specs never permute."""
+    AdaptiveAveragePooling2D (its own movedims) and global pooling leave the stack;
+    channels_first specs never permute."""
     layers, shape, (count, per_layer_count) = STACKS[stack]
     fmt = "channels_first" if stack == "channels_first" else "channels_last"
     spec = spec_of(layers, shape, fmt)

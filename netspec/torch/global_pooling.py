@@ -4,16 +4,14 @@ GlobalAveragePooling1D/2D/3D)."""
 from __future__ import annotations
 
 import torch
+from torch import nn
 
 from .base import as_float
-from .layout import ChannelsFirstCapable
 
 
-class GlobalPoolModule(ChannelsFirstCapable):
+class GlobalPoolModule(nn.Module):
     """Keras GlobalMaxPooling / GlobalAveragePooling: max or mean over the spatial axes; for
     GlobalAveragePooling1D with a timestep mask, the mean over the valid steps (Keras's)."""
-
-    permutes_itself = False  # reduces a channels_last value as it is
 
     def __init__(self, mode: str, dims: tuple[int, ...], keepdims: bool):
         super().__init__()
@@ -21,20 +19,12 @@ class GlobalPoolModule(ChannelsFirstCapable):
         self.dims = dims
         self.keepdims = keepdims
 
-    def takes_channels_first(self, rank: int) -> bool:
-        return self.dims == tuple(range(1, rank - 1))  # channels_last
-
-    def forward(
-        self, x: torch.Tensor, mask: torch.Tensor | None = None, channels_first: bool = False
-    ) -> torch.Tensor:
-        """`channels_first`: x (and a kept-dims result) are channels-first views (layout.py),
-        reduced over their own spatial axes."""
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         x = as_float(x)
-        dims = tuple(d + 1 for d in self.dims) if channels_first else self.dims
         if self.mode == "max":
-            return x.amax(dim=dims, keepdim=self.keepdims)
+            return x.amax(dim=self.dims, keepdim=self.keepdims)
         if mask is None:
-            return x.mean(dim=dims, keepdim=self.keepdims)
+            return x.mean(dim=self.dims, keepdim=self.keepdims)
         # GlobalAveragePooling1D with a (batch, steps) timestep mask: Keras's masked mean.
         if self.dims != (1,):
             raise ValueError(

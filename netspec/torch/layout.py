@@ -32,8 +32,10 @@ class ChannelsFirstCapable(nn.Module):
 
     follows_input = False
     # Whether its Keras-layout path permutes to channels-first itself (convolutions, pooling):
-    # then running channels-first never costs more permutes. One that does not (global
-    # pooling) runs channels-first only on a channels-first input.
+    # then running channels-first never costs more permutes. One that does not (an
+    # elementwise activation) runs channels-first only on a channels-first input. (Global
+    # pooling stays out: its reduction of a channels-first view sums the backward in another
+    # order, 1 ulp off on one thread.)
     permutes_itself = True
 
     def takes_channels_first(self, rank: int) -> bool:
