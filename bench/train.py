@@ -33,7 +33,12 @@ medians over rounds of the per-round ratio to hand. Goals: netspec/hand time <= 
 at least 95% of the hand-written loop's speed) and peak memory within 10%. When the CLI has no
 `train` command yet, netspec is reported as skipped.
 
-    python bench/train.py [--quick] [--rounds N] [--no-keras] [--no-tuned] [--only mlp,cnn,lstm]
+    python bench/train.py [--quick] [--rounds N] [--no-keras] [--no-tuned] [--no-hand]
+        [--only mlp,cnn,lstm] [--before OTHER_CHECKOUT]
+
+`--before` adds that checkout's `cli.py train` as a contender ("before", same rounds), to
+measure a change against the tree without it; `--no-hand` leaves the plain loop out (ratios to
+tuned only).
 """
 
 from __future__ import annotations
@@ -137,6 +142,10 @@ def main() -> None:
     parser.add_argument("--no-keras", action="store_true", help="leave Keras out")
     parser.add_argument("--no-tuned", action="store_true", help="leave the tuned loop out")
     parser.add_argument("--only", default="mlp,cnn,lstm", help="networks, comma-separated")
+    parser.add_argument("--no-hand", action="store_true", help="leave the plain loop out")
+    parser.add_argument(
+        "--before", default=None, help="another checkout's root: its `cli.py train` as 'before'"
+    )
     args = parser.parse_args()
     rounds = args.rounds or (1 if args.quick else 3)
     sizes = {
@@ -174,7 +183,11 @@ def main() -> None:
                     ],
                     None,
                 )
-            contenders["hand"] = ([*worker, "hand", *common_args, "{out}"], None)
+            if args.before:  # the same command from another tree (its own netspec package)
+                before = [sys.executable, str(Path(args.before) / "cli.py")]
+                contenders["before"] = ([*before, *contenders["netspec"][0][2:]], None)
+            if not args.no_hand:
+                contenders["hand"] = ([*worker, "hand", *common_args, "{out}"], None)
             if not args.no_tuned:
                 contenders["tuned"] = ([*worker, "tuned", *common_args, "{out}"], None)
             if not args.no_keras:
@@ -218,11 +231,12 @@ def main() -> None:
                         )
                     summary.append(f"{net} {name}/hand time {t:.2f}x memory {m:.2f}x")
                 print(line)
-            if "netspec" in times and "tuned" in times:
-                t = paired(times["netspec"], times["tuned"])
-                m = paired(memory["netspec"], memory["tuned"])
-                print(f"  netspec/tuned: time {t:.3f}  memory {m:.3f}")
-                summary.append(f"{net} netspec/tuned time {t:.2f}x memory {m:.2f}x")
+            for name in ("netspec", "before"):
+                if name in times and "tuned" in times:
+                    t = paired(times[name], times["tuned"])
+                    m = paired(memory[name], memory["tuned"])
+                    print(f"  {name}/tuned: time {t:.3f}  memory {m:.3f}")
+                    summary.append(f"{net} {name}/tuned time {t:.2f}x memory {m:.2f}x")
     print(f"\nSUMMARY train: {'; '.join(summary) or 'no ratios'} ({common.machine()})")
 
 

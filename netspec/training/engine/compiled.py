@@ -53,11 +53,12 @@ class Compiled:
         self._weights = [w for fn, w in pairs if fn is not None]  # the weights of `terms`
 
     def total(self, terms: list):
-        """The weighted sum of `terms` (Keras multiplies each by its loss weight, then sums)."""
+        """The weighted sum of `terms` (Keras multiplies each by its loss weight, then sums; a
+        weight of 1 is left out: `x * 1.0` is `x`, bit for bit, and so is its gradient)."""
         weights = self._weights
-        total = terms[0] * weights[0]
+        total = terms[0] if weights[0] == 1.0 else terms[0] * weights[0]
         for t, w in zip(terms[1:], weights[1:], strict=True):
-            total = total + t * w
+            total = total + (t if w == 1.0 else t * w)
         return total
 
     def loss(self, preds, ys, sws=()):

@@ -21,6 +21,10 @@ it, so the trainer sets `lr = schedule(calls)` before every call) and `iteration
 updates, `calls // n` with accumulation; the rules' step `t = iterations + 1`, which is torch's
 own step count too, and the moving average's).
 
+Without any of these options (the common case) a step does none of this work: `step()` is the
+torch class's own step (chosen once, at construction) and the count of calls, so that the
+trainer's optimizer costs what calling the torch optimizer directly costs.
+
 `state_dict()` carries the averages (`average`), the accumulators (`accumulated_gradient`)
 and `calls` (as `iterations`, on the first parameter's entry), so a resumed run continues
 bit-exactly; `finalize()` is Keras's `finalize_variable_values` (the averages into the
@@ -35,6 +39,7 @@ from typing import Any
 
 import torch  # noqa: TID253 (the torch side, imported when an optimizer is made)
 
+CLIPS = ("clipnorm", "clipvalue", "global_clipnorm")
 EXTRA = ("average", "accumulated_gradient")  # per-parameter state kept outside torch's
 COMMON: dict[str, Any] = {
     "keras_weight_decay": None,  # Keras's decoupled decay, where torch's class does not do it
@@ -53,6 +58,8 @@ COMMON: dict[str, Any] = {
 class KerasSteps(torch.optim.Optimizer):
     """Keras's `apply` around a torch optimizer's update (the module docstring)."""
 
+    _own_step: Any = None  # a keras_class's: its torch class's step (set by the first instance)
+
     def __init__(self, params, **kwargs: Any) -> None:
         keras = {k: kwargs.pop(k, v) for k, v in COMMON.items()}
         base = getattr(type(self), "torch_base", None)
@@ -65,11 +72,27 @@ class KerasSteps(torch.optim.Optimizer):
         self.defaults.update(keras)  # `type(opt)(params, **opt.defaults)` makes the same one
         self.calls = 0  # Keras's `optimizer._iterations`: every call to step()
         self.extra: dict[torch.Tensor, dict[str, torch.Tensor]] = {}
+        # chosen once: with none of Keras's common options the step is torch's own (see step)
+        self._plain = _plain(type(self), keras)
+        cls = type(self)
+        if self._plain and "_own_step" not in cls.__dict__:  # once per class
+            cls._own_step = _unhooked(cls.__dict__["torch_base"].step)
 
     # -- the step ----------------------------------------------------------------------------
 
-    @torch.no_grad()
     def step(self, closure=None):
+        """Keras's `apply` (the module docstring). Without any of its common options (no loss
+        scale, accumulation, clipping, decoupled decay of its own, momentum rescaling or EMA:
+        every step then is the rule's update alone) this is the torch class's own `step` plus
+        the count of calls, as cheap as calling the torch optimizer directly."""
+        if not self._plain:
+            return self._keras_step(closure)
+        loss = self._own_step(closure)
+        self.calls += 1
+        return loss
+
+    @torch.no_grad()
+    def _keras_step(self, closure=None):
         loss = None
         if closure is not None:
             with torch.enable_grad():
@@ -220,6 +243,23 @@ class KerasSteps(torch.optim.Optimizer):
         return {
             k: None if v.shape == probe.shape else v for k, v in state.items() if torch.is_tensor(v)
         }
+
+
+def _plain(cls: type, keras: dict[str, Any]) -> bool:
+    """Whether `cls` is `keras_class(torch class)` and no common option asks for work around
+    its update. `keras_weight_decay` and `gradient_accumulation_steps` of 0 count as unset,
+    as `_update` and `_accumulate` read them; a clip or loss scale of 0 is set, as
+    `clip_gradients` and `_keras_step` read them."""
+    unset = [keras[k] is None for k in ("loss_scale_factor", *CLIPS)]
+    off = [not keras[k] for k in ("gradient_accumulation_steps", "keras_weight_decay",
+                                  "use_ema", "keras_momentum")]  # fmt: skip
+    return "torch_base" in cls.__dict__ and all(unset + off)
+
+
+def _unhooked(step: Any) -> Any:
+    """A torch class's `step` without torch's profiler hook (which `KerasSteps.step` carries
+    already: torch wraps a class's step on its first instance)."""
+    return step.__wrapped__ if getattr(step, "hooked", False) else step
 
 
 def _torch_base(opt) -> type:

@@ -71,7 +71,7 @@ class Trainer:
         self.device = model_device(model)
         self.batches = Batches(self.train_data, self.graph, self.device, self.train_cfg.batch_size)
         self.opt_cfg = self.compile_cfg.optimizer
-        self._scale_loss = self.opt_cfg.scale_loss
+        self._schedule, self._loss_scale = self.opt_cfg.schedule, self.opt_cfg.loss_scale_factor
         # Keras's weight paths (`dense/kernel`), which Muon's exclusion rules read
         names = [
             n.removeprefix("layers.").replace(".", "/")
@@ -84,8 +84,9 @@ class Trainer:
         forward = model if self.ranks is None else _data_parallel(model, self.device)
         self.forward = torch.compile(forward) if compile else forward
         self.progress = progress if progress is not None else NoProgress()
-        # fixed for the run: checked once, not per step
+        # fixed for the run: checked once, not per step (and the schedule, the loss scale above)
         self._penalties, self._constraints = model.has_losses, model.has_constraints
+        self._autocast = self.precision.dtype is not None
         self._parts = bool(self.compiled.loss_names)
         seed = self.train_cfg.seed
         if self.ranks is not None:  # one shuffled order on every rank; dropout of its own
@@ -212,18 +213,21 @@ class Trainer:
         seen, watch = 0, self.nan_watch
         if watch is not None:
             watch.reset()
+        running = lambda: self._running(total, parts, seen)  # noqa: E731 (one for the epoch)
+        step, progress, update = self._step, self.progress.step, self.compiled.update
+        hooks = self.hooks if self._batch_hooks else None
         for index, (xs, ys, sws, rows, factor, batch) in enumerate(self._batches(order)):
-            loss, preds, terms = self._step(xs, ys, sws, factor)
-            if self._batch_hooks:
-                self.hooks.on_train_batch_end(self, loss)
+            loss, preds, terms = step(xs, ys, sws, factor)
+            if hooks is not None:
+                hooks.on_train_batch_end(self, loss)
             if rows:  # one kernel each: float64 += rows * loss (the promotion is exact)
                 total.add_(loss, alpha=rows)
                 if terms is not None:  # Keras's per-output Mean, weighted by the batch size
                     parts.add_(terms, alpha=rows)
                 seen += rows
-                self.compiled.update(preds, ys, sws)
+                update(preds, ys, sws)
             # rank 0's running values (the epoch's are every rank's), the global batch's size
-            self.progress.step(batch, None, lambda t=total, p=parts, n=seen: self._running(t, p, n))
+            progress(batch, None, running)
             if watch is not None and watch.add(index, loss):
                 break  # TerminateOnNaN: Keras ends the epoch there (and still validates)
         if self.ranks is not None:  # the epoch over every rank's share
@@ -231,9 +235,7 @@ class Trainer:
             total, seen = torch.tensor(summed[0], dtype=torch.float64), int(summed[1])
             parts = torch.tensor(summed[2:], dtype=torch.float64)
             self.compiled.sync(self.ranks.sum)
-        logs = {"loss": float(total) / max(seen, 1)}
-        logs |= dict(zip(names, (parts / max(seen, 1)).tolist(), strict=True))
-        logs |= self.compiled.results()
+        logs = self._running(total, parts, seen)
         bad = self._non_finite(watch, logs["loss"])
         if self.val is not None:
             forward = self.forward if self.ranks is None else self.model
@@ -252,39 +254,37 @@ class Trainer:
         return None if math.isfinite(loss) else -1
 
     def _running(self, total, parts, seen: int) -> dict[str, float]:
-        """The epoch so far, for the progress bar (a device sync: called when it redraws)."""
+        """The epoch's logs so far (a device sync: the progress bar calls it when it redraws)."""
         logs = {"loss": float(total) / max(seen, 1)}
         logs |= dict(zip(self.compiled.loss_names, (parts / max(seen, 1)).tolist(), strict=True))
         return logs | self.compiled.results()
 
     def _batches(self, order):
-        """(xs, ys, sws, rows, loss factor, batch size) of each step: the batch, or this
-        rank's share of it."""
+        """(xs, ys, sws, rows, loss factor, batch size) of each step (or of the rank's share)."""
         if self.ranks is not None:
             yield from self.batches.shares(order, self.ranks)
             return
         for xs, ys, sws in self.batches.iterate(order):
-            yield xs, ys, sws, len(xs[0]), None, len(xs[0])
+            rows = len(xs[0])
+            yield xs, ys, sws, rows, None, rows
 
     def _step(self, xs, ys, sws, factor=None):
-        schedule = self.opt_cfg.schedule
-        if schedule is not None:
-            lr = schedule(self.step)
+        """One step: (the loss, detached; the predictions; the outputs' losses stacked or None)."""
+        if self._schedule is not None:
+            lr = self._schedule(self.step)
             for group in self.optimizer.param_groups:
                 group["lr"] = lr
-        with self.precision.autocast():
-            preds = preds_of(self.forward(*xs))
-            terms = self.compiled.terms(preds, ys, sws)
-            loss = self.compiled.total(terms)
-            if self._penalties:
-                loss = loss + self.model.losses()
+        if self._autocast:
+            with self.precision.autocast():
+                loss, preds, terms = self._forward(xs, ys, sws)
+        else:
+            loss, preds, terms = self._forward(xs, ys, sws)
         self.optimizer.zero_grad(set_to_none=True)
-        scaler = self.precision.scaler
-        # a rank's share: its mean loss weighted so that DDP's mean is the global batch's
-        # (Keras's loss_scale_factor multiplies it; the optimizer's step divides the gradients,
-        # then accumulates and clips them as Keras's apply does)
-        scaled = self._scale_loss(loss)
+        # a rank's share: its mean loss weighted so that DDP's mean is the global batch's (Keras's
+        # scale_loss: times loss_scale_factor; the optimizer's step divides the gradients back)
+        scaled = loss if self._loss_scale is None else loss * self._loss_scale
         scaled = scaled if factor is None else scaled * factor
+        scaler = self.precision.scaler
         if scaler is None:
             scaled.backward()
             self.optimizer.step()
@@ -297,7 +297,16 @@ class Trainer:
             self.model.apply_constraints()
         self.step += 1
         parts = torch.stack([t.detach().float() for t in terms]) if self._parts else None
-        return loss.detach(), [p.detach() for p in preds], parts
+        return loss.detach(), preds, parts
+
+    def _forward(self, xs, ys, sws):
+        """(the loss with the penalties, the predictions detached, each output's loss)."""
+        preds = preds_of(self.forward(*xs))
+        terms = self.compiled.terms(preds, ys, sws)
+        loss = self.compiled.total(terms)
+        if self._penalties:
+            loss = loss + self.model.losses()
+        return loss, [p.detach() for p in preds], terms
 
     def _epoch_end(self, logs: dict[str, float]) -> bool:
         """Record the epoch; run the callbacks; whether to stop."""
