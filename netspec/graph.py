@@ -280,8 +280,9 @@ def _order(nodes: list[Node], problems: list[Problem]) -> list[int]:
             if waiting[user] == 0:
                 heapq.heappush(ready, user)
     done = set(order)
+    stuck = _on_cycles({i for i in deps if i not in done}, deps)
     for n in nodes:
-        if n.index not in done:
+        if n.index in stuck:
             waits = ", ".join(sorted(nodes[d].name for d in deps[n.index] - done))
             problems.append(
                 Problem(
@@ -290,6 +291,19 @@ def _order(nodes: list[Node], problems: list[Problem]) -> list[int]:
                 )
             )
     return order
+
+
+def _on_cycles(left: set[int], deps: dict[int, set[int]]) -> set[int]:
+    """Of the entries left unordered, those on a cycle: the ones only waiting for a cycle (the
+    layers after it, a nested model's inside) are its consequences, not reported. Entries no
+    other left entry waits for are peeled off until none is left to peel."""
+    left = set(left)
+    while True:
+        needed = {d for i in left for d in deps[i] if d in left}
+        peel = left - needed
+        if not peel:
+            return left
+        left -= peel
 
 
 def check_ref(graph: Graph, ref: Ref, path: Path) -> Problem | None:

@@ -317,8 +317,9 @@ def valid(t: Any) -> st.SearchStrategy:
 
         return items.map(join_list)
     if isinstance(t, TDict):
+        keys = _string(t.key) if isinstance(t.key, TStr) else st.integers(0, 20).map(str)
         entries = st.dictionaries(
-            _string(t.key), valid(t.value), min_size=t.min_len, max_size=max(2, t.min_len)
+            keys, valid(t.value), min_size=t.min_len, max_size=max(2, t.min_len)
         )
 
         def join_dict(gens: dict) -> Gen:
@@ -392,7 +393,7 @@ def minimal(t: Any, full: bool = True) -> Gen:
             *(s for i in range(n) for s in _prefixed(i, inner)),
         )
     if isinstance(t, TDict):
-        key, _ = minimal(t.key)
+        key = minimal(t.key)[0] if isinstance(t.key, TStr) else "0"  # JSON keys are strings
         value, inner = minimal(t.value, full)
         return {key: value}, (Site((), t), *_prefixed(key, inner))
     if isinstance(t, TModel):

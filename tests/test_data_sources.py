@@ -152,7 +152,7 @@ layers:
 @pytest.mark.parametrize(
     ("data", "path", "message"),
     [
-        ("data: {target: []}", "data.target", "give at least one target column"),
+        ("data: {target: []}", "data.target", "at least 1 item"),
         ("data: {features: [a, a]}", "data.features", "names given twice: a"),
         ("data: {image_size: [32]}", "data.image_size", "at least 2 items"),
         ("data: {label_mode: sparse}", "data.label_mode", "should be 'int', 'categorical'"),

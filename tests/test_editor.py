@@ -240,6 +240,7 @@ def test_top_level_keys(editor):
         "args",
         "blocks",
         "weights",
+        "data",
     }
 
 

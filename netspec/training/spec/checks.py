@@ -32,6 +32,7 @@ def check_sections(
     if train is not None and compiled is not None:
         problems += _unreduced(compiled, outputs)
     if train is not None:
+        problems += _needs_monitor(train)
         problems += _monitors(compiled, train, outputs)
         problems += _schedule_and_plateau(compiled, train)
         if compiled is None or not has_loss(compiled.loss):
@@ -135,6 +136,23 @@ def _shapes(compiled: CompileSpec, graph: Graph) -> list[Problem]:
         if type(loss).label_kind == "classes" and shape[-1] < 2:
             problems.append(Problem(path, _class_axis_message(loss, outputs[k], shape)))
     return problems
+
+
+def _needs_monitor(train: TrainSpec) -> list[Problem]:
+    """checkpoint.keep and restore_best_weights rank the epochs by a monitor: checkpoint's own,
+    else early stopping's."""
+    best = train.checkpoint
+    if best.monitor is not None or train.early_stopping is not None:
+        return []
+    return [
+        Problem(
+            ("train", "checkpoint", key),
+            f"checkpoint.{key} needs a monitor to rank the epochs: set checkpoint.monitor "
+            "(val_loss, ...) or early_stopping",
+        )
+        for key in ("keep", "restore_best_weights")
+        if getattr(best, key)
+    ][:1]
 
 
 def _unreduced(compiled: CompileSpec, outputs: list[str]) -> list[Problem]:

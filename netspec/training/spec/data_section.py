@@ -4,11 +4,14 @@ by key (netspec.training.engine.data)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ...vocab.bounds import Seed, Size
+
+# one or more distinct column (or class folder) names
+Columns = Annotated[list[str], Field(min_length=1, json_schema_extra={"uniqueItems": True})]
 
 
 class DataSpec(BaseModel):
@@ -16,14 +19,13 @@ class DataSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
-    target: str | list[str] | None = Field(
+    target: str | Columns | None = Field(
         None,
         description="Table: the label column (a list: several columns, one label vector). "
         "Needed to train and evaluate; predict reads the features only.",
     )
-    features: list[str] | None = Field(
+    features: Columns | None = Field(
         None,
-        min_length=1,
         description="Table: the input columns, in this order (default: every column but the "
         "target and sample_weight ones, in the file's order).",
     )
@@ -36,9 +38,8 @@ class DataSpec(BaseModel):
         "one-hot float vectors (categorical) or 0./1. floats for two classes (binary), "
         "as Keras's image_dataset_from_directory.",
     )
-    class_names: list[str] | None = Field(
+    class_names: Columns | None = Field(
         None,
-        min_length=1,
         description="Image folder: the subfolders to read, in label order (default: every "
         "subfolder, sorted by name, as Keras).",
     )
@@ -75,22 +76,14 @@ class DataSpec(BaseModel):
         "Keras draws one at random).",
     )
 
-    @field_validator("features", "class_names")
+    @field_validator("target", "features", "class_names")
     @classmethod
-    def _distinct(cls, value: list[str] | None) -> list[str] | None:
-        if value is not None:
+    def _distinct(cls, value: str | list[str] | None) -> str | list[str] | None:
+        # the schema says it too (uniqueItems): an editor flags the repeat
+        if isinstance(value, list):
             twice = sorted({v for v in value if value.count(v) > 1})
             if twice:
                 raise ValueError(f"names given twice: {', '.join(twice)}")
-        return value
-
-    @field_validator("target")
-    @classmethod
-    def _targets(cls, value: str | list[str] | None) -> str | list[str] | None:
-        if isinstance(value, list):
-            if not value:
-                raise ValueError("give at least one target column")
-            cls._distinct(value)
         return value
 
     def targets(self) -> list[str]:

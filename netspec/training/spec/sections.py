@@ -11,7 +11,6 @@ from pydantic import (
     ConfigDict,
     Field,
     field_validator,
-    model_validator,
 )
 
 from ...layers.base import NAME_PATTERN
@@ -200,21 +199,6 @@ class TrainSpec(BaseModel):
         "with Keras's callback arguments ({type: TensorBoard, log_dir: logs, update_freq: "
         "batch}); relative paths are in the run folder. Rank 0 alone writes.",
     )
-
-    @model_validator(mode="after")
-    def _needs_monitor(self) -> TrainSpec:
-        best = self.checkpoint
-        if best.monitor is None and self.early_stopping is None:
-            wanted = [k for k in ("keep", "restore_best_weights") if getattr(best, k)]
-            if wanted:
-                raise ValueError(
-                    f"checkpoint.{wanted[0]} needs a monitor to rank the epochs: set "
-                    "checkpoint.monitor (val_loss, ...) or early_stopping"
-                )
-        return self
-
-
-# The spec's sections these models validate (the loader validates each on its own).
 
 
 __all__ = ["CheckpointSpec", "CompileSpec", "EarlyStoppingSpec", "TrainSpec"]
