@@ -153,7 +153,6 @@ layers:
     ("data", "path", "message"),
     [
         ("data: {target: []}", "data.target", "at least 1 item"),
-        ("data: {features: [a, a]}", "data.features", "names given twice: a"),
         ("data: {image_size: [32]}", "data.image_size", "at least 2 items"),
         ("data: {label_mode: sparse}", "data.label_mode", "should be 'int', 'categorical'"),
         ("data: {validation_split: 1.5}", "data.validation_split", "less than 1"),

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from ...vocab.bounds import Seed, Size
 
-# one or more distinct column (or class folder) names
-Columns = Annotated[list[str], Field(min_length=1, json_schema_extra={"uniqueItems": True})]
+# one or more column (or class folder) names
+Columns = Annotated[list[str], Field(min_length=1)]
 
 
 class DataSpec(BaseModel):
@@ -75,16 +75,6 @@ class DataSpec(BaseModel):
         description="Image folder: seed of the file shuffle (default: train.seed, else 0; "
         "Keras draws one at random).",
     )
-
-    @field_validator("target", "features", "class_names")
-    @classmethod
-    def _distinct(cls, value: str | list[str] | None) -> str | list[str] | None:
-        # the schema says it too (uniqueItems): an editor flags the repeat
-        if isinstance(value, list):
-            twice = sorted({v for v in value if value.count(v) > 1})
-            if twice:
-                raise ValueError(f"names given twice: {', '.join(twice)}")
-        return value
 
     def targets(self) -> list[str]:
         """The target columns, as a list (empty: none)."""
