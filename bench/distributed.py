@@ -18,6 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import common
 import numpy as np
 import yaml
 from common import alternate, machine, parser, report
@@ -57,6 +58,7 @@ def main() -> None:
     p.add_argument("--samples", type=int, default=8192)
     p.add_argument("--device", default="cpu")
     args = p.parse_args()
+    common.byte_compile()  # as an installed package has it
     rounds = 2 if args.quick else args.rounds
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

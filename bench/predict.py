@@ -75,6 +75,7 @@ def main() -> None:
     p.add_argument("--samples", type=int, default=20000)
     p.add_argument("--only", default="mlp,cnn")
     args = p.parse_args()
+    common.byte_compile()  # as an installed package has it
     rounds, samples = (2, 5000) if args.quick else (args.rounds, args.samples)
     summary = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -148,6 +148,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     rounds = args.rounds or (1 if args.quick else 3)
+    common.byte_compile()  # as an installed package has it
+    if args.before:
+        common.byte_compile(Path(args.before))
     sizes = {
         "mlp": (20_000, 1) if args.quick else (60_000, 2),
         "cnn": (3_000, 1) if args.quick else (10_000, 1),

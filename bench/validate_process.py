@@ -117,6 +117,7 @@ def main() -> None:
     )
     p.add_argument("--top", type=int, default=15, help="heaviest imports to list")
     args = p.parse_args()
+    common.byte_compile()  # as an installed package has it
     rounds = args.rounds or (5 if args.quick else 15)
 
     tmp = tempfile.TemporaryDirectory()

@@ -17,7 +17,10 @@ def output_activation(graph, ref) -> str | None:
     """The type of the activation a Dense-like output layer applies itself, if any."""
     node = graph.node(ref.node)
     act = getattr(node.layer, "activation", None) if node is not None else None
-    return getattr(act, "type", None) if ref.index is None else None
+    if ref.index is not None or act is None:
+        return None
+    # a softmax over another axis than the last normalises other values than the loss reads
+    return None if getattr(act, "axis", -1) != -1 and act.type == "softmax" else act.type
 
 
 def losses_per_output(compiled: CompileSpec | None, outputs: list[str]) -> list:

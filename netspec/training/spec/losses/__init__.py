@@ -35,7 +35,9 @@ clip:
   (`binary_cross_entropy_with_logits`, `log_softmax`), exact and stable;
 * otherwise, on probabilities: binary uses torch's `binary_cross_entropy` unclipped (torch caps
   each log at -100), categorical uses `log(max(p, tiny))` (tiny = the dtype's smallest normal,
-  a cap of 87.3 in float32), both after Keras's renormalisation by the sum for categorical.
+  a cap of 87.3 in float32), after Keras's renormalisation by the sum for categorical unless
+  the softmax is over the loss's axis, the last (then the sum is 1: the division would change
+  the values by rounding only and the gradient not at all, so it is left out).
 
 Both give Keras's values wherever every probability lies in [1e-7, 1 - 1e-7], and finite, larger
 losses (with a gradient) where Keras's clip would flatten them.

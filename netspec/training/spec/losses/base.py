@@ -125,6 +125,11 @@ class Loss(VocabModel):
         """(values, mask or None): Keras's values and the mask it sets on them."""
         return self.values(y_true, y_pred, stable, logits), None
 
+    def mean(self, y_true, y_pred, stable: bool = False, logits=None):
+        """The values' mean in fewer kernels, or None where this loss has no such form (the
+        unweighted, unmasked `sum_over_batch_size` reduction)."""
+        return None
+
     def function(self, output_activation: str | None = None):
         """`fn(y_pred, y_true, logits=None, sample_weight=None, mask=None)` -> the reduced loss
         (a scalar, or the unreduced values for reduction 'none'/None); `mask` (bool, the values'
@@ -141,6 +146,10 @@ class Loss(VocabModel):
             if not self.sparse:
                 y_true = y_true.to(y_pred.dtype)
                 y_true, y_pred = _same_rank(y_true, y_pred)
+            if sample_weight is None and mask is None and reduction == "sum_over_batch_size":
+                fused = self.mean(y_true, y_pred, stable, logits if stable else None)
+                if fused is not None:
+                    return fused
             values, own = self.masked_values(y_true, y_pred, stable, logits if stable else None)
             if own is not None:  # Keras: the output's mask and the loss's own, both
                 mask = own if mask is None else mask & own

@@ -56,6 +56,11 @@ def _log_probs(y_pred, from_logits, stable, logits, axis):
         return torch.log_softmax(y_pred, dim=axis)
     if logits is not None:
         return torch.log_softmax(logits, dim=axis)
+    if stable and axis in (-1, y_pred.ndim - 1):
+        # the last axis's softmax sums to 1: Keras's division by the sum changes the values by
+        # rounding only, and the gradient not at all (the softmax's Jacobian maps the constant
+        # term it adds to 0), so the stable form leaves it out
+        return torch.log(y_pred.clamp_min(torch.finfo(y_pred.dtype).tiny))
     p = y_pred / y_pred.sum(dim=axis, keepdim=True)
     if stable:
         return torch.log(p.clamp_min(torch.finfo(p.dtype).tiny))
@@ -141,6 +146,16 @@ class SparseCategoricalCrossentropy(Loss):
     def values(self, y_true, y_pred, stable=False, logits=None):
         return self.masked_values(y_true, y_pred, stable, logits)[0]
 
+    def mean(self, y_true, y_pred, stable=False, logits=None):
+        import torch
+
+        if self.ignore_class is not None or y_pred.ndim != 2 or self.axis not in (-1, 1):
+            return None
+        if y_true.ndim == 2 and y_true.shape[1] == 1:
+            y_true = y_true.squeeze(1)
+        log_prob = _log_probs(y_pred, self.from_logits, stable, logits, self.axis)
+        return torch.nn.functional.nll_loss(log_prob, y_true.long())  # the mean: one kernel
+
     def masked_values(self, y_true, y_pred, stable=False, logits=None):
         import torch
 
@@ -153,8 +168,11 @@ class SparseCategoricalCrossentropy(Loss):
             valid = y_true != self.ignore_class
             y_true = torch.where(valid, y_true, 0)
         log_prob = _log_probs(y_pred, self.from_logits, stable, logits, self.axis)
-        log_prob = log_prob.movedim(self.axis, -1)
-        picked = -torch.take_along_dim(log_prob, y_true.unsqueeze(-1), dim=-1).squeeze(-1)
+        if log_prob.ndim == 2 and self.axis in (-1, 1):  # (batch, classes): one kernel
+            picked = torch.nn.functional.nll_loss(log_prob, y_true, reduction="none")
+        else:
+            log_prob = log_prob.movedim(self.axis, -1)
+            picked = -torch.take_along_dim(log_prob, y_true.unsqueeze(-1), dim=-1).squeeze(-1)
         if valid is None:
             return picked, None
         return torch.where(valid, picked, 0.0), valid

@@ -64,7 +64,7 @@ class CategoricalAccuracy(AccuracyMetric):
     )
 
     def values(self, y_true, y_pred):
-        return (y_true.argmax(-1) == y_pred.argmax(-1)).float()
+        return y_true.argmax(-1) == y_pred.argmax(-1)
 
 
 @METRICS.register("sparse_categorical_accuracy")
@@ -81,7 +81,9 @@ class SparseCategoricalAccuracy(AccuracyMetric):
     def values(self, y_true, y_pred):
         if y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1:
             y_true = y_true.squeeze(-1)
-        return (y_true.to(y_pred.dtype) == y_pred.argmax(-1).to(y_pred.dtype)).float()
+        if not y_true.is_floating_point():  # integer labels: compared as integers (Keras
+            return y_true == y_pred.argmax(-1)  # casts both to floats: the same below 2**24)
+        return y_true.to(y_pred.dtype) == y_pred.argmax(-1).to(y_pred.dtype)
 
 
 def _in_top_k(target, y_pred, k: int):

@@ -139,15 +139,19 @@ class MeanState(State):
         with torch.no_grad():
             v = self.values(y_true.to(y_pred.device), y_pred.detach())
             v, mask = v if isinstance(v, tuple) else (v, None)
-            v = v.double()
             if sample_weight is None:  # Keras ignores a mask on the values then
                 samples, n = (v.shape[0] if v.ndim else 1), v.numel()
-                if n == samples:  # one value per sample
-                    self.total = v.sum() + self.total
-                elif n:  # the sum of per-sample means, without reducing axis by axis
-                    self.total = v.sum() * (samples / n) + self.total
+                # summed in float64 (hits as bool: counted exactly), one kernel
+                if n:  # the sum of per-sample means, without reducing axis by axis
+                    part = v.sum(dtype=torch.float64)
+                    part = part if n == samples else part * (samples / n)
+                    if isinstance(self.total, torch.Tensor):
+                        self.total.add_(part)
+                    else:  # the first update's sum, a new tensor, becomes the state
+                        self.total = part
                 self.count = self.count + samples
             else:
+                v = v.double()
                 sw = sample_weight.to(v.device, v.dtype)
                 if mask is not None:  # Keras's apply_mask (reduction sum)
                     m, sw = same_rank(mask.to(v.dtype), sw)
