@@ -18,6 +18,7 @@ from .errors import Path, Problem
 from .layers import LAYERS
 from .layers.base import LAYER_NAME_PATTERN, NAME_PATTERN
 from .registry import did_you_mean, entry_names
+from .vocab.base import NameOrObject
 
 
 def data_path(loc: tuple, data: Any) -> tuple[Path, type[BaseModel] | None]:
@@ -60,8 +61,8 @@ def _tag_class(tag: str, owner: type[BaseModel] | None, path: list) -> type[Base
     if owner is None and keys:
         owner = _section_model(tuple(path[: keys[-1] + 1]))
     field = owner.model_fields.get(key) if owner is not None and key is not None else None
-    if field is not None:
-        for cls in _models_in(field.annotation):
+    if field is not None:  # pydantic keeps a top-level Annotated's metadata apart
+        for cls in _models_in(field.annotation) + _models_in(tuple(field.metadata)):
             if tag in _names(cls):
                 return cls
     for kind in KINDS:
@@ -79,10 +80,14 @@ def _names(cls: type) -> tuple[str, ...]:
 
 
 def _models_in(annotation: Any) -> list[type[BaseModel]]:
-    """Every pydantic model class in an annotation (through Annotated, unions and lists)."""
+    """Every pydantic model class in an annotation (through Annotated, unions, lists and a
+    vocabulary field's union), or in a tuple of metadata."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return [annotation]
-    return [m for a in typing.get_args(annotation) for m in _models_in(a)]
+    if isinstance(annotation, NameOrObject):
+        return _models_in(annotation.union())
+    args = annotation if isinstance(annotation, tuple) else typing.get_args(annotation)
+    return [m for a in args for m in _models_in(a)]
 
 
 # the top-level sections validated by their own models (spec.py's Deferred fields)

@@ -164,5 +164,10 @@ def add_blocks(schema: dict[str, Any], zoo: list[str]) -> dict[str, Any]:
     for key, prop in top.items():
         if key not in ("netspec", "args", "blocks", "layers", "compile", "train"):
             _widen(prop)
+    for key in ("compile", "train", "data"):  # sections pydantic inlined (used once)
+        for section in top.get(key, {}).get("oneOf", []):
+            for prop in (section.get("properties") or {}).values():
+                if isinstance(prop, dict):
+                    _widen(prop)
     schema["$defs"] = dict(sorted(defs.items()))
     return schema

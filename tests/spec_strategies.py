@@ -30,7 +30,7 @@ from netspec.deferred import Deferred
 from netspec.layers import LAYERS, Layer
 from netspec.registry import Registry
 from netspec.spec import spec_model
-from netspec.vocab.base import _NameOrObjectSchema  # the mark of a name-or-object field
+from netspec.vocab.base import NameOrObject  # the mark of a name-or-object field
 
 # --------------------------------------------------------------------------------- type tree
 
@@ -111,7 +111,7 @@ def _constraints(meta) -> tuple[dict, str | None, Registry | None]:
             cons.update(sub)
             disc = m.discriminator or d or disc
             vocab = v or vocab
-        elif isinstance(m, _NameOrObjectSchema):
+        elif isinstance(m, NameOrObject):
             vocab = m.registry
         elif isinstance(m, at.Gt):
             cons["gt"] = m.gt
@@ -134,6 +134,14 @@ def _pick(cons: dict, *keys: str) -> dict:
     return {k: cons[k] for k in keys if k in cons}
 
 
+def _flat(meta) -> list:
+    """Metadata with nested FieldInfos' own metadata."""
+    out: list = []
+    for m in meta:
+        out.extend(_flat(m.metadata) if isinstance(m, FieldInfo) else [m])
+    return out
+
+
 def describe(ann: Any, meta: tuple | list = (), pushed: dict | None = None) -> Any:
     """The type tree of an annotation with its metadata (FieldInfo, annotated_types, ...).
 
@@ -146,6 +154,10 @@ def describe(ann: Any, meta: tuple | list = (), pushed: dict | None = None) -> A
     deferred = [m for m in meta if isinstance(m, Deferred)]  # a section's model, typed Any
     if deferred:
         ann, meta = deferred[0].model(), [m for m in meta if not isinstance(m, Deferred)]
+    named = [m for m in _flat(meta) if isinstance(m, NameOrObject)]  # a vocabulary, typed Any
+    if named:
+        ann, *more = get_args(named[0].union())
+        meta = [*more, *meta]
     cons, disc, vocab = _constraints(meta)
     cons = {**(pushed or {}), **cons}
     origin = get_origin(ann)

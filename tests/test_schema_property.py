@@ -51,12 +51,13 @@ from netspec.spec import InputSpec, spec_model
 from netspec.training.spec.losses import LOSSES
 from netspec.training.spec.metrics import METRICS
 from netspec.training.spec.optimizers import OPTIMIZERS
+from netspec.training.spec.schedules import SCHEDULES
 from netspec.vocab import ACTIVATIONS, CONSTRAINTS, INITIALIZERS, REGULARIZERS
 
 spec_model()  # loads the plugin layers: they are generated and checked too
 REGISTRIES = (LAYERS, ACTIVATIONS, CONSTRAINTS, INITIALIZERS, REGULARIZERS)
 # the compile section's vocabularies: their validators are checked too (not swept one by one)
-COMPILE_REGISTRIES = (OPTIMIZERS, LOSSES, METRICS)
+COMPILE_REGISTRIES = (OPTIMIZERS, LOSSES, METRICS, SCHEDULES)
 
 # ------------------------------------------------------------------------ the schema verdict
 
@@ -154,6 +155,7 @@ class Unexpressed:
     expressible: bool
     example: dict
     metric: bool = False
+    schedule: bool = False  # the example is a learning-rate schedule (an optimizer's)
 
 
 UNEXPRESSED = (
@@ -259,6 +261,13 @@ UNEXPRESSED = (
         {"type": "IoU", "num_classes": 2, "target_class_ids": [0, 2]},
         metric=True,
     ),
+    Unexpressed(
+        ("PiecewiseConstantDecay._check_boundaries",),
+        "values has one more entry than boundaries: a length relation across two fields.",
+        False,
+        {"type": "PiecewiseConstantDecay", "boundaries": [0, 0], "values": [0.0, 0.0]},
+        schedule=True,
+    ),
 )
 
 # Validators whose effect the schema already states (no entry in UNEXPRESSED needed).
@@ -347,9 +356,23 @@ def unexpressed(err: dict) -> bool:
     return from_validator(err, _unexpressed_names())
 
 
+def without_branch_mismatches(errors: list[dict]) -> list[dict]:
+    """The errors but the type mismatches of a union's branches the value was not meant for:
+    those beside an error deeper in another branch (`learning_rate: {type: ...}` is not the
+    float branch's), as netspec.diagnose reports them."""
+
+    def beside_deeper(e: dict) -> bool:
+        parent = e["loc"][:-1]
+        return any(
+            len(o["loc"]) > len(e["loc"]) and o["loc"][: len(parent)] == parent for o in errors
+        )
+
+    return [e for e in errors if not (e["type"].endswith("_type") and beside_deeper(e))]
+
+
 def verdicts(data) -> tuple[bool, bool, list[dict]]:
     """(schema accepts, pydantic accepts apart from UNEXPRESSED checks, pydantic's errors)."""
-    errors = pydantic_errors(data)
+    errors = without_branch_mismatches(pydantic_errors(data))
     return schema_accepts(data), all(unexpressed(e) for e in errors), errors
 
 
@@ -410,7 +433,9 @@ def test_generated_specs_pass_the_schema_and_pydantic(gen):
     data, _ = gen
     assert_agree(data, "generated")
     names = _unexpressed_names() | EXPRESSED
-    errors = [e for e in pydantic_errors(data) if not from_validator(e, names)]
+    errors = [
+        e for e in without_branch_mismatches(pydantic_errors(data)) if not from_validator(e, names)
+    ]
     assert not errors, (json.dumps(data), errors)
 
 
@@ -552,9 +577,12 @@ def test_each_unexpressed_check_is_still_a_difference(entry):
     if entry.metric:
         data = _skeleton({"type": "Dense", "units": 2})
         data["compile"] = {"loss": "mse", "metrics": [entry.example]}
+    elif entry.schedule:
+        data = _skeleton({"type": "Dense", "units": 2})
+        data["compile"] = {"optimizer": {"type": "SGD", "learning_rate": entry.example}}
     else:
         data = _skeleton(entry.example)
-    errors = pydantic_errors(data)
+    errors = without_branch_mismatches(pydantic_errors(data))
     if entry.metric:  # a metric is a name or an object: the name branches' type errors aside
         errors = [
             e for e in errors if e["type"] not in ("literal_error", "string_type", "dict_type")

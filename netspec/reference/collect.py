@@ -17,12 +17,21 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from ..catalog import all_registries
-from ..deferred import Deferred
 from ..layers.base import Layer
 from ..spec import spec_model
 from ..training.spec.sections import Accuracy
+from ..vocab.base import NameOrObject
 from ..vocab.regularizers import STRING_PRESETS
-from .typetext import TypeRenderer, bounds_of, code, flatten, is_bound, num, vocab_kind
+from .typetext import (
+    TypeRenderer,
+    bounds_of,
+    code,
+    flatten,
+    is_bound,
+    num,
+    stands_for,
+    vocab_kind,
+)
 
 # Bare names that stand for other arguments than the class defaults, by registry.
 _PRESETS = {"regularizers": STRING_PRESETS}
@@ -73,6 +82,9 @@ def _default(field: FieldInfo) -> str:
 
 def _arg_doc(name: str, field: FieldInfo, links: dict[str, str]) -> ArgDoc:
     tp, metadata = field.annotation, field.metadata
+    entries = [m for m in metadata if isinstance(m, NameOrObject)]
+    if entries:  # pydantic keeps a top-level annotation's metadata apart: the vocabulary's union
+        tp, metadata = entries[0].union(), [m for m in metadata if m is not entries[0]]
     return ArgDoc(
         name=field.alias or name,
         type=TypeRenderer(None).render(tp, metadata),
@@ -190,10 +202,8 @@ def section_models(model: type[BaseModel] | None = None) -> list[tuple[str, str,
 
     def models(tp: Any, container: str) -> Iterable[tuple[type[BaseModel], str]]:
         origin = get_origin(tp)
-        if origin is Annotated:  # a section validated by a model imported on first use
-            deferred = [m.model() for m in get_args(tp)[1:] if isinstance(m, Deferred)]
-            for arg in deferred or get_args(tp)[:1]:
-                yield from models(arg, container)
+        if origin is Annotated:  # a section imported on first use, a vocabulary's union
+            yield from models(stands_for(tp), container)
         elif origin in (Union, types.UnionType):
             for arg in get_args(tp):
                 yield from models(arg, container)

@@ -18,7 +18,7 @@ from ..catalog import BY_NAME, all_registries
 from ..deferred import Deferred
 from ..layers.base import LAYER_NAME_PATTERN, NAME_PATTERN, Layer
 from ..spec import OutputRef
-from ..vocab.base import VocabModel
+from ..vocab.base import NameOrObject, VocabModel
 
 _NONE = type(None)
 
@@ -171,8 +171,7 @@ class TypeRenderer:
         origin = get_origin(tp)
         if origin is Annotated:
             base, *extra = get_args(tp)
-            deferred = [m.model() for m in extra if isinstance(m, Deferred)]  # a spec section
-            return self.render(deferred[0] if deferred else base, [*metadata, *extra])
+            return self.render(stands_for(tp), [*metadata, *extra])
         if origin in (Union, types.UnionType):
             return self._union(get_args(tp), metadata)
         if origin is Literal:
@@ -246,10 +245,22 @@ class TypeRenderer:
         return _with_bounds(text, _length_bounds(metadata, "character"))
 
 
+def stands_for(tp: Any) -> Any:
+    """The type an `Annotated` field validates as: a section's model (`Deferred`), a
+    vocabulary's union (`NameOrObject`), else the annotated type."""
+    base, *extra = get_args(tp)
+    for m in extra:
+        if isinstance(m, Deferred):
+            return m.model()
+        if isinstance(m, NameOrObject):
+            return m.union()
+    return base
+
+
 def vocab_kind(tp: Any) -> str | None:
     origin = get_origin(tp)
     if origin is Annotated:
-        return vocab_kind(get_args(tp)[0])
+        return vocab_kind(stands_for(tp))
     if origin in (Union, types.UnionType):
         real = [m for m in get_args(tp) if m is not _NONE]
         kind = _registry_of(real)

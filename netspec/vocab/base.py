@@ -7,10 +7,21 @@ defaults. The object form takes the canonical name only, so editors can narrow t
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Union
+from typing import TYPE_CHECKING, Annotated, Any, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, GetJsonSchemaHandler
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    TypeAdapter,
+    ValidationError,
+)
 from pydantic_core import core_schema
+
+if TYPE_CHECKING:
+    from pydantic_core import InitErrorDetails
 
 from ..registry import Registry, UnknownName
 
@@ -45,19 +56,69 @@ def require_type(extra: dict[str, Any] | None = None):
     return edit
 
 
-class _NameOrObjectSchema:
-    """JSON Schema: `oneOf` [enum of every accepted name, the object union] (netspec.schema
-    makes each a shared definition)."""
+class NameOrObject:
+    """A vocabulary field: the name resolved (`_resolver`), then the object validated by the
+    one class its `type` names, as a discriminated union would (the same errors, located
+    under the tag), but building only the validators of the classes a spec uses: a union
+    builds every member's (all the losses, metrics and optimizers for any `compile:`).
+    JSON Schema: `oneOf` [enum of every accepted name, the object union] (netspec.schema makes
+    each a shared definition)."""
 
-    def __init__(self, registry: Registry):
+    def __init__(self, registry: Registry, presets: dict[str, dict[str, Any]]):
         self.registry = registry
+        self.resolve = _resolver(registry, presets)
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_plain_validator_function(self.validate)
+
+    def union(self) -> Any:
+        """The type the field stands for: the discriminated union of the registry's classes
+        (for the JSON Schema and the reference; validation dispatches instead)."""
+        classes = tuple(cls for _, cls in self.registry.items())
+        # a union of the registry's classes, built at run time: not a static type
+        return Annotated[Union[classes], Field(discriminator="type")]  # noqa: UP007
 
     def __get_pydantic_json_schema__(
         self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
     ) -> dict[str, Any]:
-        objects = handler(schema)
+        objects = handler(TypeAdapter(self.union()).core_schema)
         names = handler(core_schema.literal_schema(self.registry.all_names()))
         return {"oneOf": [names, objects]}
+
+    def validate(self, value: Any) -> Any:
+        value = self.resolve(value)
+        if isinstance(value, BaseModel):  # an object made in Python: of this vocabulary's
+            name = getattr(value, "type", None)
+            if isinstance(name, str) and name in self.registry.names():
+                if isinstance(value, self.registry.get(name)):
+                    return value
+            raise ValueError(f"should be {_article(self.registry.kind)} object")
+        tag = value.get("type", _MISSING)
+        if tag is _MISSING:
+            raise _union_error("union_tag_not_found", {"discriminator": "'type'"}, value)
+        if not isinstance(tag, str) or tag not in self.registry.names():
+            expected = ", ".join(repr(n) for n in self.registry.names())
+            ctx = {"discriminator": "'type'", "tag": str(tag), "expected_tags": expected}
+            raise _union_error("union_tag_invalid", ctx, value)
+        try:
+            return self.registry.get(tag).model_validate(value)
+        except ValidationError as exc:  # located under the tag, as the union's errors are
+            details: list[InitErrorDetails] = [
+                {"type": e["type"], "loc": (tag, *e["loc"]), "input": e["input"],
+                 **({"ctx": e["ctx"]} if "ctx" in e else {})}  # type: ignore[typeddict-item]
+                for e in exc.errors()
+            ]  # fmt: skip
+            raise ValidationError.from_exception_data(exc.title, details) from None
+
+
+_MISSING = object()
+
+
+def _union_error(kind: str, ctx: dict[str, Any], value: Any) -> ValidationError:
+    details: list[InitErrorDetails] = [{"type": kind, "loc": (), "input": value, "ctx": ctx}]
+    return ValidationError.from_exception_data("vocabulary", details)
 
 
 def _article(word: str) -> str:
@@ -90,13 +151,9 @@ def _resolver(registry: Registry, presets: dict[str, dict[str, Any]]):
 def name_or_object(
     registry: Registry[Any], presets: dict[str, dict[str, Any]] | None = None
 ) -> Any:
-    """The annotated field type for a vocabulary (a discriminated union plus name resolution).
+    """The annotated field type for a vocabulary: name resolution, then the class `type` names.
 
     `presets` maps a bare name (an alias in `registry`) to the arguments it stands for, for the
     few names whose arguments differ from the class defaults (`l1_l2`).
     """
-    classes = tuple(cls for _, cls in registry.items())
-    # a union of the registry's classes, built at run time: not a static type
-    union = Annotated[Union[classes], Field(discriminator="type")]  # type: ignore[valid-type]  # noqa: UP007
-    resolver = BeforeValidator(_resolver(registry, dict(presets or {})))
-    return Annotated[union, resolver, _NameOrObjectSchema(registry)]
+    return Annotated[Any, NameOrObject(registry, dict(presets or {}))]
