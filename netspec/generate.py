@@ -4,6 +4,8 @@
     python -m netspec.generate --check  # exit 1 naming the stale ones (tests/test_generated.py)
 
 - `netspec/layers/_index.py`: the layer types of each layer module (the lazy catalogue);
+- `netspec/training/spec/_index.py`: the losses, metrics and optimizers of each module (the
+  same, for `compile:`);
 - `schemas/netspec.schema.json`: the JSON Schema of spec files (`netspec.schema`);
 - `docs/reference.md`: the reference of every name and argument (`netspec.reference`), without
   the plugin layers installed here.
@@ -29,6 +31,12 @@ def _index() -> str:
     return text()
 
 
+def _vocab_index() -> str:
+    from .training.spec.vocab_index import text
+
+    return text()
+
+
 def _schema() -> str:
     from .schema import schema_text
 
@@ -50,6 +58,7 @@ class Generated:
 # The index first: the others import every layer module anyway, it is the cheapest to be right.
 GENERATED = (
     Generated("netspec/layers/_index.py", _index),
+    Generated("netspec/training/spec/_index.py", _vocab_index),
     Generated("schemas/netspec.schema.json", _schema),
     Generated("docs/reference.md", _reference),
 )

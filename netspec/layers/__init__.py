@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 import warnings
-from functools import partial
-from importlib import import_module, metadata
+from importlib import metadata
 
+from ..registry import register_modules
 from .base import LAYERS, Context, Layer, Shape, ShapeError, Weight, register_layer
 
 # Registration: one line per layer module, in the catalogue's order. A module is imported
@@ -75,14 +75,7 @@ MODULES = (
 def _register_catalogue() -> None:
     from ._index import INDEX
 
-    for module in MODULES:
-        entries = INDEX.get(module)
-        if entries is None:  # a module newer than the index: imported now
-            import_module(f"{__name__}.{module}")
-            continue
-        load = partial(import_module, f"{__name__}.{module}")
-        for name, aliases in entries:
-            LAYERS.register_lazy(name, aliases, load)
+    register_modules(LAYERS, __name__, MODULES, INDEX)
 
 
 _register_catalogue()
