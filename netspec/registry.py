@@ -142,6 +142,11 @@ class Registry(Generic[T]):
         self._loaded()
         return len(self._entries)
 
+    def is_canonical(self, name: object) -> bool:
+        """Whether `name` is a canonical name (not an alias): one lookup, for validators."""
+        self._loaded()
+        return name in self._entries
+
     def names(self) -> list[str]:
         """Canonical names, in registration order."""
         self._loaded()

@@ -91,14 +91,14 @@ class NameOrObject:
         value = self.resolve(value)
         if isinstance(value, BaseModel):  # an object made in Python: of this vocabulary's
             name = getattr(value, "type", None)
-            if isinstance(name, str) and name in self.registry.names():
+            if isinstance(name, str) and self.registry.is_canonical(name):
                 if isinstance(value, self.registry.get(name)):
                     return value
             raise ValueError(f"should be {_article(self.registry.kind)} object")
         tag = value.get("type", _MISSING)
         if tag is _MISSING:
             raise _union_error("union_tag_not_found", {"discriminator": "'type'"}, value)
-        if not isinstance(tag, str) or tag not in self.registry.names():
+        if not isinstance(tag, str) or not self.registry.is_canonical(tag):
             expected = ", ".join(repr(n) for n in self.registry.names())
             ctx = {"discriminator": "'type'", "tag": str(tag), "expected_tags": expected}
             raise _union_error("union_tag_invalid", ctx, value)
@@ -137,7 +137,7 @@ def _resolver(registry: Registry, presets: dict[str, dict[str, Any]]):
             except UnknownName as exc:
                 raise ValueError(str(exc)) from None
         name = value.get("type") if isinstance(value, dict) else None
-        if isinstance(name, str) and name not in registry.names():
+        if isinstance(name, str) and not registry.is_canonical(name):
             if name in registry:
                 canonical = registry.canonical(name)
                 raise ValueError(f"the object form takes the name '{canonical}', not '{name}'")
