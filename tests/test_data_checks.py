@@ -302,6 +302,29 @@ def test_a_member_that_decompresses_to_more_than_it_declares_is_cut_off(tmp_path
         load_data(liar, spec)
 
 
+def test_a_stored_member_is_read_in_place_and_its_crc_checked(tmp_path):
+    import tracemalloc
+
+    from netspec.training.engine.arrays import read_npz
+
+    x = np.arange(2**21, dtype="<f4").reshape(2**11, 2**10)  # 8 MiB
+    np.savez(tmp_path / "d.npz", x=x, y=np.arange(3))
+    tracemalloc.start()
+    try:
+        got = read_npz(tmp_path / "d.npz", 2**40)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert np.array_equal(got["x"], x) and np.array_equal(got["y"], np.arange(3))
+    # numpy reports its arrays to tracemalloc: the peak is the arrays, no chunk copies
+    assert peak < x.nbytes + 2**18, peak
+    data = bytearray((tmp_path / "d.npz").read_bytes())
+    data[data.index(x[5].tobytes())] ^= 1  # a bit of the array, past the .npy header
+    (tmp_path / "bad.npz").write_bytes(bytes(data))
+    with pytest.raises(NetspecError, match="bad.npz: cannot read data: Bad CRC-32"):
+        load_data(tmp_path / "bad.npz", loads(TINY), labels=False)
+
+
 @pytest.mark.parametrize(
     "field, value, message",
     [

@@ -28,10 +28,11 @@ from ...errors import NetspecError
 UNREADABLE = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, lzma.LZMAError)
 _METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
 CHUNK_BYTES = 16 * 2**20  # checked this much at a time
-# An archive member is read into its array this much at a time: each read is a transient
-# bytes object (zipfile's buffers one more), and once glibc has freed one that large it keeps
-# the next ones in the heap (its mmap threshold grows), which stays in the peak RSS: 1 MiB
-# chunks cost 2-3 MiB over the array, 16 MiB ones 13 MiB (numpy's own np.load reads 256 KiB)
+# A compressed archive member is inflated into its array this much at a time (a stored one is
+# read in place): each read is a transient bytes object (zipfile's buffers one more), and once
+# glibc has freed one that large it keeps the next ones in the heap (its mmap threshold
+# grows), which stays in the peak RSS: 1 MiB chunks cost 2-3 MiB over the array, 16 MiB ones
+# 13 MiB (numpy's own np.load reads 256 KiB)
 READ_BYTES = 2**20
 
 
@@ -118,20 +119,58 @@ def _read_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, where: str):
     name = member.filename
     with archive.open(member) as fp:
         shape, fortran, dtype = _header(fp, name, where)
-        _check_size(name, shape, dtype, member.file_size - fp.tell(), where)
+        header = fp.tell()
+        _check_size(name, shape, dtype, member.file_size - header, where)
         a = np.empty(math.prod(shape), dtype)
         raw = a.view(np.uint8) if a.size and dtype.itemsize else np.empty(0, np.uint8)
-        done = 0
-        while done < raw.size:
-            chunk = fp.read(min(READ_BYTES, raw.size - done))
-            if not chunk:
-                raise NetspecError(f"{where}: {name} ends after {done} of {raw.size} bytes")
-            raw[done : done + len(chunk)] = np.frombuffer(chunk, np.uint8)
-            done += len(chunk)
-        while fp.read(READ_BYTES):  # to the declared end: zipfile then checks the CRC
-            pass
+        if member.compress_type != zipfile.ZIP_STORED:
+            _inflate(fp, raw, name, where)
+    if member.compress_type == zipfile.ZIP_STORED:  # numpy.savez: read in place
+        _read_stored(archive, member, header, raw, where)
     a = a.reshape(shape[::-1]).transpose() if fortran else a.reshape(shape)
     return _native(a)
+
+
+def _inflate(fp, raw: np.ndarray, name: str, where: str) -> None:
+    """A compressed member's data into `raw`, READ_BYTES at a time; zipfile checks the CRC."""
+    done = 0
+    while done < raw.size:
+        chunk = fp.read(min(READ_BYTES, raw.size - done))
+        if not chunk:
+            raise NetspecError(f"{where}: {name} ends after {done} of {raw.size} bytes")
+        raw[done : done + len(chunk)] = np.frombuffer(chunk, np.uint8)
+        done += len(chunk)
+    while fp.read(READ_BYTES):  # to the declared end: zipfile then checks the CRC
+        pass
+
+
+def _read_stored(archive, member: zipfile.ZipInfo, header: int, raw: np.ndarray, where: str):
+    """A stored member's data read from the file straight into `raw` (no chunk copies: the
+    peak memory is the array's), its CRC-32 checked over the whole member as zipfile does."""
+    f = archive.fp
+    f.seek(member.header_offset)
+    local = f.read(30)  # the local file header: its name and extra field lengths
+    if len(local) < 30 or local[:4] != b"PK\x03\x04":
+        raise zipfile.BadZipFile(f"bad local file header of {member.filename}")
+    start = member.header_offset + 30 + int.from_bytes(local[26:28], "little")
+    start += int.from_bytes(local[28:30], "little")
+    f.seek(start)
+    crc = zlib.crc32(f.read(header))
+    view, done = memoryview(raw), 0
+    while done < raw.size:
+        n = f.readinto(view[done : done + (1 << 30)])
+        if not n:
+            raise NetspecError(f"{where}: {member.filename} ends after {done} of {raw.size} bytes")
+        crc = zlib.crc32(view[done : done + n], crc)
+        done += n
+    rest = member.file_size - header - raw.size
+    while rest > 0:  # bytes after the array, in the member: part of its CRC
+        chunk = f.read(min(READ_BYTES, rest))
+        if not chunk:
+            break
+        crc, rest = zlib.crc32(chunk, crc), rest - len(chunk)
+    if rest or crc != member.CRC:
+        raise zipfile.BadZipFile(f"Bad CRC-32 for file {member.filename!r}")
 
 
 def open_npy(path: Path, budget: int) -> np.ndarray:
