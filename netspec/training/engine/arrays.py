@@ -156,7 +156,7 @@ def _read_stored(archive, member: zipfile.ZipInfo, header: int, raw: np.ndarray,
     start += int.from_bytes(local[28:30], "little")
     f.seek(start)
     crc = zlib.crc32(f.read(header))
-    view, done = memoryview(raw), 0
+    view, done = memoryview(raw.data), 0
     while done < raw.size:
         n = f.readinto(view[done : done + (1 << 30)])
         if not n:
