@@ -9,8 +9,9 @@ loop is what one writes in PyTorch: `nn.Module` of `nn.Linear`/`nn.Conv2d`/`nn.L
 by index, running mean of the loss (and accuracy for the classifiers) per epoch, weights saved
 at the end. `tuned` is the same loop written with the two process-level measures netspec's
 command line takes: Adam's fused kernel (`fused=True`: torch's CPU default is a per-tensor loop)
-and the garbage-collector policy of `netspec/heap.py` (collector off during set-up, `gc.freeze()`
-before the loop and before exit); what netspec costs over it is the framework's own overhead.
+and the garbage-collector policy of `netspec/heap.py` (only the youngest generation collected
+during set-up, `gc.freeze()` before the loop and before exit); what netspec costs over it is the
+framework's own overhead.
 Keras: the same network, `compile(Adam(1e-3), loss, metrics)`, `fit(...,
 shuffle=True, verbose=0)`, weights saved at the end when h5py is present.
 """
@@ -25,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 LR, EPS = 1e-3, 1e-7
+THRESHOLDS = gc.get_threshold()
 
 
 def hand_model(net: str, features: int = 16):
@@ -81,7 +83,7 @@ def hand(net: str, data: dict, epochs: int, batch: int, out: Path, tuned: bool =
     opt = torch.optim.Adam(model.parameters(), lr=LR, eps=EPS, **({"fused": True} if tuned else {}))
     if tuned:  # set-up done: freeze what is alive, collect the loop's garbage
         gc.freeze()
-        gc.enable()
+        gc.set_threshold(*THRESHOLDS)
     gen = torch.Generator().manual_seed(0)
     model.train()
     for _ in range(epochs):
@@ -158,7 +160,7 @@ def keras_fit(net: str, data: dict, epochs: int, batch: int, out: Path) -> None:
 def main() -> None:
     impl, net, path, epochs, batch, out = sys.argv[1:7]
     if impl == "tuned":  # before the command's work, as netspec's console script
-        gc.disable()
+        gc.set_threshold(THRESHOLDS[0], 1 << 30, 1 << 30)  # the youngest generation only
     with np.load(path) as npz:
         data = {k: npz[k] for k in ("x_train", "y_train")}
     out_dir = Path(out)

@@ -28,5 +28,5 @@ def _library_gc_policy():
     yield
     from netspec import heap
 
-    if not gc.isenabled():
+    if heap.paused() or not gc.isenabled() or gc.get_freeze_count():
         heap.restore()

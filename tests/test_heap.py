@@ -1,6 +1,6 @@
-"""The command line's garbage-collector policy (`netspec.heap`): the console script sets up with
-the collector paused, runs the training loop with it on over a frozen heap, and freezes again
-before exit; library use never changes the collector."""
+"""The command line's garbage-collector policy (`netspec.heap`): the console script sets up
+collecting the youngest generation only, runs the training loop with every generation collected
+over a frozen heap, and freezes again before exit; library use never changes the collector."""
 
 from __future__ import annotations
 
@@ -37,39 +37,47 @@ gc.callbacks.append(lambda phase, info: phase == "start" and starts.append(info[
 real, seen = heap.settle, {}
 
 def settle():
-    seen.update(before=len(starts), enabled_before=gc.isenabled(), torch="torch" in sys.modules)
+    seen.update(before=sorted(set(starts)), threshold_before=gc.get_threshold(),
+                torch="torch" in sys.modules)
     real()
-    seen.update(enabled_after=gc.isenabled(), frozen=gc.get_freeze_count())
+    seen.update(threshold_after=gc.get_threshold(), frozen=gc.get_freeze_count())
+    starts.clear()
 
 heap.settle = settle
 try:
     cli.main(["train", SPEC, "--data", DATA, "--out", OUT, "--quiet"])
 except SystemExit as exc:
     assert exc.code in (0, None), exc.code
-print(json.dumps({**seen, "collections": len(starts), "frozen_at_exit": gc.get_freeze_count()}))
+unfrozen = len(gc.get_objects())  # what the interpreter's last collection would walk
+print(json.dumps({**seen, "collections": len(starts), "unfrozen_at_exit": unfrozen}))
 """
 
 
 def test_settle_without_pause_changes_nothing():
-    frozen = gc.get_freeze_count()
+    frozen, thresholds = gc.get_freeze_count(), gc.get_threshold()
     heap.settle()
-    assert gc.isenabled()
+    assert gc.isenabled() and gc.get_threshold() == thresholds
     assert gc.get_freeze_count() == frozen
 
 
-def test_pause_then_settle_freezes_and_resumes():
+def test_pause_collects_the_young_generation_only_until_settle():
+    thresholds = gc.get_threshold()
     try:
         heap.pause()
-        assert not gc.isenabled()
+        assert heap.paused() and gc.isenabled()
+        young, never, _ = gc.get_threshold()
+        assert young == thresholds[0] and never >= 1 << 30
+        heap.pause()  # a second pause keeps the thresholds to go back to
         heap.settle()
-        assert gc.isenabled()
+        assert not heap.paused() and gc.get_threshold() == thresholds
         assert gc.get_freeze_count() > 0
         frozen = gc.get_freeze_count()
         heap.settle()  # once only
         assert gc.get_freeze_count() == frozen
     finally:
-        gc.enable()
+        heap.restore()
         gc.unfreeze()
+    assert gc.get_threshold() == thresholds
 
 
 @pytest.mark.slow  # a fresh interpreter that trains
@@ -82,13 +90,17 @@ def test_the_console_script_trains_under_the_policy(tmp_path: Path):
     code = code.replace("DATA", repr(str(tmp_path / "d.npz")))
     code = code.replace("OUT", repr(str(tmp_path / "run")))
     report = json.loads(python_output(code).splitlines()[-1])
-    # set-up (imports, validation, build, optimizer: torch and torch._dynamo) ran unwalked
-    assert report["torch"] and report["before"] == 0 and not report["enabled_before"]
+    # set-up (imports, validation, build, optimizer: torch and torch._dynamo) collected its
+    # young garbage only: no collection of an older generation walked what it imported
+    assert report["torch"] and report["before"] == [0]
+    assert report["threshold_before"][1] >= 1 << 30
     # then everything alive was frozen (torch's objects alone are ~100,000) and the loop's
     # garbage is collected as usual
-    assert report["enabled_after"] and report["frozen"] > 100_000
+    assert report["threshold_after"] == list(gc.get_threshold())
+    assert report["frozen"] > 100_000
     assert report["collections"] > 0
-    assert report["frozen_at_exit"] >= report["frozen"]
+    # and frozen again before exit: the interpreter's last collection has ~nothing to walk
+    assert report["unfrozen_at_exit"] < 1_000, report["unfrozen_at_exit"]
     assert (tmp_path / "run" / "weights.safetensors").is_file()
 
 
@@ -102,8 +114,10 @@ def test_the_heap_module_imports_no_pydantic():
 def test_restore_undoes_a_pause_that_no_loop_settled():
     """A process that runs `cli.main` many times (the fuzzer runs `validate`, which never
     settles) gets the library's policy back: a later settle() changes nothing."""
+    thresholds = gc.get_threshold()
     heap.pause()
     heap.restore()
+    assert not heap.paused() and gc.get_threshold() == thresholds
     frozen = gc.get_freeze_count()
     heap.settle()
     assert gc.isenabled()
