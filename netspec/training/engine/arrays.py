@@ -27,7 +27,10 @@ from ...errors import NetspecError
 # what a truncated or corrupt file raises (zipfile, zlib and lzma errors are not OSErrors)
 UNREADABLE = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, lzma.LZMAError)
 _METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
-CHUNK_BYTES = 16 * 2**20  # checked this much at a time
+# Arrays are checked this much at a time: the checks' temporaries (np.isfinite's booleans)
+# stay small, which matters in the thread that reads the data (session.prepare): what it
+# frees stays in its own malloc arena, unused afterwards (16 MiB chunks held 4 MiB there)
+CHUNK_BYTES = 2**20
 # A compressed archive member is inflated into its array this much at a time (a stored one is
 # read in place): each read is a transient bytes object (zipfile's buffers one more), and once
 # glibc has freed one that large it keeps the next ones in the heap (its mmap threshold
