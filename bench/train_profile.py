@@ -24,7 +24,7 @@ from pathlib import Path
 import common
 import numpy as np
 from train import BATCH, make_data, spec_text
-from train_worker import EPS, LR, hand_model
+from train_worker import hand_loop
 
 SIZES = {"mlp": 8_000, "cnn": 2_000, "lstm": 3_000}
 
@@ -50,37 +50,10 @@ def netspec_epoch(spec_path: Path, data_path: Path):
 def tuned_epoch(net: str, data_path: Path):
     """`train_worker.hand(..., tuned=True)`'s epoch as a function."""
     import torch
-    import torch.nn.functional as F
 
-    torch.manual_seed(0)
     with np.load(data_path) as npz:
         x, y = torch.from_numpy(npz["x_train"]), torch.from_numpy(npz["y_train"])
-    model = hand_model(net, x.shape[-1])
-    opt = torch.optim.Adam(model.parameters(), lr=LR, eps=EPS, fused=True)
-    gen = torch.Generator().manual_seed(0)
-    classifier = net != "lstm"
-
-    def epoch() -> None:
-        model.train()
-        perm = torch.randperm(len(x), generator=gen)
-        total, correct = torch.zeros(()), torch.zeros(())
-        for i in range(0, len(x), BATCH):
-            idx = perm[i : i + BATCH]
-            xb, yb = x[idx], y[idx]
-            pred = model(xb)
-            if classifier:
-                loss = F.nll_loss(torch.log(pred.clamp(EPS, 1 - EPS)), yb)
-            else:
-                loss = F.mse_loss(pred, yb)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            with torch.no_grad():
-                total += loss.detach() * len(idx)
-                if classifier:
-                    correct += (pred.argmax(-1) == yb).sum()
-        total.item()
-
+    _, epoch = hand_loop(net, x, y, BATCH, tuned=True)
     return epoch, len(x)
 
 

@@ -72,21 +72,21 @@ def hand_model(net: str, features: int = 16):
     return {"mlp": MLP, "cnn": CNN}[net]() if net != "lstm" else LSTM(features)
 
 
-def hand(net: str, data: dict, epochs: int, batch: int, out: Path, tuned: bool = False) -> None:
+def hand_loop(net: str, x, y, batch: int, tuned: bool = False):
+    """(model, epoch): the hand-written network and optimizer set up (seed 0), and a function
+    running one shuffled epoch of steps that returns its (mean loss, accuracy or None), read
+    once at the end. `bench/train_profile.py` times this same epoch in one process."""
     import torch
     import torch.nn.functional as F
 
     torch.manual_seed(0)
-    x, y = torch.from_numpy(data["x_train"]), torch.from_numpy(data["y_train"])
     model = hand_model(net, x.shape[-1])
     classifier = net != "lstm"
     opt = torch.optim.Adam(model.parameters(), lr=LR, eps=EPS, **({"fused": True} if tuned else {}))
-    if tuned:  # set-up done: freeze what is alive, collect the loop's garbage
-        gc.freeze()
-        gc.set_threshold(*THRESHOLDS)
     gen = torch.Generator().manual_seed(0)
-    model.train()
-    for _ in range(epochs):
+
+    def epoch() -> tuple[float, float | None]:
+        model.train()
         perm = torch.randperm(len(x), generator=gen)
         total, correct = torch.zeros(()), torch.zeros(())
         for i in range(0, len(x), batch):
@@ -104,10 +104,22 @@ def hand(net: str, data: dict, epochs: int, batch: int, out: Path, tuned: bool =
                 total += loss.detach() * len(idx)
                 if classifier:
                     correct += (pred.argmax(-1) == yb).sum()
-        print(
-            f"loss {total.item() / len(x):.4f}"
-            + (f" acc {correct.item() / len(x):.4f}" if classifier else "")
-        )
+        return total.item() / len(x), (correct.item() / len(x) if classifier else None)
+
+    return model, epoch
+
+
+def hand(net: str, data: dict, epochs: int, batch: int, out: Path, tuned: bool = False) -> None:
+    import torch
+
+    x, y = torch.from_numpy(data["x_train"]), torch.from_numpy(data["y_train"])
+    model, epoch = hand_loop(net, x, y, batch, tuned)
+    if tuned:  # set-up done: freeze what is alive, collect the loop's garbage
+        gc.freeze()
+        gc.set_threshold(*THRESHOLDS)
+    for _ in range(epochs):
+        loss, acc = epoch()
+        print(f"loss {loss:.4f}" + (f" acc {acc:.4f}" if acc is not None else ""))
     torch.save(model.state_dict(), out / "weights.pt")
 
 
