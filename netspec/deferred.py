@@ -111,10 +111,4 @@ class Deferred:
     def __get_pydantic_json_schema__(
         self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
     ) -> Any:
-        model = self.model()
-        section: Any = dict(TypeAdapter(model).core_schema)
-        if section.get("type") == "model" and "ref" not in section:
-            # pydantic inlines a model used once; a section stays a definition (`$defs/
-            # CompileSpec`), whatever its fields, so the schema's passes over $defs see it
-            section["ref"] = f"{model.__module__}.{model.__qualname__}:{id(model)}"
-        return handler(section)
+        return handler(TypeAdapter(self.model()).core_schema)
