@@ -53,3 +53,83 @@ def test_no_request_no_picture(tmp_path: Path):
         proc = curves.proc
     assert curves.proc is None and proc.poll() is not None  # stopped and waited for
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_picture_drawn_early_is_written_on_request(tmp_path: Path):
+    path = tmp_path / "curves.png"
+    with CurvesWriter() as curves:
+        proc = curves.proc
+        curves.draw(HISTORY, "run")  # the last epoch has ended: the helper draws now
+        assert not path.exists()  # drawn, not written: the run's files keep their order
+        curves.write(path, HISTORY, "run")
+        assert curves.proc is None  # written by the helper, which was handed the path
+    assert path.read_bytes() == curves_png(HISTORY, title="run")
+    assert proc.wait(timeout=60) == 0
+
+
+def test_a_history_changed_after_the_early_drawing_is_drawn_again(tmp_path: Path):
+    path = tmp_path / "curves.png"
+    changed = {**HISTORY, "loss": [0.9, 0.5, 0.3]}
+    with CurvesWriter() as curves:
+        curves.draw(HISTORY, "run")
+        curves.write(path, changed, "run")
+    assert path.read_bytes() == curves_png(changed, title="run")
+
+
+def test_a_drawing_never_asked_for_is_never_written(tmp_path: Path):
+    with CurvesWriter() as curves:  # the run stopped (Ctrl-C, an error) after its last epoch
+        proc = curves.proc
+        curves.draw(HISTORY, "run")
+    assert proc.poll() is not None  # stopped and waited for
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_helper_gone_before_the_drawing_leaves_it_to_the_trainer(tmp_path: Path):
+    path = tmp_path / "curves.png"
+    with CurvesWriter() as curves:
+        curves.proc.kill()
+        curves.proc.wait()
+        curves.draw(HISTORY, "run")  # a broken pipe: no helper any more
+        assert curves.proc is None
+        curves.write(path, HISTORY, "run")
+    assert path.read_bytes() == curves_png(HISTORY, title="run")
+
+
+def test_training_has_the_picture_drawn_before_its_last_checkpoint(tmp_path: Path, monkeypatch):
+    """The session hands the final History to the helper when the last epoch ends, before
+    that epoch's checkpoint is written; curves.png is still written after the weights."""
+    import json
+
+    import numpy as np
+
+    from netspec.training.engine import session
+    from netspec.training.output import plot_worker
+
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "d.npz", x=rng.normal(size=(16, 4)).astype("float32"),
+             y=rng.integers(0, 2, size=16))  # fmt: skip
+    (tmp_path / "s.yaml").write_text(
+        "netspec: 1\nname: tiny\ninput_shape: [4]\n"
+        "layers:\n  - {type: Dense, units: 2, activation: softmax}\n"
+        "compile: {optimizer: adam, loss: sparse_categorical_crossentropy}\n"
+        "train: {epochs: 2, batch_size: 8, seed: 0}\n"
+    )
+    run = tmp_path / "run"
+    drawn: list[tuple[dict, list]] = []
+
+    class Recording(CurvesWriter):
+        def draw(self, history, title):
+            saved = json.loads((run / "history.json").read_text())  # the checkpoint so far
+            drawn.append((json.loads(json.dumps(history)), saved["loss"]))
+            super().draw(history, title)
+
+    monkeypatch.setattr(plot_worker, "CurvesWriter", Recording)
+    path, history = session.train(tmp_path / "s.yaml", tmp_path / "d.npz", out=run,
+                                  device="cpu", echo=lambda *a, **k: None)  # fmt: skip
+    assert len(drawn) == 1
+    final, saved_loss = drawn[0]
+    assert final == history and len(final["loss"]) == 2
+    assert len(saved_loss) == 1  # epoch 2's checkpoint was not written yet
+    assert (path / "curves.png").read_bytes() == curves_png(history, title="tiny")
+    weights, curves = (path / "weights.safetensors").stat(), (path / "curves.png").stat()
+    assert weights.st_mtime_ns <= curves.st_mtime_ns

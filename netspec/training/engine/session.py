@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from functools import partial
 from pathlib import Path
 
 from ... import heap
@@ -254,6 +255,8 @@ def _fit(trainer, echo, live, curves=None):
         start_epoch=trainer.epoch,
     )  # fmt: skip
     trainer.progress = progress
+    if curves is not None and trainer.run is not None:  # drawn while the last files are written
+        trainer.on_finish = partial(curves.draw, title=trainer.spec.name)
     heap.settle()  # set-up done: the loop's garbage is collected (netspec.heap)
     with cannot_write(trainer.run):
         try:

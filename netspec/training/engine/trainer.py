@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -98,6 +99,9 @@ class Trainer:
         self.rng = np.random.default_rng(seed)
         self.epoch, self.step, self.history = 0, 0, {}
         self.finished = False
+        # told the final History as soon as the last epoch has ended (the session starts
+        # curves.png's drawing on the helper then, beside the last checkpoint's writing)
+        self.on_finish: Callable[[dict], None] | None = None
         self.info: dict = {}  # saved with each checkpoint (the data path, precision)
         self.hooks = CallbackList(callbacks)
         # per-step calls only when a callback wants them (the loop stays as lean as before)
@@ -184,6 +188,8 @@ class Trainer:
                 break
             self.epoch += 1
             self.finished = stop or self.epoch >= epochs
+            if self.finished and self.on_finish is not None:
+                self.on_finish(self.history)
             self._checkpoint()
         # Keras's finalize_variable_values (use_ema: the averages become the weights), before
         # EarlyStopping's restore_best_weights, as in Keras's fit

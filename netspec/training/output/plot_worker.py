@@ -8,10 +8,13 @@ are contended (other jobs, torch's threads) the trainer goes first (measured: 0.
 3 s run on 2 busy cores). The helper's memory is its own, not the trainer's. If the helper
 cannot start or fails, the trainer draws the picture itself.
 
-The helper is `plots.py` run as a script (`plots._serve`). Protocol: the parent writes one JSON
-object `{"path", "history", "title"}` to the helper's stdin and closes it; the helper writes
-`path` atomically and exits 0. An empty stdin (training failed before the end) makes it exit
-quietly.
+The helper is `plots.py` run as a script (`plots._serve`). Protocol, one JSON object a line on
+the helper's stdin: `{"history", "title"}` asks for a drawing, made in memory at once (the
+trainer sends it when the last epoch has ended, so the picture is drawn while the last
+checkpoint is written); `{"path"}` asks for the latest drawing to be written there, atomically:
+the helper answers `done` and exits 0. curves.png is thus written in the run's order (after the
+weights, before run.json's end), only drawn earlier. Stdin closed without a path (training
+failed or was stopped before the end) makes it exit quietly, writing nothing.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ class CurvesWriter:
     def __init__(self, command: list[str] | None = None):
         self.command = command or COMMAND
         self.proc: subprocess.Popen[bytes] | None = None
+        self._drawing = ""  # the drawing request the helper has, if any
 
     def __enter__(self) -> CurvesWriter:
         try:
@@ -42,6 +46,13 @@ class CurvesWriter:
             self.proc = None
         return self
 
+    def draw(self, history: dict, title: str | None) -> None:
+        """Have the helper draw the picture of this final `history` now; `write` then only
+        writes it (or draws anew if the history it is given differs)."""
+        request = _drawing(history, title)
+        if self.proc is not None and self._send(request):
+            self._drawing = request
+
     def write(self, path: Path, history: dict, title: str | None) -> None:
         """Write `path` (by the helper, else here)."""
         if self.proc is not None and self._by_helper(path, history, title):
@@ -51,14 +62,24 @@ class CurvesWriter:
 
         write_atomic(path, curves_png(history, title=title))
 
-    def _by_helper(self, path: Path, history: dict, title: str | None) -> bool:
-        request = json.dumps({"path": str(path), "history": history, "title": title})
-        proc, self.proc = self.proc, None
-        if proc is None:  # the caller checked: a helper was started
-            return False
-        assert proc.stdin is not None and proc.stdout is not None  # both are pipes
+    def _send(self, *lines: str) -> bool:
+        assert self.proc is not None and self.proc.stdin is not None  # a pipe
         try:
-            proc.stdin.write(request.encode())
+            self.proc.stdin.write("".join(f"{line}\n" for line in lines).encode())
+            self.proc.stdin.flush()
+        except OSError:  # the helper is gone: the trainer draws
+            self._stop()
+            return False
+        return True
+
+    def _by_helper(self, path: Path, history: dict, title: str | None) -> bool:
+        request = _drawing(history, title)
+        lines = [] if request == self._drawing else [request]
+        if not self._send(*lines, json.dumps({"path": str(path)})):
+            return False
+        proc, self.proc = self.proc, None
+        assert proc is not None and proc.stdin is not None and proc.stdout is not None
+        try:
             proc.stdin.close()
             done = proc.stdout.readline() == b"done\n"  # written: its exit is not awaited
         except OSError:
@@ -68,8 +89,16 @@ class CurvesWriter:
             proc.wait()
         return done and path.is_file()
 
-    def __exit__(self, *exc) -> None:
-        if self.proc is not None:  # training ended without a picture to draw
+    def _stop(self) -> None:
+        if self.proc is not None:
             self.proc.kill()
             self.proc.wait()
             self.proc = None
+
+    def __exit__(self, *exc) -> None:
+        self._stop()  # training ended without a picture to write
+
+
+def _drawing(history: dict, title: str | None) -> str:
+    """A drawing request: one line of JSON (NaN and infinities as JSON's extensions)."""
+    return json.dumps({"history": history, "title": title})

@@ -155,7 +155,8 @@ def curves_png(history: Mapping[str, Sequence[float]], title: str | None = None)
 
 def _serve() -> int:
     """The helper process of `plot_worker.CurvesWriter`, run as a script so that it imports
-    matplotlib but not netspec: warm up, then draw the one request read from stdin."""
+    matplotlib but not netspec: warm up, then serve the requests read from stdin (a drawing,
+    then the path to write it to: the protocol of plot_worker's docstring)."""
     import importlib.util
     import json
     import sys
@@ -168,14 +169,18 @@ def _serve() -> int:
     spec.loader.exec_module(atomic)
     # fonts, legends, two-subplot layout: the real picture then costs a few hundredths
     curves_png({"loss": [1.0, 0.5], "val_loss": [1.0, 0.6], "acc": [0.5, 0.6]}, title="warm-up")
-    text = sys.stdin.read()
-    if not text.strip():  # the training ended before its picture
-        return 0
-    request = json.loads(text)
-    png = curves_png(request["history"], title=request["title"])
-    atomic.write_atomic(Path(request["path"]), png)
-    sys.stdout.write("done\n")  # the parent goes on without waiting for this exit
-    sys.stdout.flush()
+    png = None
+    for line in iter(sys.stdin.readline, ""):  # "" at the end: training ended without a path
+        request = json.loads(line)
+        if "history" in request:
+            png = curves_png(request["history"], title=request["title"])
+            continue
+        if png is None:  # a path before any drawing: the parent draws the picture itself
+            return 1
+        atomic.write_atomic(Path(request["path"]), png)
+        sys.stdout.write("done\n")  # the parent goes on without waiting for this exit
+        sys.stdout.flush()
+        break
     return 0
 
 
