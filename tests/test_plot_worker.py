@@ -84,6 +84,15 @@ def test_a_drawing_never_asked_for_is_never_written(tmp_path: Path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_trainer_killed_after_the_drawing_leaves_no_helper_behind():
+    with CurvesWriter() as curves:
+        proc = curves.proc
+        curves.draw(HISTORY, "run")
+        proc.stdin.close()  # what the kernel does to the pipe of a trainer killed by kill -9
+        assert proc.wait(timeout=60) == 0  # the helper ends on its own
+        curves.proc = None
+
+
 def test_a_helper_gone_before_the_drawing_leaves_it_to_the_trainer(tmp_path: Path):
     path = tmp_path / "curves.png"
     with CurvesWriter() as curves:
