@@ -100,3 +100,16 @@ def stop() -> None:
 
     if dist.is_initialized():
         dist.destroy_process_group()
+
+
+def data_parallel(model, device):
+    """The model under DistributedDataParallel (its gradients averaged over the ranks)."""
+    import warnings
+
+    from torch.nn.parallel import DistributedDataParallel
+
+    # Conv kernels are kept in Keras's layout (a permuted view): DDP copies their gradients
+    # into its buckets instead of viewing them, and says so once per rank.
+    warnings.filterwarnings("ignore", message="Grad strides do not match bucket view strides")
+    ids = [device.index] if device.type == "cuda" else None
+    return DistributedDataParallel(model, device_ids=ids)

@@ -28,6 +28,7 @@ from .batches import Batches, model_device, preds_of
 from .callbacks import EarlyStopping, ModelCheckpoint, NanWatch, NonFiniteLoss
 from .compiled import NO_TRAINABLE, class_weighted, compile_spec
 from .data import Split, holdout
+from .distributed import data_parallel
 from .hooks import Callback, CallbackList
 from .loop import evaluate, train_settings
 
@@ -82,7 +83,7 @@ class Trainer:
         self.optimizer = self.opt_cfg.make(self.params, names=names)
         self.precision = Precision(precision, self.device)
         self.ranks = ranks if ranks is not None and ranks.world > 1 else None
-        forward = model if self.ranks is None else _data_parallel(model, self.device)
+        forward = model if self.ranks is None else data_parallel(model, self.device)
         self.forward = torch.compile(forward) if compile else forward
         self.progress = progress if progress is not None else NoProgress()
         # fixed for the run: checked once, not per step (and the schedule, the loss scale above)
@@ -390,16 +391,3 @@ class Trainer:
         if self.precision.scaler is not None and meta.get("scaler"):
             self.precision.scaler.load_state_dict(meta["scaler"])
         self.finished = False  # more epochs than the checkpoint's run (the caller checked)
-
-
-def _data_parallel(model, device: torch.device):
-    """The model under DistributedDataParallel (its gradients averaged over the ranks)."""
-    import warnings
-
-    from torch.nn.parallel import DistributedDataParallel
-
-    # Conv kernels are kept in Keras's layout (a permuted view): DDP copies their gradients
-    # into its buckets instead of viewing them, and says so once per rank.
-    warnings.filterwarnings("ignore", message="Grad strides do not match bucket view strides")
-    ids = [device.index] if device.type == "cuda" else None
-    return DistributedDataParallel(model, device_ids=ids)
