@@ -19,10 +19,9 @@ classes they defer to keep their locations (pydantic merges a nested ValidationE
 from __future__ import annotations
 
 from importlib import import_module
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any
 
 from pydantic import (
-    Field,
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
     TypeAdapter,
@@ -41,15 +40,11 @@ SECTION_RESULTS = "sections"
 
 
 def _layer_union() -> Any:
-    from typing import Annotated
-
     from .layers import LAYERS, load_plugins
+    from .registry import tagged_union
 
     load_plugins()
-    classes = tuple(cls for _, cls in LAYERS.items())
-    if len(classes) == 1:
-        return classes[0]
-    return Annotated[Union[classes], Field(discriminator="type")]  # noqa: UP007
+    return tagged_union(LAYERS)
 
 
 class LayerEntry:

@@ -216,6 +216,20 @@ def module_index(
     return out
 
 
+def tagged_union(registry: Registry[Any]) -> Any:
+    """The discriminated union, on `type`, of a registry's classes (lazy ones loaded): the type
+    a field taking any of them stands for (a registry of one class: that class)."""
+    from typing import Annotated, Union
+
+    from pydantic import Field
+
+    classes = tuple(cls for _, cls in registry.items())
+    if len(classes) == 1:
+        return classes[0]
+    # a union of the registry's classes, built at run time: not a static type
+    return Annotated[Union[classes], Field(discriminator="type")]  # noqa: UP007
+
+
 def entry_names(entry: Any) -> tuple[str, ...]:
     """The names an entry registers under: the values of a model class's `type` Literal (first:
     canonical), or a function's name."""

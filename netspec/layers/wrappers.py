@@ -5,10 +5,9 @@ is a nested layer spec, validated like a layer entry, whose errors are located i
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Annotated, Any, Union
+from typing import Annotated, Any
 
-from pydantic import Field
-
+from ..registry import tagged_union
 from .base import LAYERS, Context, Layer, Shape, ShapeError, Weight
 
 
@@ -19,10 +18,7 @@ class _AnyLayer:
 
     @classmethod
     def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
-        classes = tuple(c for _, c in LAYERS.items())
-        return handler.generate_schema(
-            Annotated[Union[classes], Field(discriminator="type")]  # noqa: UP007
-        )
+        return handler.generate_schema(tagged_union(LAYERS))
 
 
 NestedLayer = Annotated[Layer, _AnyLayer]

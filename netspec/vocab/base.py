@@ -7,12 +7,11 @@ defaults. The object form takes the canonical name only, so editors can narrow t
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, Union
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import (
     BaseModel,
     ConfigDict,
-    Field,
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
     TypeAdapter,
@@ -23,7 +22,7 @@ from pydantic_core import core_schema
 if TYPE_CHECKING:
     from pydantic_core import InitErrorDetails
 
-from ..registry import Registry, UnknownName
+from ..registry import Registry, UnknownName, tagged_union
 
 
 class VocabModel(BaseModel):
@@ -76,9 +75,7 @@ class NameOrObject:
     def union(self) -> Any:
         """The type the field stands for: the discriminated union of the registry's classes
         (for the JSON Schema and the reference; validation dispatches instead)."""
-        classes = tuple(cls for _, cls in self.registry.items())
-        # a union of the registry's classes, built at run time: not a static type
-        return Annotated[Union[classes], Field(discriminator="type")]  # noqa: UP007
+        return tagged_union(self.registry)
 
     def __get_pydantic_json_schema__(
         self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
