@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
 import pytest
 
 from netspec.errors import SpecError
@@ -44,3 +47,25 @@ def python_output(code: str) -> str:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout.strip()
+
+
+TINY_CLASSIFIER = """netspec: 1
+name: tiny
+input_shape: [4]
+layers:
+  - {{type: Dense, units: 2, activation: softmax}}
+compile: {{optimizer: adam, loss: sparse_categorical_crossentropy}}
+train: {train}
+"""
+
+
+def tiny_run_files(
+    tmp_path: Path, features: int = 4, train: str = "{seed: 0}"
+) -> tuple[Path, Path]:
+    """(s.yaml, d.npz): a 2-class Dense spec named `tiny` (its `train:` section given) and 16
+    samples of `features` features (the spec takes 4) with labels 0/1."""
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "d.npz", x=rng.normal(size=(16, features)).astype("float32"),
+             y=rng.integers(0, 2, size=16))  # fmt: skip
+    (tmp_path / "s.yaml").write_text(TINY_CLASSIFIER.format(train=train))
+    return tmp_path / "s.yaml", tmp_path / "d.npz"

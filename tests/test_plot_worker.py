@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import tiny_run_files
 
 from netspec.training.output.plot_worker import CurvesWriter
 from netspec.training.output.plots import curves_png
@@ -109,20 +110,10 @@ def test_training_has_the_picture_drawn_before_its_last_checkpoint(tmp_path: Pat
     that epoch's checkpoint is written; curves.png is still written after the weights."""
     import json
 
-    import numpy as np
-
     from netspec.training.engine import session
     from netspec.training.output import plot_worker
 
-    rng = np.random.default_rng(0)
-    np.savez(tmp_path / "d.npz", x=rng.normal(size=(16, 4)).astype("float32"),
-             y=rng.integers(0, 2, size=16))  # fmt: skip
-    (tmp_path / "s.yaml").write_text(
-        "netspec: 1\nname: tiny\ninput_shape: [4]\n"
-        "layers:\n  - {type: Dense, units: 2, activation: softmax}\n"
-        "compile: {optimizer: adam, loss: sparse_categorical_crossentropy}\n"
-        "train: {epochs: 2, batch_size: 8, seed: 0}\n"
-    )
+    spec_path, data_path = tiny_run_files(tmp_path, train="{epochs: 2, batch_size: 8, seed: 0}")
     run = tmp_path / "run"
     drawn: list[tuple[dict, list]] = []
 
@@ -133,7 +124,7 @@ def test_training_has_the_picture_drawn_before_its_last_checkpoint(tmp_path: Pat
             super().draw(history, title)
 
     monkeypatch.setattr(plot_worker, "CurvesWriter", Recording)
-    path, history = session.train(tmp_path / "s.yaml", tmp_path / "d.npz", out=run,
+    path, history = session.train(spec_path, data_path, out=run,
                                   device="cpu", echo=lambda *a, **k: None)  # fmt: skip
     assert len(drawn) == 1
     final, saved_loss = drawn[0]

@@ -5,31 +5,14 @@ fails too, and no reading thread outlives the call."""
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import tiny_run_files
 
 from netspec import compiler
 from netspec.errors import NetspecError
 from netspec.training.engine import session
-
-SPEC = """netspec: 1
-name: tiny
-input_shape: [4]
-layers:
-  - {type: Dense, units: 2, activation: softmax}
-compile: {optimizer: adam, loss: sparse_categorical_crossentropy}
-train: {seed: 0}
-"""
-
-
-def files(tmp_path: Path, features: int = 4) -> tuple[Path, Path]:
-    rng = np.random.default_rng(0)
-    np.savez(tmp_path / "d.npz", x=rng.normal(size=(16, features)).astype("float32"),
-             y=rng.integers(0, 2, size=16))  # fmt: skip
-    (tmp_path / "s.yaml").write_text(SPEC)
-    return tmp_path / "s.yaml", tmp_path / "d.npz"
 
 
 def readers() -> list[threading.Thread]:
@@ -37,7 +20,7 @@ def readers() -> list[threading.Thread]:
 
 
 def test_the_data_is_read_in_its_own_thread_beside_the_build(tmp_path, monkeypatch):
-    spec_path, data_path = files(tmp_path)
+    spec_path, data_path = tiny_run_files(tmp_path)
     seen: list[str] = []
     real = session.load_data
 
@@ -54,7 +37,7 @@ def test_the_data_is_read_in_its_own_thread_beside_the_build(tmp_path, monkeypat
 
 
 def test_a_data_error_is_reported_before_a_build_error(tmp_path, monkeypatch):
-    spec_path, data_path = files(tmp_path, features=3)  # the spec takes 4 features
+    spec_path, data_path = tiny_run_files(tmp_path, features=3)  # the spec takes 4 features
 
     def broken(*args, **kwargs):
         raise NetspecError("the build failed")
@@ -66,7 +49,7 @@ def test_a_data_error_is_reported_before_a_build_error(tmp_path, monkeypatch):
 
 
 def test_a_build_error_waits_for_the_reading_thread(tmp_path, monkeypatch):
-    spec_path, data_path = files(tmp_path)
+    spec_path, data_path = tiny_run_files(tmp_path)
 
     def broken(*args, **kwargs):
         raise NetspecError("the build failed")
